@@ -1,0 +1,76 @@
+import { accessSync, constants, readdirSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { DevstackError } from './errors.ts';
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function fromPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && isExecutable(join(dir, name))) return join(dir, name);
+  }
+  return undefined;
+}
+
+/** Versioned install folders, newest first: `/usr/lib/postgresql/17/bin`, Homebrew's `postgresql@17`. */
+function versionedDirs(parent: string, pattern: RegExp, suffix: string): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(parent);
+  } catch {
+    return [];
+  }
+  return entries
+    .map((entry) => ({ entry, version: Number(pattern.exec(entry)?.[1]) }))
+    .filter(({ version }) => Number.isFinite(version) && version > 0)
+    .sort((a, b) => b.version - a.version)
+    .map(({ entry }) => join(parent, entry, suffix));
+}
+
+export interface PostgresBinaries {
+  initdb: string;
+  postgres: string;
+}
+
+/**
+ * Finds `initdb` and `postgres`: the same folder as an `initdb` on PATH, else the newest
+ * `/usr/lib/postgresql/<v>/bin` (Debian/Ubuntu), else Homebrew's folders. Both must come from one
+ * folder so initdb and the server agree on the data-directory format.
+ */
+export function findPostgres(): PostgresBinaries {
+  const onPath = fromPath('initdb');
+  const candidates = [
+    ...(onPath ? [onPath.slice(0, -'/initdb'.length)] : []),
+    ...versionedDirs('/usr/lib/postgresql', /^(\d+)$/, 'bin'),
+    ...versionedDirs('/opt/homebrew/opt', /^postgresql@(\d+)$/, 'bin'),
+    ...versionedDirs('/usr/local/opt', /^postgresql@(\d+)$/, 'bin'),
+  ];
+  for (const dir of candidates) {
+    const initdb = join(dir, 'initdb');
+    const postgres = join(dir, 'postgres');
+    if (isExecutable(initdb) && isExecutable(postgres)) return { initdb, postgres };
+  }
+  throw new DevstackError(
+    'TETHER_DEVSTACK_MISSING_BINARY',
+    'PostgreSQL server binaries (initdb, postgres) were not found on PATH or in /usr/lib/postgresql/*/bin. ' +
+      'Install them: Debian/Ubuntu `sudo apt-get install postgresql`; macOS `brew install postgresql@17`.',
+  );
+}
+
+export function findRedis(): string {
+  const found = [fromPath('redis-server'), '/usr/bin/redis-server', '/usr/local/bin/redis-server', '/opt/homebrew/bin/redis-server'].find(
+    (p): p is string => p !== undefined && isExecutable(p),
+  );
+  if (found) return found;
+  throw new DevstackError(
+    'TETHER_DEVSTACK_MISSING_BINARY',
+    'redis-server was not found on PATH or in /usr/bin, /usr/local/bin, /opt/homebrew/bin. ' +
+      'Install it: Debian/Ubuntu `sudo apt-get install redis-server`; macOS `brew install redis`.',
+  );
+}
