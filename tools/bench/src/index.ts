@@ -1,0 +1,1 @@
+export { type BenchReport, type Comparison, type Measurement, percentile, writeReport } from './report.ts';
