@@ -33,6 +33,16 @@ function versionedDirs(parent: string, pattern: RegExp, suffix: string): string[
     .map(({ entry }) => join(parent, entry, suffix));
 }
 
+function postgresDirs(): string[] {
+  const onPath = fromPath('initdb');
+  return [
+    ...(onPath ? [onPath.slice(0, -'/initdb'.length)] : []),
+    ...versionedDirs('/usr/lib/postgresql', /^(\d+)$/, 'bin'),
+    ...versionedDirs('/opt/homebrew/opt', /^postgresql@(\d+)$/, 'bin'),
+    ...versionedDirs('/usr/local/opt', /^postgresql@(\d+)$/, 'bin'),
+  ];
+}
+
 export interface PostgresBinaries {
   initdb: string;
   postgres: string;
@@ -43,15 +53,8 @@ export interface PostgresBinaries {
  * `/usr/lib/postgresql/<v>/bin` (Debian/Ubuntu), else Homebrew's folders. Both must come from one
  * folder so initdb and the server agree on the data-directory format.
  */
-export function findPostgres(): PostgresBinaries {
-  const onPath = fromPath('initdb');
-  const candidates = [
-    ...(onPath ? [onPath.slice(0, -'/initdb'.length)] : []),
-    ...versionedDirs('/usr/lib/postgresql', /^(\d+)$/, 'bin'),
-    ...versionedDirs('/opt/homebrew/opt', /^postgresql@(\d+)$/, 'bin'),
-    ...versionedDirs('/usr/local/opt', /^postgresql@(\d+)$/, 'bin'),
-  ];
-  for (const dir of candidates) {
+export function findPostgres(candidateDirs: string[] = postgresDirs()): PostgresBinaries {
+  for (const dir of candidateDirs) {
     const initdb = join(dir, 'initdb');
     const postgres = join(dir, 'postgres');
     if (isExecutable(initdb) && isExecutable(postgres)) return { initdb, postgres };
@@ -63,10 +66,11 @@ export function findPostgres(): PostgresBinaries {
   );
 }
 
-export function findRedis(): string {
-  const found = [fromPath('redis-server'), '/usr/bin/redis-server', '/usr/local/bin/redis-server', '/opt/homebrew/bin/redis-server'].find(
-    (p): p is string => p !== undefined && isExecutable(p),
-  );
+/** `redis-server` from PATH, else the usual package locations. */
+export function findRedis(
+  candidates: (string | undefined)[] = [fromPath('redis-server'), '/usr/bin/redis-server', '/usr/local/bin/redis-server', '/opt/homebrew/bin/redis-server'],
+): string {
+  const found = candidates.find((p): p is string => p !== undefined && isExecutable(p));
   if (found) return found;
   throw new DevstackError(
     'TETHER_DEVSTACK_MISSING_BINARY',

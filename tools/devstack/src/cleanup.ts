@@ -12,6 +12,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { signalTree } from './process-tree.ts';
 
 interface Manifest {
   ownerPid: number;
@@ -32,7 +33,9 @@ function writeManifest(): void {
   writeFileSync(manifestPath, JSON.stringify(manifest));
 }
 
+/** Signal a server's process group and every descendant (some, like Postgres backends, leave the group). */
 export function killGroup(pgid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
+  signalTree(pgid, signal);
   try {
     process.kill(-pgid, signal);
   } catch {

@@ -66,12 +66,16 @@ export class ServerProcess {
     this.child = child;
   }
 
-  /** Send `signal` to the whole group and wait for the leader to exit (SIGKILL after `timeoutMs`). */
+  /**
+   * Ask the server to stop with `signal` (sent to the server process only, as an operator would),
+   * SIGKILL everything after `timeoutMs`; resolves when it has exited. SIGKILL goes to every process.
+   */
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<void> {
     const child = this.child;
     if (!child || !this.running) return;
     killGroup(child.pid as number, 'SIGCONT');
-    killGroup(child.pid as number, signal);
+    if (signal === 'SIGKILL') killGroup(child.pid as number, signal);
+    else child.kill(signal);
     const timer = setTimeout(() => killGroup(child.pid as number, 'SIGKILL'), timeoutMs);
     await this.exitPromise;
     clearTimeout(timer);

@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { signalTree } from './process-tree.ts';
 
 const manifestPath = process.argv[2];
 if (!manifestPath) process.exit(2);
@@ -36,6 +37,7 @@ const timer = setInterval(() => {
   clearInterval(timer);
   for (const pgid of manifest.pgids) {
     for (const signal of ['SIGCONT', 'SIGKILL'] as const) {
+      signalTree(pgid, signal);
       try {
         process.kill(-pgid, signal);
       } catch {
