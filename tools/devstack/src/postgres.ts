@@ -52,6 +52,7 @@ export class EphemeralPostgres {
   readonly dataDir: string;
   private readonly options: PostgresOptions;
   private process: ServerProcess | undefined;
+  private databaseCreated = false;
 
   private constructor(port: number, dataDir: string, options: PostgresOptions) {
     this.port = port;
@@ -100,6 +101,7 @@ export class EphemeralPostgres {
     await server.startProcess();
     await server.sql(`CREATE ROLE ${server.user} LOGIN PASSWORD '${server.password}'`);
     await server.sql(`CREATE DATABASE ${server.database} OWNER ${server.user}`);
+    server.databaseCreated = true;
     return server;
   }
 
@@ -152,9 +154,16 @@ export class EphemeralPostgres {
     }
   }
 
-  /** Run SQL as the superuser over the unix socket (one short-lived connection). */
-  async sql<T extends Record<string, unknown> = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {
-    const client = new pg.Client({ host: this.dataDir, port: this.port, user: 'postgres', database: 'postgres' });
+  /**
+   * Run SQL as the superuser over the unix socket (one short-lived connection), in the application
+   * database unless `database` says otherwise.
+   */
+  async sql<T extends Record<string, unknown> = Record<string, unknown>>(
+    text: string,
+    params: unknown[] = [],
+    database: string = this.databaseCreated ? this.database : 'postgres',
+  ): Promise<T[]> {
+    const client = new pg.Client({ host: this.dataDir, port: this.port, user: 'postgres', database });
     client.on('error', () => {});
     await client.connect();
     try {

@@ -1,0 +1,1 @@
+export { migrate, migrationsDir, migrationsTable, pendingMigrations, type MigrateOptions, type MigrationResult } from './migrate.ts';

@@ -1,0 +1,68 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runner } from 'node-pg-migrate';
+
+/** The SQL migrations shipped with this package (also in the npm tarball). */
+export const migrationsDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
+
+/** node-pg-migrate's bookkeeping table. */
+export const migrationsTable = 'tether_migrations';
+
+export interface MigrateOptions {
+  /** libpq URL of the database to migrate. */
+  databaseUrl: string;
+  /** `up` applies pending migrations (default); `down` reverts `count` of them. */
+  direction?: 'up' | 'down';
+  /** How many migrations to apply or revert (default: all for up, 1 for down). */
+  count?: number;
+  /** Receives progress lines (default: none). Never receives the URL. */
+  log?: (line: string) => void;
+}
+
+export interface MigrationResult {
+  /** Names of the migrations run by this call (empty when the schema was current). */
+  applied: string[];
+}
+
+/**
+ * Applies the Tether schema. node-pg-migrate takes a Postgres advisory lock, so many pods (or a
+ * Helm hook Job and an app) starting at once apply each migration exactly once, each in its own
+ * transaction.
+ */
+export async function migrate(options: MigrateOptions): Promise<MigrationResult> {
+  const direction = options.direction ?? 'up';
+  const log = options.log ?? (() => {});
+  const ran = await runner({
+    databaseUrl: options.databaseUrl,
+    dir: migrationsDir,
+    migrationsTable,
+    direction,
+    count: options.count ?? (direction === 'up' ? Infinity : 1),
+    checkOrder: true,
+    // Wait for a concurrent migrator instead of failing: the second pod then finds nothing to do.
+    advisoryLockMode: 'wait',
+    verbose: false,
+    log: (message: string) => log(message),
+    logger: { debug: () => {}, info: (m: string) => log(m), warn: (m: string) => log(m), error: (m: string) => log(m) },
+  });
+  return { applied: ran.map((m) => m.name) };
+}
+
+/**
+ * Names of migrations shipped here that the database has not applied: empty means the schema is
+ * current. Apps call this from their start-up probe instead of migrating themselves.
+ */
+export async function pendingMigrations(databaseUrl: string): Promise<string[]> {
+  const ran = await runner({
+    databaseUrl,
+    dir: migrationsDir,
+    migrationsTable,
+    direction: 'up',
+    count: Infinity,
+    dryRun: true,
+    noLock: true,
+    log: () => {},
+    logger: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+  });
+  return ran.map((m) => m.name);
+}

@@ -1,0 +1,210 @@
+/**
+ * The local platform behind `npm start`: Postgres and Redis (ephemeral unless DATABASE_URL /
+ * REDIS_URL are set), migrations, and the three apps as child processes, described in
+ * `.tether/stack.json` (the contract in docs/architecture.md). Shutdown goes through each app's own
+ * graceful path (SIGTERM), then the servers stop.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { devSecret, devToken } from './dev-token.ts';
+import { DevstackError } from './errors.ts';
+import { freePort } from './ports.ts';
+import { EphemeralPostgres } from './postgres.ts';
+import { EphemeralRedis } from './redis.ts';
+
+export const workspaceRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+type AppKey = 'api' | 'worker' | 'wsGateway';
+
+interface AppSpec {
+  key: AppKey;
+  dir: string;
+  port?: number;
+  adminPort: number;
+}
+
+/** Ports from ARCHITECTURE.md; `freePorts` picks free ones instead (tests, a second stack). */
+const defaultApps: AppSpec[] = [
+  { key: 'api', dir: 'apps/api', port: 8080, adminPort: 9090 },
+  { key: 'worker', dir: 'apps/worker', adminPort: 9091 },
+  { key: 'wsGateway', dir: 'apps/ws-gateway', port: 8081, adminPort: 9092 },
+];
+
+export interface StackOptions {
+  /** Pick free ports instead of 8080/8081/9090-9092. */
+  freePorts?: boolean;
+  /** Where stack.json goes (default `<workspace>/.tether`). */
+  stateDir?: string;
+  /** Environment (default process.env): DATABASE_URL / REDIS_URL reuse existing servers. */
+  env?: NodeJS.ProcessEnv;
+  /** Per-app graceful shutdown budget in ms (default 5000); the whole stack stops within 10 s. */
+  shutdownTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface StackDescription {
+  api: string;
+  ws: string;
+  admin: { api: string; worker: string; wsGateway: string };
+  databaseUrl: string;
+  redisUrl: string;
+  token: string;
+  pids: { api: number; worker: number; wsGateway: number; postgres: number; redis: number };
+}
+
+export class LocalStack {
+  private postgres: EphemeralPostgres | undefined;
+  private redis: EphemeralRedis | undefined;
+  private readonly children = new Map<AppKey, ChildProcess>();
+  private readonly options: StackOptions;
+  private readonly log: (line: string) => void;
+  private stopping = false;
+  private stackFile: string;
+  description: StackDescription | undefined;
+  /** Resolves when an app exits on its own (not through `down`). */
+  readonly unexpectedExit: Promise<string>;
+  private reportUnexpectedExit: (why: string) => void = () => {};
+
+  constructor(options: StackOptions = {}) {
+    this.options = options;
+    this.log = options.log ?? ((line) => console.log(line));
+    this.stackFile = join(options.stateDir ?? join(workspaceRoot, '.tether'), 'stack.json');
+    this.unexpectedExit = new Promise((resolve) => (this.reportUnexpectedExit = resolve));
+  }
+
+  async up(): Promise<StackDescription> {
+    const env = this.options.env ?? process.env;
+    const [databaseUrl, redisUrl] = await Promise.all([this.database(env), this.cache(env)]);
+    await this.migrate(databaseUrl);
+    const secret = env.AUTH_JWT_SECRET ?? devSecret();
+    const apps = await this.ports();
+    for (const app of apps) this.spawnApp(app, { databaseUrl, redisUrl, secret, env });
+    await Promise.all(apps.map((app) => this.waitReady(app)));
+    const url = (port?: number) => `http://127.0.0.1:${port}`;
+    const byKey = (key: AppKey) => apps.find((a) => a.key === key) as AppSpec;
+    this.description = {
+      api: url(byKey('api').port),
+      ws: `ws://127.0.0.1:${byKey('wsGateway').port}/v1/stream`,
+      admin: { api: url(byKey('api').adminPort), worker: url(byKey('worker').adminPort), wsGateway: url(byKey('wsGateway').adminPort) },
+      databaseUrl,
+      redisUrl,
+      token: devToken(secret),
+      pids: {
+        api: this.children.get('api')?.pid ?? 0,
+        worker: this.children.get('worker')?.pid ?? 0,
+        wsGateway: this.children.get('wsGateway')?.pid ?? 0,
+        postgres: this.postgres?.pid ?? 0,
+        redis: this.redis?.pid ?? 0,
+      },
+    };
+    mkdirSync(dirname(this.stackFile), { recursive: true });
+    writeFileSync(this.stackFile, `${JSON.stringify(this.description, null, 2)}\n`, { mode: 0o600 });
+    return this.description;
+  }
+
+  private async database(env: NodeJS.ProcessEnv): Promise<string> {
+    if (env.DATABASE_URL) return env.DATABASE_URL;
+    this.postgres = await EphemeralPostgres.start();
+    this.log(`postgres: ephemeral on 127.0.0.1:${this.postgres.port} (pid ${this.postgres.pid})`);
+    return this.postgres.url;
+  }
+
+  private async cache(env: NodeJS.ProcessEnv): Promise<string> {
+    if (env.REDIS_URL) return env.REDIS_URL;
+    this.redis = await EphemeralRedis.start();
+    this.log(`redis: ephemeral on 127.0.0.1:${this.redis.port} (pid ${this.redis.pid})`);
+    return this.redis.url;
+  }
+
+  private async ports(): Promise<AppSpec[]> {
+    if (!this.options.freePorts) return defaultApps;
+    const apps: AppSpec[] = [];
+    for (const app of defaultApps) {
+      apps.push({ ...app, adminPort: await freePort(), ...(app.port === undefined ? {} : { port: await freePort() }) });
+    }
+    return apps;
+  }
+
+  private async migrate(databaseUrl: string): Promise<void> {
+    const child = spawn(process.execPath, ['--conditions=@tether/source', join(workspaceRoot, 'libs/migrations/src/cli.ts'), 'up'], {
+      env: { ...process.env, DATABASE_URL: databaseUrl },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.pipeOutput('migrations', child);
+    const [code] = (await once(child, 'exit')) as [number | null];
+    if (code !== 0) throw new DevstackError('TETHER_DEVSTACK_MIGRATIONS', `migrations failed (exit ${code}); see the lines above`);
+  }
+
+  private spawnApp(app: AppSpec, ctx: { databaseUrl: string; redisUrl: string; secret: string; env: NodeJS.ProcessEnv }): void {
+    const child = spawn(process.execPath, ['--conditions=@tether/source', join(workspaceRoot, app.dir, 'src/main.ts')], {
+      env: {
+        ...ctx.env,
+        DATABASE_URL: ctx.databaseUrl,
+        REDIS_URL: ctx.redisUrl,
+        AUTH_JWT_SECRET: ctx.secret,
+        ADMIN_PORT: String(app.adminPort),
+        ...(app.port === undefined ? {} : { PORT: String(app.port) }),
+        SHUTDOWN_DRAIN_DELAY_MS: ctx.env.SHUTDOWN_DRAIN_DELAY_MS ?? '0',
+        SHUTDOWN_TIMEOUT_MS: ctx.env.SHUTDOWN_TIMEOUT_MS ?? String(this.options.shutdownTimeoutMs ?? 5_000),
+        LOG_LEVEL: ctx.env.LOG_LEVEL ?? 'info',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.children.set(app.key, child);
+    this.pipeOutput(app.key, child);
+    child.once('exit', (code, signal) => {
+      if (!this.stopping) this.reportUnexpectedExit(`${app.key} exited unexpectedly (${signal ?? `code ${code}`})`);
+    });
+  }
+
+  private pipeOutput(name: string, child: ChildProcess): void {
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream) createInterface({ input: stream }).on('line', (line) => this.log(`[${name}] ${line}`));
+    }
+  }
+
+  private async waitReady(app: AppSpec, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const url = `http://127.0.0.1:${app.adminPort}/readyz`;
+    for (;;) {
+      const child = this.children.get(app.key);
+      if (!child || child.exitCode !== null || child.signalCode !== null) {
+        throw new DevstackError('TETHER_DEVSTACK_APP_EXITED', `${app.key} exited during start-up; see its lines above`);
+      }
+      try {
+        const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+        if (response.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new DevstackError('TETHER_DEVSTACK_APP_NOT_READY', `${app.key} was not ready at ${url} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** SIGTERM every app (their graceful path), then stop Redis and Postgres; idempotent. */
+  async down(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const budgetMs = (this.options.shutdownTimeoutMs ?? 5_000) + 2_000;
+    await Promise.all(
+      [...this.children.entries()].map(async ([key, child]) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = once(child, 'exit');
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => {
+          this.log(`${key} did not exit within ${budgetMs} ms of SIGTERM; killing it`);
+          child.kill('SIGKILL');
+        }, budgetMs);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+    await Promise.all([this.redis?.close(), this.postgres?.close()]);
+    rmSync(this.stackFile, { force: true });
+  }
+}
