@@ -1,1 +1,21 @@
-export const placeholder = 1;
+export { createBackoff, type Backoff, type BackoffOptions, type Jitter } from './backoff.ts';
+export { CircuitBreaker, type BreakerState, type CircuitBreakerOptions } from './breaker.ts';
+export { RetryBudget, type RetryBudgetOptions } from './budget.ts';
+export type { Classification } from './classification.ts';
+export { classify } from './classify.ts';
+export {
+  BreakerOpenError,
+  DeadlineExceededError,
+  InvalidOptionError,
+  RetryBudgetExhaustedError,
+  RetryExhaustedError,
+  TetherError,
+} from './errors.ts';
+export {
+  createRetryPolicy,
+  type AttemptContext,
+  type CallOptions,
+  type RetryPolicy,
+  type RetryPolicyOptions,
+} from './policy.ts';
+export { parseRetryAfter } from './retry-after.ts';

@@ -1,0 +1,94 @@
+/**
+ * The base of every Tether error: a stable `TETHER_*` code to branch on (never the message), whether
+ * trying again later can help (`retryable`), and the underlying `cause`.
+ */
+export class TetherError extends Error {
+  readonly code: `TETHER_${string}`;
+  readonly retryable: boolean;
+  constructor(code: `TETHER_${string}`, message: string, options: { retryable: boolean; cause?: unknown }) {
+    super(message, 'cause' in options ? { cause: options.cause } : undefined);
+    this.name = 'TetherError';
+    this.code = code;
+    this.retryable = options.retryable;
+  }
+}
+
+/** A retried operation still failed after `attempts` attempts; `cause` is the last attempt's error. */
+export class RetryExhaustedError extends TetherError {
+  readonly attempts: number;
+  constructor(name: string, attempts: number, cause: unknown) {
+    super('TETHER_RETRY_EXHAUSTED', `${name}: still failing after ${attempts} attempts: ${describe(cause)}`, {
+      retryable: true,
+      cause,
+    });
+    this.name = 'RetryExhaustedError';
+    this.attempts = attempts;
+  }
+}
+
+/**
+ * The operation's deadline passed (or would pass before the next attempt could start); `cause` is the
+ * last attempt's error, or the abort reason when the first attempt was still running.
+ */
+export class DeadlineExceededError extends TetherError {
+  readonly attempts: number;
+  readonly deadlineMs: number;
+  constructor(name: string, deadlineMs: number, attempts: number, cause: unknown) {
+    super('TETHER_DEADLINE_EXCEEDED', `${name}: deadline of ${deadlineMs} ms exceeded after ${attempts} attempt(s): ${describe(cause)}`, {
+      retryable: true,
+      cause,
+    });
+    this.name = 'DeadlineExceededError';
+    this.attempts = attempts;
+    this.deadlineMs = deadlineMs;
+  }
+}
+
+/**
+ * The dependency's retry budget is spent: retrying now would multiply the load on a dependency that is
+ * already failing. Not retryable: the caller should fail the request (503) rather than loop.
+ */
+export class RetryBudgetExhaustedError extends TetherError {
+  readonly attempts: number;
+  constructor(name: string, attempts: number, cause: unknown) {
+    super('TETHER_RETRY_BUDGET_EXHAUSTED', `${name}: retry budget exhausted after ${attempts} attempt(s): ${describe(cause)}`, {
+      retryable: false,
+      cause,
+    });
+    this.name = 'RetryBudgetExhaustedError';
+    this.attempts = attempts;
+  }
+}
+
+/**
+ * The dependency's circuit breaker is open: the call failed fast without reaching the dependency.
+ * `retryable` because nothing was sent; try again after `halfOpenAfterMs`.
+ */
+export class BreakerOpenError extends TetherError {
+  readonly dependency: string;
+  constructor(dependency: string, cause?: unknown) {
+    super('TETHER_BREAKER_OPEN', `${dependency}: circuit breaker is open, failing fast`, cause === undefined ? { retryable: true } : { retryable: true, cause });
+    this.name = 'BreakerOpenError';
+    this.dependency = dependency;
+  }
+}
+
+/** An option failed validation at construction time; the message names the option. */
+export class InvalidOptionError extends TetherError {
+  readonly option: string;
+  constructor(option: string, message: string) {
+    super('TETHER_INVALID_OPTION', `${option}: ${message}`, { retryable: false });
+    this.name = 'InvalidOptionError';
+    this.option = option;
+  }
+}
+
+// Messages carry the cause's code and message only: driver errors can embed a whole query, but never a
+// connection string, and we never stringify the error object itself (it may hold a client config).
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' ? `${code} ${error.message}` : error.message;
+  }
+  return String(error);
+}
