@@ -1,0 +1,13 @@
+/** Bad configuration: one message naming every offending variable, never its (possibly secret) value. */
+export class ConfigError extends Error {
+  readonly code = 'TETHER_CONFIG_INVALID';
+  readonly retryable = false;
+  /** The variables that were wrong, e.g. `['DATABASE_URL', 'PORT']`. */
+  readonly variables: string[];
+
+  constructor(problems: { variable: string; problem: string }[]) {
+    super(`invalid configuration: ${problems.map((p) => `${p.variable} ${p.problem}`).join('; ')}`);
+    this.name = 'ConfigError';
+    this.variables = problems.map((p) => p.variable);
+  }
+}
