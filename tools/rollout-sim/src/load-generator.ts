@@ -1,0 +1,109 @@
+import { Agent, request } from 'node:http';
+import { integerOption, invalidOption } from './errors.ts';
+
+export interface LoadOptions {
+  /** Target URL (usually the LoadBalancer's url + a path). */
+  url: string;
+  /** Requests started per second (open loop: the schedule does not wait for responses). */
+  ratePerSec: number;
+  /** How long to send. The run then waits for the requests still in flight. */
+  durationMs: number;
+  /** Keep-alive connections the agent may open. Default 16. */
+  maxSockets?: number;
+  /** A request without a response after this long counts as failed ('timeout'). Default 10000 ms. */
+  timeoutMs?: number;
+  /** Response header naming the pod that answered; counted in `byResponder`. Default 'x-pod'. */
+  responderHeader?: string;
+  /** Stops sending early. */
+  signal?: AbortSignal;
+}
+
+export interface LoadReport {
+  sent: number;
+  succeeded: number;
+  failed: number;
+  /** Failure kind ('ECONNRESET', 'socket hang up', 'status 503', 'timeout', ...) -> count. */
+  failures: Record<string, number>;
+  /** Pod name (from the responder header) -> successful responses. */
+  byResponder: Record<string, number>;
+  /** New TCP connections the agent had to open (keep-alive reuse shows as few). */
+  connectionsOpened: number;
+  durationMs: number;
+  /** sent / duration of the sending phase. */
+  achievedRatePerSec: number;
+}
+
+const tickMs = 10;
+
+/**
+ * A bounded HTTP load generator over keep-alive connections (node:http Agent, as most Node clients
+ * use): fixed rate, fixed duration, every request's outcome classified. Failures are what a caller
+ * would see: connection errors, 5xx/other non-2xx, timeouts. No retries, on purpose.
+ */
+export async function runLoad(options: LoadOptions): Promise<LoadReport> {
+  const url = new URL(options.url);
+  const rate = integerOption('ratePerSec', options.ratePerSec, 0, 1);
+  const durationMs = integerOption('durationMs', options.durationMs, 0, 1);
+  const timeoutMs = integerOption('timeoutMs', options.timeoutMs, 10_000, 1);
+  const maxSockets = integerOption('maxSockets', options.maxSockets, 16, 1);
+  const header = (options.responderHeader ?? 'x-pod').toLowerCase();
+  if (url.protocol !== 'http:') throw invalidOption('url', `must be an http:// URL, got ${options.url}`);
+
+  const agent = new Agent({ keepAlive: true, maxSockets });
+  const report: LoadReport = { sent: 0, succeeded: 0, failed: 0, failures: {}, byResponder: {}, connectionsOpened: 0, durationMs: 0, achievedRatePerSec: 0 };
+  const fail = (kind: string): void => {
+    report.failed += 1;
+    report.failures[kind] = (report.failures[kind] ?? 0) + 1;
+  };
+  const inFlight = new Set<Promise<void>>();
+  const one = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      let settled = false;
+      const settle = (kind?: string, responder?: string): void => {
+        if (settled) return;
+        settled = true;
+        if (kind === undefined) {
+          report.succeeded += 1;
+          if (responder) report.byResponder[responder] = (report.byResponder[responder] ?? 0) + 1;
+        } else fail(kind);
+        resolve();
+      };
+      const req = request(url, { agent, timeout: timeoutMs }, (res) => {
+        const status = res.statusCode ?? 0;
+        const responder = res.headers[header];
+        res.resume();
+        res.once('end', () => settle(status >= 200 && status < 300 ? undefined : `status ${status}`, typeof responder === 'string' ? responder : undefined));
+        res.once('error', (error: NodeJS.ErrnoException) => settle(error.code ?? error.message));
+      });
+      req.once('socket', (socket) => {
+        // A fresh socket is not yet connected; a reused keep-alive socket is.
+        if (socket.connecting) report.connectionsOpened += 1;
+      });
+      req.once('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'timeout' })));
+      req.once('error', (error: NodeJS.ErrnoException) => settle(error.code ?? error.message));
+      req.end();
+    });
+
+  const startedAt = performance.now();
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const elapsed = performance.now() - startedAt;
+      if (elapsed >= durationMs || options.signal?.aborted) {
+        clearInterval(timer);
+        return resolve();
+      }
+      const due = Math.floor((elapsed / 1000) * rate) - report.sent;
+      for (let i = 0; i < due; i += 1) {
+        report.sent += 1;
+        const p = one().finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      }
+    }, tickMs);
+  });
+  const sendingMs = performance.now() - startedAt;
+  await Promise.all([...inFlight]);
+  agent.destroy();
+  report.durationMs = Math.round(performance.now() - startedAt);
+  report.achievedRatePerSec = Math.round(report.sent / (sendingMs / 1000));
+  return report;
+}
