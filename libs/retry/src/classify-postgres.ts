@@ -32,6 +32,8 @@ const PG_MESSAGES = new Map<string, Classification>([
   ['Connection terminated unexpectedly', transient('idempotent', 'pg connection terminated unexpectedly')],
   // pg-pool gave up connecting: no query was sent.
   ['Connection terminated due to connection timeout', transient('always', 'pg connect timeout')],
+  // pg.Client's own connectionTimeoutMillis (it destroys the socket with this error).
+  ['timeout expired', transient('always', 'pg connect timeout')],
   ['timeout exceeded when trying to connect', transient('always', 'pg pool checkout timeout')],
   ['Query read timeout', transient('idempotent', 'pg query_timeout')],
   // The client refuses the query before sending it because its socket already failed.
