@@ -1,1 +1,14 @@
-export {};
+export { CommitOutcomeUnknownError, PgBouncerUnsupportedError, PoolConfigError, PoolDrainingError } from './errors.ts';
+export type { Logger } from './logger.ts';
+export type { PgPoolOptions, PgRetryOptions } from './pg-options.ts';
+export {
+  createPgPool,
+  TetherPgPool,
+  type PgCallOptions,
+  type PgEvictionEvent,
+  type PgQueryClient,
+  type PgTransactionOptions,
+} from './pg-pool.ts';
+export { isReadOnlyStatement } from './pg-statements.ts';
+export type { SslMode } from './pg-tls.ts';
+export type { EvictionReason } from './pool-metrics.ts';

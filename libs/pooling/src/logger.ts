@@ -1,0 +1,58 @@
+import { redactMessage } from '@tether/outage';
+
+/** The pino-compatible subset this lib logs through (`pino()` instances fit as they are). */
+export interface Logger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/**
+ * Default logger: warnings and errors as one JSON line each on stderr, nothing else. A library
+ * should not pick a logging framework for the app; pass the app's pino logger instead.
+ */
+export const stderrLogger: Logger = {
+  debug() {},
+  info() {},
+  warn(obj, msg) {
+    process.stderr.write(`${JSON.stringify({ level: 'warn', ...obj, msg })}\n`);
+  },
+  error(obj, msg) {
+    process.stderr.write(`${JSON.stringify({ level: 'error', ...obj, msg })}\n`);
+  },
+};
+
+/**
+ * Removes credentials from text: URLs with user:password, `password=` pairs, and every secret value
+ * this pool knows (the password from options or read from the password file).
+ */
+export class Redactor {
+  private readonly secrets = new Set<string>();
+
+  add(secret: string | undefined): void {
+    // Very short "secrets" would blank out ordinary words in every message.
+    if (secret && secret.length >= 4) this.secrets.add(secret);
+  }
+
+  redact(text: string): string {
+    let out = redactMessage(text);
+    for (const secret of this.secrets) out = out.replaceAll(secret, '***');
+    return out;
+  }
+}
+
+/**
+ * A plain, redacted description of an error for logs. Never log the error object itself: pg-pool
+ * attaches the client to idle errors (`err.client`), and a client's `connectionParameters` hold the
+ * password in an enumerable field that serializers would happily print.
+ */
+export function describeForLog(error: unknown, redactor: Redactor): { code?: string; name: string; message: string } {
+  if (!(error instanceof Error)) return { name: typeof error, message: redactor.redact(String(error)) };
+  const code = (error as { code?: unknown }).code;
+  return {
+    ...(typeof code === 'string' ? { code } : {}),
+    name: error.name,
+    message: redactor.redact(error.message),
+  };
+}

@@ -1,0 +1,71 @@
+import pg from 'pg';
+import type { EvictionReason } from './pool-metrics.ts';
+
+/** What the pool remembers about each connection. Times are `performance.now()` (monotonic). */
+export interface ClientState {
+  createdAt: number;
+  /** This connection's own lifetime (jittered), ms; 0 = unlimited. */
+  lifetimeMs: number;
+  /** Last time it went back to the pool; 0 while it never has (a fresh connection needs no ping). */
+  releasedAt: number;
+  checkedOutAt: number;
+  checkedOut: boolean;
+  /** Set when we (or an error) decided it must go; read when pg-pool reports the removal. */
+  evictReason: EvictionReason | undefined;
+}
+
+export type TetherClient = pg.PoolClient & { readonly tether: ClientState };
+
+/** What the pool hears from its connections. */
+export interface ClientHooks {
+  lifetimeMs(): number;
+  connected(client: TetherClient, error: Error | undefined, durationMs: number): void;
+  clientError(client: TetherClient, error: Error): void;
+}
+
+/**
+ * pg.Client with an `error` listener from birth (a checked-out client whose socket dies must never
+ * crash the process: pg-pool only listens while the client is idle) and a timed `connect()` for the
+ * create-time metric and outage tracking. pg-pool builds it through its `Client` option.
+ */
+export function clientClass(hooks: ClientHooks): typeof pg.Client {
+  return class TetherPgClient extends pg.Client {
+    readonly tether: ClientState = {
+      createdAt: performance.now(),
+      lifetimeMs: hooks.lifetimeMs(),
+      releasedAt: 0,
+      checkedOutAt: 0,
+      checkedOut: false,
+      evictReason: undefined,
+    };
+
+    constructor(config?: string | pg.ClientConfig) {
+      super(config);
+      this.on('error', (error: Error) => hooks.clientError(this as unknown as TetherClient, error));
+    }
+
+    override connect(): Promise<pg.Client>;
+    override connect(callback: (err: Error) => void): void;
+    override connect(callback?: (err: Error) => void): Promise<pg.Client> | void {
+      const startedAt = performance.now();
+      const done = (error: Error | undefined) => hooks.connected(this as unknown as TetherClient, error ?? undefined, performance.now() - startedAt);
+      if (typeof callback === 'function') {
+        super.connect((error: Error) => {
+          done(error);
+          callback(error);
+        });
+        return;
+      }
+      return super.connect().then(
+        (client) => {
+          done(undefined);
+          return client;
+        },
+        (error: Error) => {
+          done(error);
+          throw error;
+        },
+      );
+    }
+  };
+}

@@ -1,0 +1,455 @@
+import { EventEmitter } from 'node:events';
+import { trace } from '@opentelemetry/api';
+import { OutageTracker } from '@tether/outage';
+import { createRetryPolicy, type RetryPolicy } from '@tether/retry';
+import pg from 'pg';
+import { CommitOutcomeUnknownError, PgBouncerUnsupportedError, PoolDrainingError } from './errors.ts';
+import { describeForLog } from './logger.ts';
+import { clientClass, type TetherClient } from './pg-client.ts';
+import { isConnectionBroken, isOutageSignal } from './pg-fatal.ts';
+import { type PgPoolOptions, type ResolvedPgOptions, resolvePgOptions } from './pg-options.ts';
+import { isReadOnlyStatement } from './pg-statements.ts';
+import { type EvictionReason, PoolMetrics } from './pool-metrics.ts';
+
+/** Per-call options of `query()`, `withClient()` and `transaction()`. */
+export interface PgCallOptions {
+  /**
+   * The work may run twice without harm, so it is retried even when a failure leaves its outcome
+   * unknown. Default for `query()`: true for plain reads (SELECT, SHOW, WITH without writes…), else
+   * false; for `withClient()` / `transaction()`: false.
+   */
+  idempotent?: boolean;
+  /** Deadline of the whole call, retries included, ms. Default: the pool's `deadlineMs`. */
+  deadlineMs?: number;
+  /** The caller's cancellation (an HTTP request's, a shutdown's). */
+  signal?: AbortSignal;
+  /** Operation name on the retry span. */
+  name?: string;
+}
+
+export interface PgTransactionOptions extends PgCallOptions {
+  /** Default: the server's (read committed). */
+  isolationLevel?: 'read committed' | 'repeatable read' | 'serializable';
+  /** BEGIN ... READ ONLY. Default false. */
+  readOnly?: boolean;
+}
+
+/** What `withClient()` / `transaction()` callbacks get: query on one connection; releasing is ours. */
+export type PgQueryClient = Pick<pg.PoolClient, 'query' | 'escapeIdentifier' | 'escapeLiteral' | 'getTransactionStatus'>;
+
+export interface PgEvictionEvent {
+  reason: EvictionReason;
+  /** How long the connection had existed, ms. */
+  ageMs: number;
+  /** SQLSTATE / errno of the error that caused it, when there was one. */
+  errorCode?: string;
+}
+
+export interface TetherPgPoolEvents {
+  /** A connection left the pool for a reason other than drain. */
+  evict: [PgEvictionEvent];
+}
+
+const ISOLATION = new Set(['read committed', 'repeatable read', 'serializable']);
+// setTimeout's ceiling: the retry policy gets the per-call deadline on every call instead.
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * A node-postgres pool that survives Kubernetes networks: keepalive, timeouts on every wait,
+ * validation of idle connections on checkout, eviction of broken ones, jittered lifetimes, retries
+ * through @tether/retry, outage spans through @tether/outage and `db.client.connection.*` metrics.
+ */
+export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
+  /** The underlying pg.Pool. Work sent to it directly skips validation, retries and deadlines. */
+  readonly pool: pg.Pool;
+  readonly name: string;
+  readonly options: Readonly<Omit<ResolvedPgOptions, 'pg' | 'redactor' | 'logger'>>;
+  /** Outage episodes of this pool's server (one span per episode). */
+  readonly outage: OutageTracker;
+  private readonly opts: ResolvedPgOptions;
+  private readonly policy: RetryPolicy;
+  private readonly metrics: PoolMetrics;
+  private readonly checkedOut = new Set<TetherClient>();
+  /** A ping failed at this time: connections idle since before it are replaced without their own ping. */
+  private condemnedBefore = 0;
+  private inFlight = 0;
+  private idleWaiters: (() => void)[] = [];
+  private draining = false;
+  private drained: Promise<void> | undefined;
+
+  constructor(options: PgPoolOptions) {
+    super();
+    const opts = resolvePgOptions(options);
+    this.opts = opts;
+    this.name = opts.name;
+    const { pg: _pg, redactor: _r, logger: _l, ...visible } = opts;
+    this.options = visible;
+    this.outage = new OutageTracker({
+      dependency: opts.name,
+      attributes: { 'db.system.name': 'postgresql', 'server.address': opts.host, 'server.port': opts.port },
+      ...(opts.tracer ? { tracer: opts.tracer } : {}),
+      ...(opts.meter ? { meter: opts.meter } : {}),
+    });
+    this.policy = createRetryPolicy({
+      name: opts.name,
+      maxAttempts: opts.retry.maxAttempts,
+      initialDelayMs: opts.retry.initialDelayMs,
+      maxDelayMs: opts.retry.maxDelayMs,
+      jitter: 'decorrelated',
+      deadlineMs: MAX_TIMER_MS,
+      ...(opts.retry.budget ? { budget: opts.retry.budget } : {}),
+      ...(opts.retry.breaker ? { breaker: opts.retry.breaker } : {}),
+      ...(opts.tracer ? { tracer: opts.tracer } : {}),
+      ...(opts.meter ? { meter: opts.meter } : {}),
+    });
+    const Client = clientClass({
+      lifetimeMs: () => this.drawLifetimeMs(),
+      connected: (client, error, durationMs) => this.onConnected(client, error, durationMs),
+      clientError: (client, error) => this.onCheckedOutError(client, error),
+    });
+    this.pool = new pg.Pool({
+      ...opts.pg,
+      Client: Client as unknown as pg.PoolConfig['Client'],
+      // pg-pool arms each client's lifetime timer from `options.maxLifetimeSeconds` right after this
+      // hook: setting it per client is how every connection gets its own jittered lifetime while
+      // pg-pool keeps doing the rest (recycle idle ones at expiry, in-use ones on release).
+      onConnect: (client) => {
+        const lifetimeMs = (client as TetherClient).tether.lifetimeMs;
+        if (lifetimeMs > 0) this.pool.options.maxLifetimeSeconds = lifetimeMs / 1000;
+      },
+    });
+    this.pool.on('error', (error, client) => this.onIdleError(client as TetherClient, error));
+    this.pool.on('remove', (client) => this.onRemoved(client as TetherClient));
+    this.metrics = new PoolMetrics(opts.meter, 'postgresql', opts.name, () => ({
+      idle: this.pool.idleCount,
+      used: this.pool.totalCount - this.pool.idleCount,
+      pending: this.pool.waitingCount,
+      max: opts.max,
+      min: opts.min,
+    }));
+  }
+
+  /**
+   * One statement on a pooled connection. Reads (and calls flagged `idempotent`) are retried on
+   * transient failures; anything is retried when nothing reached the server; a serialization
+   * failure or deadlock (the statement's implicit transaction rolled back) is retried too.
+   */
+  query<R extends pg.QueryResultRow = Record<string, unknown>>(
+    text: string | pg.QueryConfig,
+    params?: unknown[],
+    options: PgCallOptions = {},
+  ): Promise<pg.QueryResult<R>> {
+    if (this.opts.pgbouncer && typeof text === 'object' && text.name !== undefined) {
+      return Promise.reject(new PgBouncerUnsupportedError('a named prepared statement'));
+    }
+    const idempotent = options.idempotent ?? isReadOnlyStatement(typeof text === 'string' ? text : text.text);
+    return this.execute((client) => client.query<R>(text as string, params), options, idempotent, true);
+  }
+
+  /**
+   * Several statements on one connection (session work outside a transaction). Retried only when
+   * nothing reached the server, or on any transient failure when flagged `idempotent`. Returning
+   * with a transaction still open closes the connection (the server rolls it back).
+   */
+  withClient<T>(fn: (client: PgQueryClient) => Promise<T>, options: PgCallOptions = {}): Promise<T> {
+    return this.execute(fn, options, options.idempotent ?? false, false);
+  }
+
+  /**
+   * `fn` inside BEGIN … COMMIT, rolled back if it throws. The whole transaction runs again on a
+   * serialization failure or deadlock (40001, 40P01), when nothing reached the server, or on other
+   * transient failures before COMMIT when flagged `idempotent` (no side effects outside the database).
+   * A connection lost during COMMIT raises CommitOutcomeUnknownError and is never retried.
+   */
+  transaction<T>(fn: (client: PgQueryClient) => Promise<T>, options: PgTransactionOptions = {}): Promise<T> {
+    const begin = this.beginStatement(options);
+    return this.execute(
+      async (client) => {
+        await client.query(begin);
+        let result: T;
+        try {
+          result = await fn(client);
+        } catch (error) {
+          await this.rollback(client as TetherClient, error);
+          throw error;
+        }
+        try {
+          await client.query('COMMIT');
+        } catch (error) {
+          if (!isConnectionBroken(error)) throw error;
+          this.evict(client as TetherClient, 'fatal_error', error);
+          throw new CommitOutcomeUnknownError(error);
+        }
+        return result;
+      },
+      options,
+      options.idempotent ?? false,
+      true,
+    );
+  }
+
+  /** `SELECT 1` through the pool (for readiness checks). Default deadline: connectTimeoutMs. */
+  async ping(options: { deadlineMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+    await this.query('SELECT 1', undefined, { idempotent: true, name: 'ping', deadlineMs: options.deadlineMs ?? this.opts.connectTimeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+  }
+
+  /**
+   * Graceful close: new work fails at once with PoolDrainingError (TETHER_POOL_DRAINING), work in
+   * flight (including calls waiting for a connection) may finish until `deadlineMs`, then the
+   * connections still in use are closed and the pool ends. Idempotent: later calls share the first.
+   */
+  drain(deadlineMs = 10_000): Promise<void> {
+    this.drained ??= this.runDrain(deadlineMs);
+    return this.drained;
+  }
+
+  /** True once `drain()` was called. */
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  private execute<T>(fn: (client: TetherClient) => Promise<T>, options: PgCallOptions, idempotent: boolean, transaction: boolean): Promise<T> {
+    if (this.draining) return Promise.reject(new PoolDrainingError(this.name));
+    return this.policy.execute(
+      (ctx) => {
+        // The retry span is active here from the second attempt on: link it to the outage it rode through.
+        if (ctx.attempt > 1 && this.outage.inOutage) {
+          const span = trace.getActiveSpan();
+          if (span) this.outage.linkTo(span, { 'tether.retry.attempt': ctx.attempt });
+        }
+        return this.onClient(ctx.signal, fn);
+      },
+      {
+        idempotent,
+        transaction,
+        deadlineMs: options.deadlineMs ?? this.opts.deadlineMs,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.name ? { name: options.name } : {}),
+      },
+    );
+  }
+
+  private async onClient<T>(signal: AbortSignal, fn: (client: TetherClient) => Promise<T>): Promise<T> {
+    this.inFlight++;
+    try {
+      const client = await this.checkout();
+      if (signal.aborted) {
+        this.release(client);
+        throw signal.reason;
+      }
+      // Past the deadline the statement may still be running: close the connection rather than
+      // hand a busy one to the next caller (query_timeout alone does not cancel anything).
+      const onAbort = () => this.evict(client, 'aborted');
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        const result = await fn(client);
+        this.release(client);
+        return result;
+      } catch (error) {
+        this.release(client, error);
+        throw error;
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    } finally {
+      if (--this.inFlight === 0 && this.idleWaiters.length > 0) {
+        for (const wake of this.idleWaiters.splice(0)) wake();
+      }
+    }
+  }
+
+  private async checkout(): Promise<TetherClient> {
+    const startedAt = performance.now();
+    try {
+      // Each pass removes one connection from the pool, and fresh connections skip the ping, so
+      // this ends after at most `max` + 1 passes.
+      for (;;) {
+        let client: TetherClient;
+        try {
+          client = (await this.pool.connect()) as TetherClient;
+        } catch (error) {
+          if ((error as Error).message === 'timeout exceeded when trying to connect') this.metrics.timeouts.add(1, this.metrics.attributes);
+          throw error;
+        }
+        const state = client.tether;
+        if (state.releasedAt > 0) {
+          if (state.releasedAt <= this.condemnedBefore) {
+            this.evict(client, 'condemned');
+            continue;
+          }
+          if (performance.now() - state.releasedAt > this.opts.validateIdleAfterMs) {
+            const failure = await this.validate(client);
+            if (failure !== undefined) {
+              // Whatever killed this idle connection (a NAT that forgot it, a restarted server)
+              // most likely killed its idle siblings too: replace them rather than ping each one
+              // and pay validationTimeoutMs per dead socket.
+              this.condemnedBefore = performance.now();
+              this.opts.logger.warn(
+                { pool: this.name, error: describeForLog(failure, this.opts.redactor) },
+                'postgres: an idle connection failed validation; replacing it and the connections idle as long',
+              );
+              if (isOutageSignal(failure)) this.outage.failure(failure);
+              this.evict(client, 'validation_failed', failure);
+              continue;
+            }
+          }
+        }
+        state.checkedOut = true;
+        state.checkedOutAt = performance.now();
+        this.checkedOut.add(client);
+        return client;
+      }
+    } finally {
+      this.metrics.waitTime.record((performance.now() - startedAt) / 1000, this.metrics.attributes);
+    }
+  }
+
+  private async validate(client: TetherClient): Promise<unknown> {
+    try {
+      await client.query({ text: 'SELECT 1', query_timeout: this.opts.validationTimeoutMs } as pg.QueryConfig);
+      return undefined;
+    } catch (error) {
+      return error;
+    }
+  }
+
+  private release(client: TetherClient, error?: unknown): void {
+    const state = client.tether;
+    if (!state.checkedOut) return;
+    this.metrics.useTime.record((performance.now() - state.checkedOutAt) / 1000, this.metrics.attributes);
+    if (state.evictReason !== undefined || (error !== undefined && isConnectionBroken(error))) {
+      this.evict(client, 'fatal_error', error);
+      return;
+    }
+    const tx = client.getTransactionStatus();
+    if (tx === 'T' || tx === 'E') {
+      this.opts.logger.warn({ pool: this.name }, 'postgres: a connection came back inside a transaction; closing it so the server rolls back');
+      this.evict(client, 'left_in_transaction');
+      return;
+    }
+    state.checkedOut = false;
+    this.checkedOut.delete(client);
+    state.releasedAt = performance.now();
+    client.release();
+  }
+
+  /** Take a connection out of service now: pg-pool forgets it and its socket is destroyed. */
+  private evict(client: TetherClient, reason: EvictionReason, error?: unknown): void {
+    const state = client.tether;
+    state.evictReason ??= reason;
+    state.checkedOut = false;
+    this.checkedOut.delete(client);
+    try {
+      client.release(error instanceof Error ? error : true);
+    } catch {
+      // Already released (e.g. the abort path raced the normal release): pg-pool has it.
+    }
+    // A dead peer never acknowledges a polite Terminate: without this the socket lingers until
+    // the kernel gives up, and the pool's `remove` never comes.
+    (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+  }
+
+  private async rollback(client: TetherClient, cause: unknown): Promise<void> {
+    if (isConnectionBroken(cause)) return;
+    try {
+      await client.query('ROLLBACK');
+    } catch (error) {
+      this.evict(client, 'fatal_error', error);
+    }
+  }
+
+  private beginStatement(options: PgTransactionOptions): string {
+    let begin = 'BEGIN';
+    if (options.isolationLevel !== undefined) {
+      if (!ISOLATION.has(options.isolationLevel)) throw new TypeError(`isolationLevel must be one of ${[...ISOLATION].join(', ')}`);
+      begin += ` ISOLATION LEVEL ${options.isolationLevel.toUpperCase()}`;
+    }
+    if (options.readOnly) begin += ' READ ONLY';
+    if (!this.opts.pgbouncer) return begin;
+    // Behind PgBouncer the session is not ours: the timeouts hold for this transaction only. One
+    // simple-protocol message, so no extra round trip.
+    const settings: string[] = [];
+    if (this.opts.statementTimeoutMs > 0) settings.push(`SET LOCAL statement_timeout = ${this.opts.statementTimeoutMs}`);
+    if (this.opts.idleInTransactionTimeoutMs > 0) {
+      settings.push(`SET LOCAL idle_in_transaction_session_timeout = ${this.opts.idleInTransactionTimeoutMs}`);
+    }
+    return [begin, ...settings].join('; ');
+  }
+
+  private drawLifetimeMs(): number {
+    const { maxLifetimeMs, maxLifetimeJitterMs } = this.opts;
+    if (maxLifetimeMs === 0) return 0;
+    return maxLifetimeMs - Math.random() * maxLifetimeJitterMs;
+  }
+
+  private onConnected(_client: TetherClient, error: Error | undefined, durationMs: number): void {
+    if (error === undefined) {
+      this.metrics.createTime.record(durationMs / 1000, this.metrics.attributes);
+      if (this.outage.inOutage) {
+        this.outage.attempt({});
+        this.outage.success();
+        this.opts.logger.info({ pool: this.name }, 'postgres: connected again, outage over');
+      }
+      return;
+    }
+    if (durationMs >= this.opts.connectTimeoutMs) this.metrics.timeouts.add(1, this.metrics.attributes);
+    if (!this.outage.inOutage && !this.draining) {
+      this.opts.logger.warn({ pool: this.name, error: describeForLog(error, this.opts.redactor) }, 'postgres: cannot connect');
+    }
+    this.outage.failure(error);
+    this.outage.attempt({ error });
+  }
+
+  /** A checked-out connection failed (idle ones are reported by pg-pool's `error` event instead). */
+  private onCheckedOutError(client: TetherClient, error: Error): void {
+    const state = client.tether;
+    if (!state.checkedOut) return;
+    state.evictReason ??= 'fatal_error';
+    this.opts.logger.warn({ pool: this.name, error: describeForLog(error, this.opts.redactor) }, 'postgres: a connection in use failed');
+    if (isOutageSignal(error)) this.outage.failure(error);
+  }
+
+  /** pg-pool already removed the idle client; without this listener the process would crash. */
+  private onIdleError(client: TetherClient, error: Error): void {
+    client.tether.evictReason ??= 'idle_error';
+    const code = (error as { code?: unknown }).code;
+    // The server reaping idle sessions (57P05) is routine, not a warning.
+    const level = code === '57P05' || this.draining ? 'info' : 'warn';
+    this.opts.logger[level]({ pool: this.name, error: describeForLog(error, this.opts.redactor) }, 'postgres: an idle connection failed and was removed');
+    if (isOutageSignal(error)) this.outage.failure(error);
+  }
+
+  private onRemoved(client: TetherClient): void {
+    this.checkedOut.delete(client);
+    const state = client.tether;
+    if (this.draining && state.evictReason === undefined) return;
+    const ageMs = performance.now() - state.createdAt;
+    const reason = state.evictReason ?? (state.lifetimeMs > 0 && ageMs >= state.lifetimeMs - 1 ? 'lifetime' : 'idle_timeout');
+    this.metrics.evicted(reason);
+    this.emit('evict', { reason, ageMs });
+  }
+
+  private async runDrain(deadlineMs: number): Promise<void> {
+    this.draining = true;
+    if (this.inFlight > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.idleWaiters.push(resolve);
+        timer = setTimeout(resolve, deadlineMs);
+      });
+      clearTimeout(timer);
+    }
+    if (this.checkedOut.size > 0) {
+      this.opts.logger.warn({ pool: this.name, inUse: this.checkedOut.size }, 'postgres: drain deadline passed; closing connections still in use');
+      for (const client of [...this.checkedOut]) this.evict(client, 'aborted');
+    }
+    await this.pool.end();
+    this.outage.close();
+    this.metrics.close();
+  }
+}
+
+/** Creates a TetherPgPool; every option is validated here (PoolConfigError names the field). */
+export function createPgPool(options: PgPoolOptions): TetherPgPool {
+  return new TetherPgPool(options);
+}

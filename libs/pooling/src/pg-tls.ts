@@ -1,0 +1,32 @@
+import type { ConnectionOptions } from 'node:tls';
+
+export type SslMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
+export const SSL_MODES: readonly SslMode[] = ['disable', 'require', 'verify-ca', 'verify-full'];
+
+/**
+ * libpq's sslmode semantics as Node TLS options (pg's own `sslmode` parsing has changed meaning
+ * across versions, so we build the TLS options ourselves):
+ *
+ * - `disable`: plaintext.
+ * - `require`: encrypted, certificate not checked; with a CA file it behaves like `verify-ca`, as libpq does.
+ * - `verify-ca`: the chain must lead to the CA (the file, or the system store); the host name is not checked.
+ * - `verify-full`: chain and host name checked. Use this in production.
+ *
+ * libpq's `allow` / `prefer` are refused: they fall back to plaintext silently.
+ */
+export function tlsOptions(mode: SslMode, host: string, ca: string | undefined): false | ConnectionOptions {
+  switch (mode) {
+    case 'disable':
+      return false;
+    case 'require':
+      return ca === undefined ? { rejectUnauthorized: false } : verifyChainOnly(ca);
+    case 'verify-ca':
+      return verifyChainOnly(ca);
+    case 'verify-full':
+      return { rejectUnauthorized: true, servername: host, ...(ca === undefined ? {} : { ca }) };
+  }
+}
+
+function verifyChainOnly(ca: string | undefined): ConnectionOptions {
+  return { rejectUnauthorized: true, checkServerIdentity: () => undefined, ...(ca === undefined ? {} : { ca }) };
+}
