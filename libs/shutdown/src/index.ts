@@ -1,1 +1,13 @@
-export {};
+export { createLifecycle, type Lifecycle, type OpenWork } from './lifecycle.ts';
+export { resolveLifecycleOptions, type LifecycleOptions, type ResolvedLifecycleOptions } from './options.ts';
+export { lifecycleOptionsFromEnv } from './env.ts';
+export { checkLifecycleBudget, type LifecycleBudget, type LifecycleBudgetInput } from './budget.ts';
+export { applyHttpServerDefaults, type HttpServerTimeouts } from './http-defaults.ts';
+export { InvalidOptionError, LifecycleBudgetError, ShutdownError } from './errors.ts';
+export { stderrLogger, type Logger } from './logger.ts';
+export type { Beacon } from './beacons.ts';
+export type { ShutdownHookFn, ShutdownHookOptions } from './hooks.ts';
+export type { ReadinessCheckFn, ReadinessCheckOptions, CheckState } from './readiness.ts';
+export type { TrackableServer, HttpDrainState } from './http-drain.ts';
+export type { WebSocketLike, WebSocketServerLike } from './websocket-drain.ts';
+export type { MetricsHandler, ProbeResult } from './admin-server.ts';

@@ -1,0 +1,281 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createAdminServer, type MetricsHandler, type ProbeResult } from './admin-server.ts';
+import { BeaconRegistry, type Beacon } from './beacons.ts';
+import { InvalidOptionError } from './errors.ts';
+import { runHooks, type Hook, type ShutdownHookFn, type ShutdownHookOptions } from './hooks.ts';
+import { HttpServerDrainer, type HttpDrainState, type TrackableServer } from './http-drain.ts';
+import { EventLoopMonitor } from './liveness.ts';
+import { resolveLifecycleOptions, type LifecycleOptions, type ResolvedLifecycleOptions } from './options.ts';
+import { ReadinessCheck, type ReadinessCheckFn, type ReadinessCheckOptions } from './readiness.ts';
+import { WebSocketDrainer, type WebSocketServerLike } from './websocket-drain.ts';
+
+/** What was still open when a deadline hit: logged, so the exit-1 line says what was lost. */
+export interface OpenWork {
+  httpServers: HttpDrainState[];
+  webSocketClients: number;
+  beacons: string[];
+  runningHook?: string;
+}
+
+export interface Lifecycle {
+  /** Registers a dependency check for /readyz (runs in the background, see ReadinessCheck). Names are unique. */
+  addReadinessCheck(name: string, check: ReadinessCheckFn, options?: ReadinessCheckOptions): void;
+  /** Registers cleanup run at shutdown, in reverse order of registration, each with its own timeout. */
+  addShutdownHook(name: string, fn: ShutdownHookFn, options?: ShutdownHookOptions): void;
+  /** Drains this server at shutdown (node:http, node:https, node:http2, Express's `app.listen()`). Returns it. */
+  trackHttpServer<S extends TrackableServer>(server: S): S;
+  /** Closes this `ws` server's clients with 1012 at shutdown. Returns it. */
+  trackWebSocketServer<W extends WebSocketServerLike>(wss: W): W;
+  /** Work in progress shutdown waits for; `release()` it when done. */
+  beacon(name: string): Beacon;
+  /** /startupz (and /readyz) pass from now on. */
+  startupComplete(): void;
+  /** Serves GET /metrics on the admin server (e.g. a Prometheus exporter's request handler). */
+  setMetricsHandler(handler: MetricsHandler): void;
+  /** Starts the admin server (probes + metrics). Defaults: options.adminPort, options.adminHost. */
+  listenAdmin(port?: number, host?: string): Promise<AddressInfo>;
+  /** The admin server (not listening until listenAdmin). */
+  readonly adminServer: Server;
+  readonly isShuttingDown: boolean;
+  /** Aborts when shutdown starts: loops stop taking new work. */
+  readonly signal: AbortSignal;
+  /** Starts the shutdown (what a signal does); resolves with the exit code passed to `exit`. Idempotent. */
+  shutdown(reason?: string): Promise<number>;
+  /** What shutdown would still wait for right now. */
+  openWork(): OpenWork;
+}
+
+function raceUntil(work: Promise<unknown>, deadline: number): Promise<boolean> {
+  const waitMs = Math.max(0, Math.floor(deadline - performance.now()));
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    work.then(() => true),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), waitMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+function requireName(field: string, name: unknown): void {
+  if (typeof name !== 'string' || name.trim() === '') throw new InvalidOptionError(field, `needs a non-empty name, got ${JSON.stringify(name)}`);
+}
+
+class LifecycleManager implements Lifecycle {
+  readonly adminServer: Server;
+  readonly #options: ResolvedLifecycleOptions;
+  readonly #checks = new Map<string, ReadinessCheck>();
+  readonly #hooks: Hook[] = [];
+  readonly #http: HttpServerDrainer[] = [];
+  readonly #ws: WebSocketDrainer[] = [];
+  readonly #beacons = new BeaconRegistry();
+  readonly #eventLoop: EventLoopMonitor;
+  readonly #abort = new AbortController();
+  readonly #signalHandlers = new Map<NodeJS.Signals, () => void>();
+  #metrics: MetricsHandler | undefined;
+  #started = false;
+  #runningHook: string | undefined;
+  #shutdown: Promise<number> | undefined;
+  #resolveShutdown: ((code: number) => void) | undefined;
+  #finished = false;
+  #watchdog: NodeJS.Timeout | undefined;
+  #startedAt = 0;
+
+  constructor(options: LifecycleOptions) {
+    this.#options = resolveLifecycleOptions(options);
+    this.#eventLoop = new EventLoopMonitor(this.#options.maxEventLoopDelayMs, this.#options.eventLoopWindowMs);
+    this.adminServer = createAdminServer({
+      livez: () => this.#livez(),
+      readyz: () => this.#readyz(),
+      startupz: () => ({ ok: this.#started, body: { status: this.#started ? 'started' : 'starting', checks: { startup: { ok: this.#started } } } }),
+      metrics: () => this.#metrics,
+    });
+    for (const signal of this.#options.signals) {
+      const handler = (): void => this.#onSignal(signal);
+      this.#signalHandlers.set(signal, handler);
+      process.on(signal, handler);
+    }
+  }
+
+  get isShuttingDown(): boolean {
+    return this.#shutdown !== undefined;
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  addReadinessCheck(name: string, check: ReadinessCheckFn, options: ReadinessCheckOptions = {}): void {
+    requireName('addReadinessCheck', name);
+    if (typeof check !== 'function') throw new InvalidOptionError(`readiness check ${name}`, 'must be a function');
+    if (this.#checks.has(name)) throw new InvalidOptionError(`readiness check ${name}`, 'is already registered');
+    const timeoutMs = options.timeoutMs ?? this.#options.readinessTimeoutMs;
+    const cacheMs = options.cacheMs ?? this.#options.readinessCacheMs;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new InvalidOptionError(`readiness check ${name} timeoutMs`, `must be a positive integer (ms), got ${JSON.stringify(timeoutMs)}`);
+    if (!Number.isInteger(cacheMs) || cacheMs < 0) throw new InvalidOptionError(`readiness check ${name} cacheMs`, `must be a non-negative integer (ms), got ${JSON.stringify(cacheMs)}`);
+    const entry = new ReadinessCheck(name, check, timeoutMs, cacheMs);
+    this.#checks.set(name, entry);
+    entry.run();
+  }
+
+  addShutdownHook(name: string, fn: ShutdownHookFn, options: ShutdownHookOptions = {}): void {
+    requireName('addShutdownHook', name);
+    if (typeof fn !== 'function') throw new InvalidOptionError(`shutdown hook ${name}`, 'must be a function');
+    const timeoutMs = options.timeoutMs ?? this.#options.hookTimeoutMs;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new InvalidOptionError(`shutdown hook ${name} timeoutMs`, `must be a positive integer (ms), got ${JSON.stringify(timeoutMs)}`);
+    this.#hooks.push({ name, fn, timeoutMs });
+  }
+
+  trackHttpServer<S extends TrackableServer>(server: S): S {
+    const drainer = new HttpServerDrainer(server);
+    this.#http.push(drainer);
+    if (this.isShuttingDown) drainer.startDraining();
+    return server;
+  }
+
+  trackWebSocketServer<W extends WebSocketServerLike>(wss: W): W {
+    this.#ws.push(new WebSocketDrainer(wss));
+    return wss;
+  }
+
+  beacon(name: string): Beacon {
+    requireName('beacon', name);
+    return this.#beacons.create(name);
+  }
+
+  startupComplete(): void {
+    this.#started = true;
+  }
+
+  setMetricsHandler(handler: MetricsHandler): void {
+    if (typeof handler !== 'function') throw new InvalidOptionError('setMetricsHandler', 'needs a (req, res) => void function');
+    this.#metrics = handler;
+  }
+
+  listenAdmin(port = this.#options.adminPort, host = this.#options.adminHost): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.adminServer.once('error', reject);
+      this.adminServer.listen(port, host, () => {
+        this.adminServer.off('error', reject);
+        resolve(this.adminServer.address() as AddressInfo);
+      });
+    });
+  }
+
+  openWork(): OpenWork {
+    return {
+      httpServers: this.#http.map((d) => d.state()),
+      webSocketClients: this.#ws.reduce((sum, d) => sum + d.openClients, 0),
+      beacons: this.#beacons.names(),
+      ...(this.#runningHook === undefined ? {} : { runningHook: this.#runningHook }),
+    };
+  }
+
+  shutdown(reason = 'shutdown requested'): Promise<number> {
+    if (this.#shutdown) return this.#shutdown;
+    this.#shutdown = new Promise<number>((resolve) => {
+      this.#resolveShutdown = resolve;
+    });
+    void this.#run(reason);
+    return this.#shutdown;
+  }
+
+  #livez(): ProbeResult {
+    const eventLoop = this.#eventLoop.read();
+    return { ok: eventLoop.ok, body: { status: eventLoop.ok ? 'alive' : 'event loop blocked', checks: { eventLoop } } };
+  }
+
+  #readyz(): ProbeResult {
+    const shuttingDown = this.isShuttingDown;
+    const checks: Record<string, unknown> = { startup: { ok: this.#started }, shutdown: { ok: !shuttingDown } };
+    let ok = this.#started && !shuttingDown;
+    for (const [name, check] of this.#checks) {
+      // During shutdown the pools behind the checks are closing: report the last result, start no run.
+      const state = shuttingDown ? check.lastResult() : check.read();
+      checks[name] = state;
+      ok &&= state.ok;
+    }
+    const status = shuttingDown ? 'shutting down' : !this.#started ? 'starting' : ok ? 'ready' : 'not ready';
+    return { ok, body: { status, checks } };
+  }
+
+  #onSignal(signal: NodeJS.Signals): void {
+    if (this.isShuttingDown) {
+      this.#options.logger.warn({ signal, open: this.openWork() }, `second ${signal}: exiting at once`);
+      this.#finish(1);
+      return;
+    }
+    void this.shutdown(`received ${signal}`);
+  }
+
+  async #run(reason: string): Promise<void> {
+    const { logger, drainDelayMs, shutdownTimeoutMs, releaseGraceMs } = this.#options;
+    this.#startedAt = performance.now();
+    const hardDeadline = this.#startedAt + drainDelayMs + shutdownTimeoutMs;
+    this.#abort.abort(new Error(`shutting down: ${reason}`));
+    logger.info({ reason, drainDelayMs, shutdownTimeoutMs }, 'shutdown started: readiness fails from now on');
+    // The watchdog is the last resort below the grace period: it fires even if a hook blocks forever.
+    this.#watchdog = setTimeout(() => {
+      logger.error({ open: this.openWork() }, `shutdown deadline (${drainDelayMs + shutdownTimeoutMs} ms) reached: exiting with work still open`);
+      this.#finish(1);
+    }, drainDelayMs + shutdownTimeoutMs);
+    for (const drainer of this.#http) drainer.startDraining();
+    if (drainDelayMs > 0) await sleep(drainDelayMs);
+    if (this.#finished) return;
+
+    logger.info({}, 'drain delay over: closing listeners, WebSockets and waiting for work in progress');
+    // Keep enough of the budget for the hooks (pools close, telemetry flushes) and for beacons to requeue.
+    const hooksReserveMs = this.#hooks.reduce((sum, hook) => sum + hook.timeoutMs, 0) + releaseGraceMs;
+    const workDeadline = Math.min(hardDeadline, Math.max(this.#startedAt + drainDelayMs + shutdownTimeoutMs / 2, hardDeadline - hooksReserveMs));
+    const { webSocketCloseWindowMs, webSocketCloseCode, random } = this.#options;
+    const drained = await raceUntil(
+      Promise.all([
+        ...this.#http.map((d) => d.close()),
+        ...this.#ws.map((d) => d.close(webSocketCloseWindowMs, webSocketCloseCode, random)),
+        this.#beacons.whenEmpty(),
+      ]),
+      workDeadline,
+    );
+    if (this.#finished) return;
+    if (!drained) {
+      logger.error({ open: this.openWork() }, 'drain deadline reached: releasing beacons and closing the remaining connections');
+      if (this.#beacons.names().length > 0) {
+        this.#beacons.abortAll(new Error('shutdown deadline reached: hand the work back'));
+        await raceUntil(this.#beacons.whenEmpty(), Math.min(hardDeadline, performance.now() + releaseGraceMs));
+        const left = this.#beacons.names();
+        if (left.length > 0) logger.error({ beacons: left }, `beacons not released within ${releaseGraceMs} ms: ${left.join(', ')}`);
+      }
+      for (const drainer of this.#ws) drainer.force();
+      for (const drainer of this.#http) drainer.force();
+    }
+    if (this.#finished) return;
+    const hooksClean = await runHooks(this.#hooks, hardDeadline, logger, (name) => {
+      this.#runningHook = name;
+    });
+    this.#finish(drained && hooksClean ? 0 : 1);
+  }
+
+  #finish(code: number): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    clearTimeout(this.#watchdog);
+    for (const [signal, handler] of this.#signalHandlers) process.off(signal, handler);
+    this.#eventLoop.stop();
+    this.adminServer.close();
+    this.adminServer.closeAllConnections();
+    const durationMs = this.#startedAt === 0 ? 0 : Math.round(performance.now() - this.#startedAt);
+    const log = code === 0 ? this.#options.logger.info : this.#options.logger.error;
+    log.call(this.#options.logger, { exitCode: code, durationMs }, code === 0 ? 'shutdown complete' : 'shutdown incomplete: exiting with code 1');
+    this.#resolveShutdown?.(code);
+    this.#options.exit(code);
+  }
+}
+
+/**
+ * Creates the process's lifecycle manager: probes on an admin server and the graceful shutdown.
+ * Create exactly one per process, first thing in main (it installs the signal handlers).
+ */
+export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
+  return new LifecycleManager(options);
+}

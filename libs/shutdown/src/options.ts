@@ -1,0 +1,92 @@
+import { InvalidOptionError } from './errors.ts';
+import { stderrLogger, type Logger } from './logger.ts';
+
+/** Options of `createLifecycle`. Each is documented once, here, with its default and unit. */
+export interface LifecycleOptions {
+  /**
+   * Time between the signal and closing the listeners, while readiness already answers 503 and the
+   * endpoint removal propagates (env `SHUTDOWN_DRAIN_DELAY_MS`). Set it to 0 when the chart's preStop
+   * sleep covers the propagation: the two add up. Default 5000 ms (safe without a preStop sleep).
+   */
+  drainDelayMs?: number;
+  /**
+   * Budget after the drain delay for connections, WebSockets, beacons and hooks (env `SHUTDOWN_TIMEOUT_MS`).
+   * The hard watchdog exits with code 1 at drainDelayMs + shutdownTimeoutMs after the signal. Default 15000 ms.
+   */
+  shutdownTimeoutMs?: number;
+  /** Default timeout of each shutdown hook (overridable per hook). Default 5000 ms. */
+  hookTimeoutMs?: number;
+  /** Time beacons get to requeue their work and `release()` once their `signal` aborted at the deadline. Default 1000 ms. */
+  releaseGraceMs?: number;
+  /** WebSocket clients are closed at random moments spread over this window, so they do not reconnect in one stampede. Default 1000 ms. */
+  webSocketCloseWindowMs?: number;
+  /** Close code sent to WebSocket clients: 1012 (service restart) or 1001 (going away). Default 1012. */
+  webSocketCloseCode?: number;
+  /** Liveness fails when the event loop was blocked longer than this in the current or previous window. Default 2000 ms. */
+  maxEventLoopDelayMs?: number;
+  /** Length of an event-loop-delay measurement window. Default 1000 ms. */
+  eventLoopWindowMs?: number;
+  /** Default timeout of a readiness check (overridable per check). Default 1000 ms. */
+  readinessTimeoutMs?: number;
+  /** Default time a readiness result is reused before the next probe runs the check again. Default 1000 ms. */
+  readinessCacheMs?: number;
+  /** Port `listenAdmin()` uses when called without one (env `ADMIN_PORT`); 0 picks a free port. Default 9090. */
+  adminPort?: number;
+  /** Address the admin server binds. Default '0.0.0.0' (the kubelet probes the pod IP). */
+  adminHost?: string;
+  /** Signals that start the shutdown; a second one exits at once. `[]` installs no handler. Default ['SIGTERM', 'SIGINT']. */
+  signals?: NodeJS.Signals[];
+  /** Called with the exit code when shutdown ends. Default `process.exit`. */
+  exit?: (code: number) => void;
+  /** pino-compatible logger. Default: JSON lines on stderr. */
+  logger?: Logger;
+  /** Random source in [0, 1) for the WebSocket close jitter. Default Math.random. */
+  random?: () => number;
+}
+
+export type ResolvedLifecycleOptions = Required<LifecycleOptions>;
+
+function nonNegativeInteger(field: string, value: unknown, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionError(field, `must be an integer between ${min} and ${max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** Applies defaults and validates every option up front: a wrong option is a start-up error. */
+export function resolveLifecycleOptions(options: LifecycleOptions = {}): ResolvedLifecycleOptions {
+  if (options.logger !== undefined) {
+    const l = options.logger as Partial<Logger>;
+    if (typeof l.info !== 'function' || typeof l.warn !== 'function' || typeof l.error !== 'function') {
+      throw new InvalidOptionError('logger', 'must have info, warn and error methods');
+    }
+  }
+  if (options.exit !== undefined && typeof options.exit !== 'function') throw new InvalidOptionError('exit', 'must be a function');
+  if (options.random !== undefined && typeof options.random !== 'function') throw new InvalidOptionError('random', 'must be a function');
+  if (options.signals !== undefined && (!Array.isArray(options.signals) || options.signals.some((s) => typeof s !== 'string'))) {
+    throw new InvalidOptionError('signals', 'must be an array of signal names');
+  }
+  if (options.adminHost !== undefined && (typeof options.adminHost !== 'string' || options.adminHost === '')) {
+    throw new InvalidOptionError('adminHost', 'must be a non-empty string');
+  }
+  const code = nonNegativeInteger('webSocketCloseCode', options.webSocketCloseCode, 1012, 1000, 4999);
+  return {
+    drainDelayMs: nonNegativeInteger('drainDelayMs', options.drainDelayMs, 5000),
+    shutdownTimeoutMs: nonNegativeInteger('shutdownTimeoutMs', options.shutdownTimeoutMs, 15_000, 1),
+    hookTimeoutMs: nonNegativeInteger('hookTimeoutMs', options.hookTimeoutMs, 5000, 1),
+    releaseGraceMs: nonNegativeInteger('releaseGraceMs', options.releaseGraceMs, 1000),
+    webSocketCloseWindowMs: nonNegativeInteger('webSocketCloseWindowMs', options.webSocketCloseWindowMs, 1000),
+    webSocketCloseCode: code,
+    maxEventLoopDelayMs: nonNegativeInteger('maxEventLoopDelayMs', options.maxEventLoopDelayMs, 2000, 1),
+    eventLoopWindowMs: nonNegativeInteger('eventLoopWindowMs', options.eventLoopWindowMs, 1000, 10),
+    readinessTimeoutMs: nonNegativeInteger('readinessTimeoutMs', options.readinessTimeoutMs, 1000, 1),
+    readinessCacheMs: nonNegativeInteger('readinessCacheMs', options.readinessCacheMs, 1000),
+    adminPort: nonNegativeInteger('adminPort', options.adminPort, 9090, 0, 65_535),
+    adminHost: options.adminHost ?? '0.0.0.0',
+    signals: options.signals ?? ['SIGTERM', 'SIGINT'],
+    exit: options.exit ?? ((exitCode: number) => process.exit(exitCode)),
+    logger: options.logger ?? stderrLogger,
+    random: options.random ?? Math.random,
+  };
+}

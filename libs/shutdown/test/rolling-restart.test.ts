@@ -1,0 +1,65 @@
+// The simulator is a tool (tag type:tool) used here as a test harness only; nothing in src/ imports it.
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { Deployment, LoadBalancer, runLoad, type LoadReport, type PodContext, type PodSpec } from '@tether/rollout-sim';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fixtureCommand } from './support/fixture-process.ts';
+
+const ratePerSec = 500;
+const cleanup: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+function template(fixture: string, env: Record<string, string>) {
+  return ({ id, port, adminPort }: PodContext): PodSpec => ({
+    ...fixtureCommand(fixture),
+    env: { POD_ID: id, PORT: String(port), ADMIN_PORT: String(adminPort), ...env },
+  });
+}
+
+/** Two replicas behind a Kubernetes-like Service, `rounds` rolling restarts under keep-alive load. */
+async function rollUnderLoad(fixture: string, rounds: number): Promise<{ traffic: LoadReport; deployment: Deployment }> {
+  // Readiness polled every second, routing changes applied 500 ms later, as kube-proxy would.
+  const loadBalancer = await LoadBalancer.start({ probePeriodMs: 1000, propagationDelayMs: 500 });
+  cleanup.push(() => loadBalancer.close());
+  const deployment = await Deployment.start({
+    loadBalancer,
+    replicas: 2,
+    name: fixture,
+    template: template(fixture, { SHUTDOWN_DRAIN_DELAY_MS: '1500', SHUTDOWN_TIMEOUT_MS: '5000' }),
+    terminationGracePeriodMs: 10_000,
+  });
+  cleanup.push(() => Promise.all(deployment.pods.map((pod) => pod.kill())));
+  const stop = new AbortController();
+  const load = runLoad({ url: `${loadBalancer.url}/`, ratePerSec, durationMs: 80_000, maxSockets: 16, signal: stop.signal });
+  await sleep(1000);
+  for (let round = 0; round < rounds; round += 1) await deployment.rollingRestart();
+  await sleep(1000);
+  stop.abort();
+  return { traffic: await load, deployment };
+}
+
+function summary(label: string, t: LoadReport): string {
+  return `${label}: ${t.sent} requests at ${t.achievedRatePerSec} req/s over ${t.connectionsOpened} connections, ${t.failed} failed ${JSON.stringify(t.failures)}, pods answering: ${Object.keys(t.byResponder).length}`;
+}
+
+describe('rolling restart behind a Kubernetes-like Service', () => {
+  it('loses no request over 5 rolling restarts of 2 replicas at 500 req/s over keep-alive', async () => {
+    const { traffic, deployment } = await rollUnderLoad('http-app', 5);
+    console.log(summary('with @tether/shutdown', traffic));
+    expect(traffic.achievedRatePerSec).toBeGreaterThanOrEqual(ratePerSec * 0.95);
+    expect(traffic.failed).toBe(0);
+    expect(traffic.succeeded).toBe(traffic.sent);
+    // 2 original pods + 10 replacements all served traffic.
+    expect(Object.keys(traffic.byResponder)).toHaveLength(12);
+    expect(deployment.pods).toHaveLength(2);
+  }, 120_000);
+
+  it('CONTROL: a server that exits on SIGTERM fails requests in the same harness', async () => {
+    const { traffic } = await rollUnderLoad('naive-app', 1);
+    console.log(summary('naive server (control)', traffic));
+    expect(traffic.achievedRatePerSec).toBeGreaterThanOrEqual(ratePerSec * 0.95);
+    expect(traffic.failed).toBeGreaterThan(0);
+  }, 60_000);
+});
