@@ -21,8 +21,9 @@ export interface CircuitBreakerOptions {
   /** Open after this many consecutive failures. Default 5. Ignored when `sampling` is set. */
   consecutiveFailures?: number;
   /**
-   * Open when more than `threshold` (0–1) of the calls in the last `durationMs` failed, once at least
-   * `minimumRps` calls per second flow. Default: unset (consecutive counting).
+   * Open when more than `threshold` (strictly between 0 and 1) of the calls in the last `durationMs`
+   * failed, once at least `minimumRps` calls per second flow (default: enough for 5 failures/s at the
+   * threshold, cockatiel's choice). Default: unset (consecutive counting).
    */
   sampling?: { threshold: number; durationMs: number; minimumRps?: number };
   /** How long the breaker stays open before letting one probe call through (half-open). Default 10000 ms. */
@@ -127,12 +128,15 @@ export class CircuitBreaker {
 function makeBreaker(options: CircuitBreakerOptions): IBreaker {
   if (options.sampling !== undefined) {
     const s = options.sampling;
-    const threshold = numberOption('sampling.threshold', s.threshold, Number.NaN, { min: 0 });
-    if (threshold > 1 || Number.isNaN(threshold)) throw new InvalidOptionError('sampling.threshold', 'must be between 0 and 1');
+    const threshold = s.threshold;
+    if (typeof threshold !== 'number' || !(threshold > 0 && threshold < 1)) {
+      throw new InvalidOptionError('sampling.threshold', `must be a number strictly between 0 and 1, got ${String(threshold)}`);
+    }
     const duration = numberOption('sampling.durationMs', s.durationMs, Number.NaN, { min: 1 });
     if (Number.isNaN(duration)) throw new InvalidOptionError('sampling.durationMs', 'is required');
-    const minimumRps = numberOption('sampling.minimumRps', s.minimumRps, 0, { min: 0 });
-    return new SamplingBreaker({ threshold, duration, minimumRps });
+    // Undefined lets cockatiel pick its default: enough traffic for 5 failures per second at the threshold.
+    const minimumRps = s.minimumRps === undefined ? undefined : numberOption('sampling.minimumRps', s.minimumRps, 0, { min: 0 });
+    return new SamplingBreaker({ threshold, duration, ...(minimumRps === undefined ? {} : { minimumRps }) });
   }
   return new ConsecutiveBreaker(numberOption('consecutiveFailures', options.consecutiveFailures, 5, { min: 1, integer: true }));
 }
