@@ -193,7 +193,7 @@ class Policy implements RetryPolicy {
       if (error instanceof DeadlineExceededError) outcome = 'deadline';
       else if (call.signal?.aborted && error === call.signal.reason) outcome = 'cancelled';
       else if (outcome === 'success') outcome = 'exhausted';
-      span.end(outcome, attempt, error);
+      span.end(outcome, attempt, lastError ?? error);
       throw error;
     } finally {
       clearTimeout(timer);
