@@ -12,3 +12,5 @@ export {
 export { isReadOnlyStatement } from './pg-statements.ts';
 export type { SslMode } from './pg-tls.ts';
 export type { EvictionReason } from './pool-metrics.ts';
+export { createRedis, TetherRedis, type RedisCallOptions } from './redis.ts';
+export type { RedisEndpoint, RedisOptions, RedisProfile, RedisRetryOptions } from './redis-options.ts';

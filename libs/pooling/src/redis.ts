@@ -1,0 +1,216 @@
+import { trace } from '@opentelemetry/api';
+import { OutageTracker } from '@tether/outage';
+import { createBackoff, createRetryPolicy, type RetryPolicy } from '@tether/retry';
+import { Cluster, Redis } from 'ioredis';
+import { PoolDrainingError } from './errors.ts';
+import { describeForLog } from './logger.ts';
+import { PoolMetrics } from './pool-metrics.ts';
+import { type RedisOptions, type ResolvedRedisOptions, resolveRedisOptions } from './redis-options.ts';
+
+export interface RedisCallOptions {
+  /** The commands may run twice without harm (GET, SET k v, HSET, DEL…; not INCR, LPUSH, XADD without an id). Default false. */
+  idempotent?: boolean;
+  /** Deadline of the whole call, retries included, ms. Default: the client's `deadlineMs`. */
+  deadlineMs?: number;
+  signal?: AbortSignal;
+  /** Operation name on the retry span. */
+  name?: string;
+}
+
+// Reply errors are answers, not connection trouble; everything else on `error` is the socket.
+function isConnectionError(error: unknown): boolean {
+  const name = (error as { name?: unknown })?.name;
+  return name !== 'ReplyError';
+}
+
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * An ioredis client (standalone, Sentinel or Cluster) set up for Kubernetes networks, with
+ * retries through @tether/retry (`execute`), one outage span per episode, `db.client.connection.*`
+ * metrics and a graceful `drain()`. Use `client` directly for anything; `execute()` adds the
+ * retries and deadline.
+ */
+export class TetherRedis {
+  readonly client: Redis | Cluster;
+  readonly name: string;
+  readonly profile: ResolvedRedisOptions['profile'];
+  /** Outage episodes of this Redis (one span per episode). */
+  readonly outage: OutageTracker;
+  private readonly opts: ResolvedRedisOptions;
+  private readonly policy: RetryPolicy;
+  private readonly metrics: PoolMetrics;
+  private inFlight = 0;
+  private idleWaiters: (() => void)[] = [];
+  private draining = false;
+  private drained: Promise<void> | undefined;
+  private connectingSince = 0;
+
+  constructor(options: RedisOptions) {
+    const opts = resolveRedisOptions(options);
+    this.opts = opts;
+    this.name = opts.name;
+    this.profile = opts.profile;
+    this.outage = new OutageTracker({
+      dependency: opts.name,
+      attributes: { 'db.system.name': 'redis', 'server.address': opts.host, 'server.port': opts.port },
+      ...(opts.tracer ? { tracer: opts.tracer } : {}),
+      ...(opts.meter ? { meter: opts.meter } : {}),
+    });
+    this.policy = createRetryPolicy({
+      name: opts.name,
+      maxAttempts: opts.retry.maxAttempts,
+      initialDelayMs: opts.retry.initialDelayMs,
+      maxDelayMs: opts.retry.maxDelayMs,
+      jitter: 'decorrelated',
+      deadlineMs: MAX_TIMER_MS,
+      ...(opts.retry.budget ? { budget: opts.retry.budget } : {}),
+      ...(opts.retry.breaker ? { breaker: opts.retry.breaker } : {}),
+      ...(opts.tracer ? { tracer: opts.tracer } : {}),
+      ...(opts.meter ? { meter: opts.meter } : {}),
+    });
+    const backoff = createBackoff({ initialDelayMs: opts.reconnectInitialDelayMs, maxDelayMs: opts.reconnectMaxDelayMs, jitter: 'decorrelated' });
+    // ioredis counts attempts from 1 after every successful connection: start the backoff over then.
+    const retryStrategy = (times: number): number | null => {
+      if (this.draining) return null;
+      if (times === 1) backoff.reset();
+      const delayMs = Math.round(backoff.next());
+      this.outage.attempt({ attempt: times, delayMs });
+      return delayMs;
+    };
+    this.connectingSince = performance.now();
+    if (opts.cluster) {
+      // Per-node connection settings; the cluster owns addressing, queueing and reconnects.
+      const { host: _h, port: _p, enableOfflineQueue: _q, sentinels: _s, ...nodeOptions } = opts.ioredis;
+      this.client = new Cluster(opts.cluster.nodes, { ...opts.cluster.options, clusterRetryStrategy: retryStrategy, redisOptions: nodeOptions });
+    } else {
+      this.client = new Redis({ ...opts.ioredis, retryStrategy });
+    }
+    this.listen();
+    this.metrics = new PoolMetrics(opts.meter, 'redis', opts.name, () => this.snapshot());
+  }
+
+  /**
+   * Runs `fn` with the client under the retry policy: retried when nothing reached the server
+   * (offline, connect refused, READONLY…) and, when flagged `idempotent`, on any transient failure
+   * (connection closed with the command in flight, timeouts), until the deadline.
+   */
+  execute<T>(fn: (client: Redis | Cluster) => Promise<T>, options: RedisCallOptions = {}): Promise<T> {
+    if (this.draining) return Promise.reject(new PoolDrainingError(this.name));
+    return this.policy.execute(
+      async (ctx) => {
+        if (ctx.attempt > 1 && this.outage.inOutage) {
+          const span = trace.getActiveSpan();
+          if (span) this.outage.linkTo(span, { 'tether.retry.attempt': ctx.attempt });
+        }
+        this.inFlight++;
+        const startedAt = performance.now();
+        try {
+          return await fn(this.client);
+        } catch (error) {
+          const message = (error as Error)?.message ?? '';
+          if (message === 'Command timed out' || message.startsWith('Socket timeout')) this.metrics.timeouts.add(1, this.metrics.attributes);
+          throw error;
+        } finally {
+          this.metrics.useTime.record((performance.now() - startedAt) / 1000, this.metrics.attributes);
+          if (--this.inFlight === 0 && this.idleWaiters.length > 0) for (const wake of this.idleWaiters.splice(0)) wake();
+        }
+      },
+      {
+        idempotent: options.idempotent ?? false,
+        deadlineMs: options.deadlineMs ?? this.opts.deadlineMs,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.name ? { name: options.name } : {}),
+      },
+    );
+  }
+
+  /** PING with retries (for readiness checks). Default deadline: the client's `deadlineMs`. */
+  async ping(options: { deadlineMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+    await this.execute((c) => c.ping(), { idempotent: true, name: 'ping', ...options });
+  }
+
+  /**
+   * Graceful close: new `execute()` calls fail at once with PoolDrainingError, calls in flight may
+   * finish until `deadlineMs`, then QUIT (pending replies are still delivered) and, at the
+   * deadline, a hard disconnect. Reconnects stop. Idempotent.
+   */
+  drain(deadlineMs = 5_000): Promise<void> {
+    this.drained ??= this.runDrain(deadlineMs);
+    return this.drained;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  private listen(): void {
+    const c = this.client;
+    c.on('error', (error: Error) => {
+      // ioredis has no listener of its own: without this one it prints every error to stderr.
+      if (this.draining) return;
+      const connection = isConnectionError(error);
+      const log = { client: this.name, error: describeForLog(error, this.opts.redactor) };
+      if (!this.outage.inOutage) this.opts.logger.warn(log, 'redis: connection error');
+      else this.opts.logger.debug(log, 'redis: connection error during outage');
+      if (connection) this.outage.failure(error);
+    });
+    c.on('connecting', () => {
+      this.connectingSince = performance.now();
+    });
+    c.on('ready', () => {
+      this.metrics.createTime.record((performance.now() - this.connectingSince) / 1000, this.metrics.attributes);
+      if (this.outage.inOutage) {
+        this.outage.success();
+        this.opts.logger.info({ client: this.name }, 'redis: connected again, outage over');
+      }
+    });
+    c.on('close', () => {
+      if (this.draining) return;
+      // The server closed an idle connection (`timeout`) or went away: either way ioredis reconnects.
+      this.metrics.evicted('closed');
+      this.opts.logger.debug({ client: this.name }, 'redis: connection closed, reconnecting');
+    });
+  }
+
+  private snapshot() {
+    if (this.client instanceof Cluster) {
+      const nodes = this.client.nodes('all');
+      const ready = nodes.filter((n) => n.status === 'ready');
+      const used = ready.filter((n) => n.commandQueue.length > 0).length;
+      return { idle: ready.length - used, used, pending: 0, max: nodes.length, min: 0 };
+    }
+    const ready = this.client.status === 'ready';
+    const used = ready && this.client.commandQueue.length > 0 ? 1 : 0;
+    return { idle: ready ? 1 - used : 0, used, pending: 0, max: 1, min: 0 };
+  }
+
+  private async runDrain(deadlineMs: number): Promise<void> {
+    this.draining = true;
+    const deadlineAt = performance.now() + deadlineMs;
+    let timer: NodeJS.Timeout | undefined;
+    const untilDeadline = (work: Promise<unknown>) =>
+      Promise.race([
+        work.then(
+          () => true,
+          () => true,
+        ),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), Math.max(0, deadlineAt - performance.now()));
+        }),
+      ]).finally(() => clearTimeout(timer));
+    if (this.inFlight > 0) await untilDeadline(new Promise<void>((resolve) => this.idleWaiters.push(resolve)));
+    const graceful = this.client.status === 'ready' && (await untilDeadline(this.client.quit()));
+    if (!graceful) {
+      if (this.inFlight > 0) this.opts.logger.warn({ client: this.name, inFlight: this.inFlight }, 'redis: drain deadline passed; disconnecting');
+      this.client.disconnect();
+    }
+    this.outage.close();
+    this.metrics.close();
+  }
+}
+
+/** Creates a TetherRedis; every option is validated here (PoolConfigError names the field). */
+export function createRedis(options: RedisOptions = {}): TetherRedis {
+  return new TetherRedis(options);
+}

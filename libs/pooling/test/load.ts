@@ -1,0 +1,65 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface LoadResult {
+  ok: number;
+  errors: unknown[];
+  /** `performance.now()` of every success, in completion order. */
+  successTimes: number[];
+}
+
+/**
+ * Starts `op` at a steady rate (about `perSecond`) until `stop()` is called, without waiting for
+ * earlier operations; `stop()` resolves when every started operation settled.
+ */
+export function steadyLoad(op: () => Promise<unknown>, perSecond: number): { result: LoadResult; stop(): Promise<LoadResult> } {
+  const result: LoadResult = { ok: 0, errors: [], successTimes: [] };
+  const pending = new Set<Promise<unknown>>();
+  let running = true;
+  const intervalMs = 1000 / perSecond;
+  const loop = (async () => {
+    let next = performance.now();
+    while (running) {
+      const p = op().then(
+        () => {
+          result.ok++;
+          result.successTimes.push(performance.now());
+        },
+        (error: unknown) => {
+          result.errors.push(error);
+        },
+      );
+      pending.add(p);
+      void p.finally(() => pending.delete(p));
+      next += intervalMs;
+      const wait = next - performance.now();
+      if (wait > 0) await sleep(wait);
+    }
+  })();
+  return {
+    result,
+    async stop() {
+      running = false;
+      await loop;
+      await Promise.all([...pending]);
+      return result;
+    },
+  };
+}
+
+/** Polls `check` every `everyMs` until it is true or `timeoutMs` passes; returns whether it became true. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 25): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (performance.now() > deadline) return false;
+    await sleep(everyMs);
+  }
+}
+
+/** A compact description of errors for assertion messages. */
+export function describeErrors(errors: unknown[]): string {
+  return errors
+    .slice(0, 5)
+    .map((e) => `${(e as { code?: string }).code ?? ''} ${(e as Error).message}`)
+    .join('; ');
+}

@@ -1,0 +1,144 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EphemeralPostgres } from '@tether/devstack';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPgPool, type PgEvictionEvent } from '../src/index.ts';
+import { CaptureLogger } from './capture-logger.ts';
+import { describeErrors, eventually, steadyLoad } from './load.ts';
+import { createHarness, type Harness } from './otel-harness.ts';
+
+let server: EphemeralPostgres;
+let h: Harness;
+
+beforeAll(async () => {
+  server = await EphemeralPostgres.start();
+  h = createHarness();
+});
+
+afterAll(async () => {
+  await h?.close();
+  await server?.close();
+});
+
+/** First time a brand-new raw connection can run a query again (the server accepts sessions). */
+async function firstAccepted(url: string, timeoutMs: number): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 500 });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      return performance.now();
+    } catch {
+      await sleep(20);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+  throw new Error('the server never accepted connections again');
+}
+
+describe('createPgPool under server-side faults', () => {
+  it('all idle connections terminated server-side: 200 operations, 0 errors reach the caller', async () => {
+    const logger = new CaptureLogger();
+    const pool = createPgPool({ connectionString: server.url, max: 10, logger, tracer: h.tracer, meter: h.meter });
+    const evictions: PgEvictionEvent[] = [];
+    pool.on('evict', (e) => evictions.push(e));
+    try {
+      // Ten connections in the pool, all idle.
+      await Promise.all(Array.from({ length: 10 }, () => pool.query('SELECT pg_sleep(0.05)')));
+      expect(pool.pool.idleCount).toBe(10);
+      const killed = await server.terminateBackends();
+      expect(killed).toBe(10);
+
+      // No pause: the first operations race the termination notices still in flight.
+      const errors: unknown[] = [];
+      for (let wave = 0; wave < 10; wave++) {
+        const results = await Promise.allSettled(
+          Array.from({ length: 20 }, (_, i) => pool.query<{ n: number }>('SELECT $1::int AS n', [wave * 20 + i])),
+        );
+        results.forEach((r, i) => {
+          if (r.status === 'rejected') errors.push(r.reason);
+          else expect(r.value.rows[0]?.n).toBe(wave * 20 + i);
+        });
+      }
+      expect(errors, describeErrors(errors)).toHaveLength(0);
+      // Every killed connection was evicted (never handed out dead) and logged with its SQLSTATE.
+      expect(evictions.filter((e) => e.reason === 'idle_error' || e.reason === 'validation_failed' || e.reason === 'fatal_error').length).toBeGreaterThanOrEqual(10);
+      expect(logger.text).toContain('57P01');
+    } finally {
+      await pool.drain(5_000);
+    }
+  });
+
+  it('Postgres restarted under ~200 ops/s: no error for reads, first success within 1 s of recovery, one outage span', async () => {
+    h.exporter.reset();
+    const pool = createPgPool({ connectionString: server.url, max: 10, deadlineMs: 10_000, logger: new CaptureLogger(), tracer: h.tracer, meter: h.meter });
+    try {
+      await pool.ping();
+      const load = steadyLoad(() => pool.query('SELECT 1'), 200);
+      await sleep(500);
+      await server.stop();
+      const downAt = performance.now();
+      const accepted = firstAccepted(server.url, 30_000);
+      await sleep(1_000);
+      await server.start();
+      const acceptedAt = await accepted;
+      await sleep(1_000);
+      const result = await load.stop();
+
+      expect(result.errors, describeErrors(result.errors)).toHaveLength(0);
+      expect(result.ok).toBeGreaterThan(300);
+      const firstSuccess = result.successTimes.filter((t) => t > downAt).sort((a, b) => a - b)[0];
+      expect(firstSuccess).toBeDefined();
+      expect((firstSuccess as number) - acceptedAt).toBeLessThan(1_000);
+
+      const outages = h.exporter.getFinishedSpans().filter((s) => s.name === 'outage postgres');
+      expect(outages).toHaveLength(1);
+      const outage = outages[0];
+      expect(outage?.events.filter((e) => e.name === 'reconnect.attempt').length).toBeGreaterThan(0);
+      // Operations that were retried across the outage link to its span.
+      const linked = h.exporter
+        .getFinishedSpans()
+        .filter((s) => s.name.startsWith('retry ') && s.links.some((l) => l.context.spanId === outage?.spanContext().spanId));
+      expect(linked.length).toBeGreaterThan(0);
+    } finally {
+      await pool.drain(5_000);
+    }
+  });
+
+  it('a plain pg.Pool (the control) lets the same restart reach its callers', async () => {
+    const pool = new pg.Pool({ connectionString: server.url, max: 10 });
+    pool.on('error', () => {});
+    try {
+      await pool.query('SELECT 1');
+      const load = steadyLoad(() => pool.query('SELECT 1'), 200);
+      await sleep(300);
+      await server.restart(500);
+      await sleep(300);
+      const result = await load.stop();
+      expect(result.errors.length).toBeGreaterThan(0);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('checked-out clients that lose their connection never crash the process', async () => {
+    const logger = new CaptureLogger();
+    const pool = createPgPool({ connectionString: server.url, max: 2, logger });
+    try {
+      const outcome = pool.withClient(async (client) => {
+        const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        await server.sql('SELECT pg_terminate_backend($1)', [rows[0]?.pid]);
+        // The socket dies while we hold the client between statements.
+        await eventually(() => logger.text.includes('a connection in use failed'), 5_000);
+        return 'survived';
+      });
+      await expect(outcome).resolves.toBe('survived');
+      await expect(pool.query<{ x: number }>('SELECT 1 AS x')).resolves.toMatchObject({ rows: [{ x: 1 }] });
+    } finally {
+      await pool.drain(5_000);
+    }
+  });
+});
