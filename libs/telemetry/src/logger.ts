@@ -1,0 +1,71 @@
+import { isSpanContextValid, trace } from '@opentelemetry/api';
+import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
+import { TelemetryConfigError } from './errors.ts';
+import { redactString, redactValue } from './redact.ts';
+
+export interface LoggerConfig {
+  /** Logger name (`name` field on every line), usually the service name. Default: none. */
+  name?: string;
+  /** pino level. Default: `LOG_LEVEL` from the environment, else `info`. */
+  level?: string;
+  /**
+   * Extra keys whose values are always replaced by `[redacted]`, on top of the built-in
+   * password/secret/token/api-key/authorization/cookie/credential/private-key patterns. Case-insensitive.
+   */
+  redactKeys?: string[];
+  /** Where lines go. Default: stdout (pino's synchronous-enough default destination). */
+  destination?: DestinationStream;
+  /** Fields on every line (pino `base`). Default: pid and hostname, as pino does. */
+  base?: Record<string, unknown> | null;
+}
+
+const levels = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/** trace_id/span_id/trace_flags of the active span, so every line inside a request joins its trace. */
+function traceFields(): Record<string, string> {
+  const span = trace.getActiveSpan();
+  if (!span) return {};
+  const ctx = span.spanContext();
+  if (!isSpanContextValid(ctx)) return {};
+  return {
+    trace_id: ctx.traceId,
+    span_id: ctx.spanId,
+    trace_flags: `0${ctx.traceFlags.toString(16)}`.slice(-2),
+  };
+}
+
+/**
+ * A pino logger that stamps `trace_id`/`span_id` on every line written inside a span and redacts
+ * secrets (by key at any depth, and DSN credentials / bearer tokens / JWTs inside any string).
+ * Works with or without a started SDK (no span, no trace fields).
+ */
+export function createLogger(config: LoggerConfig = {}): Logger {
+  const level = config.level ?? process.env['LOG_LEVEL'] ?? 'info';
+  if (!levels.has(level)) {
+    throw new TelemetryConfigError(
+      config.level === undefined ? 'LOG_LEVEL' : 'level',
+      `must be one of ${[...levels].join(', ')} (got "${level}")`,
+    );
+  }
+  if (
+    config.redactKeys !== undefined &&
+    (!Array.isArray(config.redactKeys) || config.redactKeys.some((k) => typeof k !== 'string'))
+  ) {
+    throw new TelemetryConfigError('redactKeys', 'must be an array of strings');
+  }
+  const extraKeys: ReadonlySet<string> = new Set((config.redactKeys ?? []).map((k) => k.toLowerCase()));
+  const options: LoggerOptions = {
+    level,
+    mixin: traceFields,
+    formatters: {
+      log: (object) => redactValue(object, extraKeys) as Record<string, unknown>,
+      bindings: (bindings) => redactValue(bindings, extraKeys) as Record<string, unknown>,
+    },
+    hooks: { streamWrite: redactString },
+  };
+  if (config.name !== undefined) options.name = config.name;
+  if (config.base !== undefined) options.base = config.base;
+  return config.destination ? pino(options, config.destination) : pino(options);
+}
+
+export type { Logger };
