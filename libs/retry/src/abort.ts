@@ -27,10 +27,18 @@ export function raceAbort<T>(work: () => Promise<T>, signal: AbortSignal): Promi
   });
 }
 
-/** Waits `ms`, or rejects with `signal.reason` when the signal aborts first. */
+/** Waits `ms`, or rejects with `signal.reason` when the signal aborts first. Leaves no listener behind. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return raceAbort(() => new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
-  }), signal);
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }

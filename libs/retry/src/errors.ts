@@ -83,12 +83,15 @@ export class InvalidOptionError extends TetherError {
   }
 }
 
-// Messages carry the cause's code and message only: driver errors can embed a whole query, but never a
-// connection string, and we never stringify the error object itself (it may hold a client config).
+// Messages carry the cause's code and message only, never the error object itself (it may hold a
+// client config). A URL's password or a `password=` pair in a message is masked all the same.
 function describe(error: unknown): string {
+  let text: string;
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
-    return typeof code === 'string' ? `${code} ${error.message}` : error.message;
+    text = typeof code === 'string' ? `${code} ${error.message}` : error.message;
+  } else {
+    text = typeof error === 'string' ? error : typeof error;
   }
-  return String(error);
+  return text.replace(/(\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@').replace(/(password=)[^\s&;]*/gi, '$1***');
 }

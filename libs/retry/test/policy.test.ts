@@ -110,6 +110,28 @@ describe('retry decisions', () => {
     expect(attemptSignal?.aborted).toBe(true);
   });
 
+  it('a caller abort during the backoff delay ends the call at once', async () => {
+    const caller = new AbortController();
+    const started = performance.now();
+    const call = createRetryPolicy({ name: 'test', initialDelayMs: 5000, maxDelayMs: 5000, deadlineMs: 60_000 }).execute(
+      async () => {
+        setTimeout(() => caller.abort(new Error('shutting down')), 20);
+        await connectTo(closedPort);
+      },
+      { signal: caller.signal },
+    );
+    expect(await rejectionOf(call)).toMatchObject({ message: 'shutting down' });
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('keeps credentials out of its error messages', async () => {
+    const leaky = Object.assign(new Error('could not reach postgres://app:s3cret@db:5432/app (password=s3cret)'), { code: 'ECONNREFUSED', syscall: 'connect' });
+    const error = await rejectionOf(fastPolicy({ maxAttempts: 2 }).execute(() => Promise.reject(leaky)));
+    expect(error).toBeInstanceOf(RetryExhaustedError);
+    expect((error as Error).message).not.toContain('s3cret');
+    expect((error as Error).message).toContain('postgres://app:***@db:5432/app');
+  });
+
   it('validates options up front, naming the option', () => {
     expect(() => createRetryPolicy({} as RetryPolicyOptions)).toThrow(/^name:/);
     expect(() => fastPolicy({ maxAttempts: 0 })).toThrow(InvalidOptionError);
