@@ -65,9 +65,10 @@ function install(): void {
   writeManifest();
   process.once('exit', cleanupNow);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
-      // Only act when nobody else (a test runner, the `npm start` CLI) owns this signal.
-      if (process.listenerCount(signal) === 0) {
+    process.on(signal, () => {
+      // Only act when nobody else (a test runner, the `npm start` CLI) owns this signal; adding a
+      // listener disables Node's default exit, so without an owner we must exit ourselves.
+      if (process.listenerCount(signal) === 1) {
         cleanupNow();
         process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
       }

@@ -1,18 +1,28 @@
 /**
- * `npm start` = `node tools/devstack/src/cli.ts up [--free-ports]`: the whole platform locally.
+ * `npm start` = `node tools/devstack/src/cli.ts up [--free-ports] [--state-dir <dir>]`: the whole
+ * platform locally; stack.json goes to `<state-dir>` (default `.tether/`).
  * Ctrl-C or SIGTERM stops everything through the apps' graceful path.
  */
 import { LocalStack } from './stack.ts';
 
-const [command = 'up', ...flags] = process.argv.slice(2);
-const known = new Set(['--free-ports']);
-const unknown = flags.filter((f) => !known.has(f));
-if (command !== 'up' || unknown.length > 0) {
-  console.error(`usage: node tools/devstack/src/cli.ts up [--free-ports]${unknown.length ? ` (unknown: ${unknown.join(' ')})` : ''}`);
+const usage = 'usage: node tools/devstack/src/cli.ts up [--free-ports] [--state-dir <dir>]';
+const [command = 'up', ...args] = process.argv.slice(2);
+let freePorts = false;
+let stateDir: string | undefined;
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === '--free-ports') freePorts = true;
+  else if (args[i] === '--state-dir' && args[i + 1]) stateDir = args[++i];
+  else {
+    console.error(`${usage} (unexpected: ${args[i]})`);
+    process.exit(2);
+  }
+}
+if (command !== 'up') {
+  console.error(usage);
   process.exit(2);
 }
 
-const stack = new LocalStack({ freePorts: flags.includes('--free-ports') });
+const stack = new LocalStack({ freePorts, ...(stateDir ? { stateDir } : {}) });
 let exitCode = 0;
 const stop = async (why: string) => {
   console.log(`\nstopping (${why})…`);
@@ -21,8 +31,33 @@ const stop = async (why: string) => {
   console.log(`stopped in ${Date.now() - started} ms`);
   process.exit(exitCode);
 };
-process.once('SIGINT', () => void stop('SIGINT'));
-process.once('SIGTERM', () => void stop('SIGTERM'));
+let signalledAt: number | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (signalledAt === undefined) {
+      signalledAt = Date.now();
+      void stop(signal);
+    } else if (Date.now() - signalledAt > 1_000) {
+      // A second Ctrl-C does not wait: the exit handlers SIGKILL every process the stack started.
+      // (Within the first second it is the same Ctrl-C arriving twice: from the terminal and via npm.)
+      process.exit(130);
+    }
+  });
+}
+
+// `npm start` may exit on SIGTERM without passing it on (npm 11 does): when the process that
+// started us goes away, stop as if we had been signalled, so nothing outlives it.
+const parentPid = process.ppid;
+setInterval(() => {
+  try {
+    process.kill(parentPid, 0);
+  } catch {
+    if (signalledAt === undefined) {
+      signalledAt = Date.now();
+      void stop('parent process exited');
+    }
+  }
+}, 200).unref();
 
 try {
   const d = await stack.up();
@@ -33,7 +68,7 @@ Tether is up.
   admin        api ${d.admin.api}  worker ${d.admin.worker}  ws-gateway ${d.admin.wsGateway}
   Postgres     ${d.databaseUrl.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@')}
   Redis        ${d.redisUrl}
-  stack file   .tether/stack.json (has the credentials)
+  stack file   ${stack.stackFile} (has the credentials)
 
 Dev token (Authorization: Bearer …):
   ${d.token}

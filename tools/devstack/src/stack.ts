@@ -6,10 +6,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { trackGroup, untrackGroup } from './cleanup.ts';
 import { devSecret, devToken } from './dev-token.ts';
 import { DevstackError } from './errors.ts';
 import { freePort } from './ports.ts';
@@ -63,7 +64,7 @@ export class LocalStack {
   private readonly options: StackOptions;
   private readonly log: (line: string) => void;
   private stopping = false;
-  private stackFile: string;
+  readonly stackFile: string;
   description: StackDescription | undefined;
   /** Resolves when an app exits on its own (not through `down`). */
   readonly unexpectedExit: Promise<string>;
@@ -102,7 +103,9 @@ export class LocalStack {
       },
     };
     mkdirSync(dirname(this.stackFile), { recursive: true });
-    writeFileSync(this.stackFile, `${JSON.stringify(this.description, null, 2)}\n`, { mode: 0o600 });
+    // Atomically: benchmarks and outside checks poll for this file and must never read half of it.
+    writeFileSync(`${this.stackFile}.tmp`, `${JSON.stringify(this.description, null, 2)}\n`, { mode: 0o600 });
+    renameSync(`${this.stackFile}.tmp`, this.stackFile);
     return this.description;
   }
 
@@ -153,7 +156,15 @@ export class LocalStack {
         LOG_LEVEL: ctx.env.LOG_LEVEL ?? 'info',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Own process group: a terminal's Ctrl-C reaches the CLI only, which stops the apps in order;
+      // the cleanup hooks SIGKILL the group if the CLI dies first.
+      detached: true,
     });
+    if (child.pid !== undefined) {
+      const pgid = child.pid;
+      trackGroup(pgid);
+      child.once('exit', () => untrackGroup(pgid));
+    }
     this.children.set(app.key, child);
     this.pipeOutput(app.key, child);
     child.once('exit', (code, signal) => {
@@ -190,6 +201,8 @@ export class LocalStack {
   async down(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    // A stopping stack is no stack: nobody should start using it now.
+    rmSync(this.stackFile, { force: true });
     const budgetMs = (this.options.shutdownTimeoutMs ?? 5_000) + 2_000;
     await Promise.all(
       [...this.children.entries()].map(async ([key, child]) => {
@@ -205,6 +218,5 @@ export class LocalStack {
       }),
     );
     await Promise.all([this.redis?.close(), this.postgres?.close()]);
-    rmSync(this.stackFile, { force: true });
   }
 }

@@ -1,0 +1,102 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { StackDescription } from '../src/stack.ts';
+
+const workspaceRoot = new URL('../../..', import.meta.url).pathname;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe.each([
+  { how: 'Ctrl-C (SIGINT to the foreground process group)', signal: 'SIGINT' as const, group: true },
+  { how: 'SIGTERM to npm', signal: 'SIGTERM' as const, group: false },
+])('npm start, stopped by $how', ({ signal, group }) => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'tether-stack-test-'));
+  let child: ChildProcess | undefined;
+  let output = '';
+  afterAll(() => {
+    try {
+      process.kill(-(child?.pid as number), 'SIGKILL');
+    } catch {
+      // the group is gone, as it should be
+    }
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('brings up Postgres, Redis, migrations and the three apps, then stops every process within 10 s', async () => {
+    const env = { ...process.env };
+    delete env.DATABASE_URL;
+    delete env.REDIS_URL;
+    // The README's command, in its own process group like a terminal's foreground job.
+    child = spawn('npm', ['start', '--', '--free-ports', '--state-dir', stateDir], {
+      cwd: workspaceRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    child.stdout?.on('data', (d) => (output += d));
+    child.stderr?.on('data', (d) => (output += d));
+    const stackFile = join(stateDir, 'stack.json');
+    const stack = await waitFor(
+      () => (existsSync(stackFile) ? (JSON.parse(readFileSync(stackFile, 'utf8')) as StackDescription) : undefined),
+      60_000,
+      'stack.json',
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n${output}`);
+    });
+
+    expect(Object.keys(stack).sort()).toEqual(['admin', 'api', 'databaseUrl', 'pids', 'redisUrl', 'token', 'ws']);
+    expect(stack.api).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(stack.ws).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/v1\/stream$/);
+    expect(stack.databaseUrl).toMatch(/^postgres:\/\//);
+    expect(stack.redisUrl).toMatch(/^redis:\/\//);
+    expect(stack.token.split('.')).toHaveLength(3);
+    for (const admin of Object.values(stack.admin)) {
+      const response = await fetch(`${admin}/readyz`);
+      expect(response.status).toBe(200);
+    }
+    const pids = Object.values(stack.pids);
+    expect(pids).toHaveLength(5);
+    for (const pid of pids) expect(alive(pid)).toBe(true);
+    expect(output).not.toContain(new URL(stack.databaseUrl).password);
+
+    const stoppedAt = Date.now();
+    process.kill(group ? -(child.pid as number) : (child.pid as number), signal);
+    const [code, exitSignal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+    // npm re-raises the signal it was stopped by (a shell then shows 130), or exits 0.
+    expect(code === 0 || exitSignal === signal, `npm exited with ${code ?? exitSignal}`).toBe(true);
+    // npm may return before its child finishes the graceful stop: what counts is that every process
+    // is gone within 10 s of the signal.
+    const everything = [...pids, child.pid as number];
+    const done = () => !everything.some(alive) && /stopped in \d+ ms/.test(output);
+    await waitFor(() => (done() ? true : undefined), 10_000 - (Date.now() - stoppedAt), 'every process to exit').catch(
+      () => {
+        throw new Error(`still running 10 s after ${signal}: ${everything.filter(alive).join(', ')}\n${output}`);
+      },
+    );
+    expect(Date.now() - stoppedAt).toBeLessThan(10_000);
+    // Each app went through its own graceful path (@tether/shutdown logs the outcome).
+    for (const app of ['api', 'worker', 'wsGateway']) expect(output).toMatch(new RegExp(`\\[${app}\\] .*shutdown complete`));
+    expect(existsSync(stackFile)).toBe(false);
+  }, 90_000);
+});
