@@ -11,7 +11,7 @@ import {
 } from 'cockatiel';
 import { classify } from './classify.ts';
 import { BreakerOpenError, InvalidOptionError } from './errors.ts';
-import { functionOption, numberOption, stringOption } from './validate.ts';
+import { functionOption, MAX_TIMER_MS, numberOption, stringOption } from './validate.ts';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
@@ -70,7 +70,7 @@ export class CircuitBreaker {
   constructor(options: CircuitBreakerOptions) {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'must be an object');
     this.name = stringOption('name', options.name);
-    this.halfOpenAfterMs = numberOption('halfOpenAfterMs', options.halfOpenAfterMs, 10_000, { min: 1 });
+    this.halfOpenAfterMs = numberOption('halfOpenAfterMs', options.halfOpenAfterMs, 10_000, { min: 1, max: MAX_TIMER_MS });
     const isFailure = functionOption('isFailure', options.isFailure, defaultIsFailure);
     this.#policy = circuitBreaker(handleWhen(isFailure), {
       halfOpenAfter: this.halfOpenAfterMs,

@@ -13,14 +13,14 @@ import {
   RetryBudgetExhaustedError,
   RetryExhaustedError,
 } from './errors.ts';
-import { functionOption, numberOption, stringOption } from './validate.ts';
+import { functionOption, MAX_TIMER_MS, numberOption, stringOption } from './validate.ts';
 
 export interface RetryPolicyOptions extends BackoffOptions {
   /** The dependency (`postgres`, `redis`, `billing-api`): span name and metric attribute. Required. */
   name: string;
   /** Attempts in total, the first one included. Default 3. */
   maxAttempts?: number;
-  /** Hard limit on a whole `execute()` call, every attempt and delay included. Default 10000 ms. */
+  /** Hard limit on a whole `execute()` call, every attempt and delay included. Default 10000 ms, at most 2^31-1 ms. */
   deadlineMs?: number;
   /** Retry tokens shared by every policy for this dependency. Default: none (no budget). */
   budget?: RetryBudget;
@@ -86,7 +86,7 @@ class Policy implements RetryPolicy {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'must be an object');
     this.name = stringOption('name', options.name);
     this.#maxAttempts = numberOption('maxAttempts', options.maxAttempts, 3, { min: 1, integer: true });
-    this.#deadlineMs = numberOption('deadlineMs', options.deadlineMs, 10_000, { min: 1 });
+    this.#deadlineMs = numberOption('deadlineMs', options.deadlineMs, 10_000, { min: 1, max: MAX_TIMER_MS });
     this.#backoff = resolveBackoffOptions(options);
     if (options.budget !== undefined && !(options.budget instanceof RetryBudget)) {
       throw new InvalidOptionError('budget', 'must be a RetryBudget');
@@ -108,7 +108,7 @@ class Policy implements RetryPolicy {
   }
 
   async execute<T>(fn: (ctx: AttemptContext) => Promise<T>, call: CallOptions = {}): Promise<T> {
-    const callDeadlineMs = numberOption('deadlineMs', call.deadlineMs, this.#deadlineMs, { min: 0 });
+    const callDeadlineMs = numberOption('deadlineMs', call.deadlineMs, this.#deadlineMs, { min: 0, max: MAX_TIMER_MS });
     const deadlineMs = Math.min(this.#deadlineMs, callDeadlineMs);
     const operation = call.name ?? this.name;
     if (call.signal?.aborted) throw call.signal.reason;

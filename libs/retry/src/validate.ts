@@ -1,13 +1,17 @@
 import { InvalidOptionError } from './errors.ts';
 
+/** Node's timers overflow above this (about 24.8 days) and fire at once instead. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 /** Returns `value ?? fallback` after checking it is a finite number >= min (and an integer if asked). */
-export function numberOption(option: string, value: unknown, fallback: number, rule: { min: number; integer?: boolean }): number {
+export function numberOption(option: string, value: unknown, fallback: number, rule: { min: number; max?: number; integer?: boolean }): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value)) {
     throw new InvalidOptionError(option, `must be a finite number, got ${typeof value === 'number' ? value : typeof value}`);
   }
   if (rule.integer && !Number.isInteger(value)) throw new InvalidOptionError(option, `must be an integer, got ${value}`);
   if (value < rule.min) throw new InvalidOptionError(option, `must be >= ${rule.min}, got ${value}`);
+  if (rule.max !== undefined && value > rule.max) throw new InvalidOptionError(option, `must be <= ${rule.max}, got ${value}`);
   return value;
 }
 

@@ -137,6 +137,7 @@ describe('retry decisions', () => {
     expect(() => fastPolicy({ maxAttempts: 0 })).toThrow(InvalidOptionError);
     expect(() => fastPolicy({ maxAttempts: 1.5 })).toThrow(/^maxAttempts: must be an integer/);
     expect(() => fastPolicy({ deadlineMs: -1 })).toThrow(/^deadlineMs:/);
+    expect(() => fastPolicy({ deadlineMs: 2 ** 31 })).toThrow(/^deadlineMs: must be <= 2147483647/);
     expect(() => fastPolicy({ budget: {} as never })).toThrow(/^budget: must be a RetryBudget/);
   });
 });
