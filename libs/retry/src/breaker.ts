@@ -45,6 +45,10 @@ function defaultIsFailure(error: unknown): boolean {
   return c.kind === 'transient' && !c.retryTransaction;
 }
 
+function isCancellation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError';
+}
+
 function toState(state: CircuitState): BreakerState {
   switch (state) {
     case CircuitState.Closed:
@@ -72,7 +76,10 @@ export class CircuitBreaker {
     this.name = stringOption('name', options.name);
     this.halfOpenAfterMs = numberOption('halfOpenAfterMs', options.halfOpenAfterMs, 10_000, { min: 1, max: MAX_TIMER_MS });
     const isFailure = functionOption('isFailure', options.isFailure, defaultIsFailure);
-    this.#policy = circuitBreaker(handleWhen(isFailure), {
+    // cockatiel counts an error its filter rejects as a success, and one success closes a half-open
+    // breaker. A cancelled probe proves nothing about the dependency, so it must not close it.
+    const probeCancelled = (error: unknown) => this.#policy.state === CircuitState.HalfOpen && isCancellation(error);
+    this.#policy = circuitBreaker(handleWhen((error) => isFailure(error) || probeCancelled(error)), {
       halfOpenAfter: this.halfOpenAfterMs,
       breaker: makeBreaker(options),
     });

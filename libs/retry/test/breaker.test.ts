@@ -92,6 +92,16 @@ describe('CircuitBreaker', () => {
     await expect(breaker.execute(dependency.call)).rejects.toBeInstanceOf(BreakerOpenError);
   });
 
+  it('a cancelled probe does not close the breaker: it opens again', async () => {
+    dependency = await Dependency.create();
+    const breaker = new CircuitBreaker({ name: 'dep', consecutiveFailures: 1, halfOpenAfterMs: 50 });
+    await rejectionOf(breaker.execute(dependency.call));
+    await sleep(80);
+    const cancelled = await rejectionOf(breaker.execute(() => Promise.reject(new DOMException('cancelled', 'AbortError'))));
+    expect((cancelled as Error).name).toBe('AbortError');
+    expect(breaker.state).toBe('open');
+  });
+
   it('errors that say nothing about the dependency (a bad query, a cancelled call) do not open it', async () => {
     const breaker = new CircuitBreaker({ name: 'dep', consecutiveFailures: 2 });
     const syntax = Object.assign(new Error('syntax error'), { code: '42601', severity: 'ERROR' });
