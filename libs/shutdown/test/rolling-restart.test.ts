@@ -1,5 +1,3 @@
-// The simulator is a tool (tag type:tool) used here as a test harness only; nothing in src/ imports it.
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { Deployment, LoadBalancer, runLoad, type LoadReport, type PodContext, type PodSpec } from '@tether/rollout-sim';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
