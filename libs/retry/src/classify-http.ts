@@ -47,17 +47,17 @@ function header(headers: HeaderSource | undefined, name: string): string | undef
 export function classifyHttp(value: unknown): Classification | undefined {
   const http = httpShape(value);
   if (!http) return undefined;
-  const code = String(http.status);
-  const rule = STATUSES.get(http.status);
-  const c = rule
-    ? rule()
-    : http.status >= 500
-      ? unknown(`HTTP ${code}`, code)
-      : http.status >= 400
-        ? permanent(`HTTP ${code}`, code)
-        : undefined;
+  const c = STATUSES.get(http.status)?.() ?? byClass(http.status);
   if (!c) return undefined;
   const retryAfterMs = parseRetryAfter(header(http.headers, 'retry-after'));
   if (retryAfterMs !== undefined && c.kind === 'transient') c.retryAfterMs = retryAfterMs;
   return c;
+}
+
+/** Statuses without a rule: a 5xx might be anything, a 4xx is about the request itself, others are not errors. */
+function byClass(status: number): Classification | undefined {
+  const code = String(status);
+  if (status >= 500) return unknown(`HTTP ${code}`, code);
+  if (status >= 400) return permanent(`HTTP ${code}`, code);
+  return undefined;
 }
