@@ -4,6 +4,8 @@ import type { EvictionReason } from './pool-metrics.ts';
 /** What the pool remembers about each connection. Times are `performance.now()` (monotonic). */
 export interface ClientState {
   createdAt: number;
+  /** When the session was established (lifetimes count from here); 0 until then. */
+  connectedAt: number;
   /** This connection's own lifetime (jittered), ms; 0 = unlimited. */
   lifetimeMs: number;
   /** Last time it went back to the pool; 0 while it never has (a fresh connection needs no ping). */
@@ -32,6 +34,7 @@ export function clientClass(hooks: ClientHooks): typeof pg.Client {
   return class TetherPgClient extends pg.Client {
     readonly tether: ClientState = {
       createdAt: performance.now(),
+      connectedAt: 0,
       lifetimeMs: hooks.lifetimeMs(),
       releasedAt: 0,
       checkedOutAt: 0,

@@ -39,10 +39,10 @@ export type PgQueryClient = Pick<pg.PoolClient, 'query' | 'escapeIdentifier' | '
 
 export interface PgEvictionEvent {
   reason: EvictionReason;
-  /** How long the connection had existed, ms. */
+  /** How long the session had been established, ms. */
   ageMs: number;
-  /** SQLSTATE / errno of the error that caused it, when there was one. */
-  errorCode?: string;
+  /** The server's backend pid of that connection (as in pg_stat_activity and the server log). */
+  processId?: number;
 }
 
 export interface TetherPgPoolEvents {
@@ -382,8 +382,9 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
     return maxLifetimeMs - Math.random() * maxLifetimeJitterMs;
   }
 
-  private onConnected(_client: TetherClient, error: Error | undefined, durationMs: number): void {
+  private onConnected(client: TetherClient, error: Error | undefined, durationMs: number): void {
     if (error === undefined) {
+      client.tether.connectedAt = performance.now();
       this.metrics.createTime.record(durationMs / 1000, this.metrics.attributes);
       if (this.outage.inOutage) {
         this.outage.attempt({});
@@ -423,10 +424,11 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
     this.checkedOut.delete(client);
     const state = client.tether;
     if (this.draining && state.evictReason === undefined) return;
-    const ageMs = performance.now() - state.createdAt;
+    const ageMs = performance.now() - (state.connectedAt || state.createdAt);
     const reason = state.evictReason ?? (state.lifetimeMs > 0 && ageMs >= state.lifetimeMs - 1 ? 'lifetime' : 'idle_timeout');
     this.metrics.evicted(reason);
-    this.emit('evict', { reason, ageMs });
+    const processId = (client as unknown as { processID?: unknown }).processID;
+    this.emit('evict', { reason, ageMs, ...(typeof processId === 'number' ? { processId } : {}) });
   }
 
   private async runDrain(deadlineMs: number): Promise<void> {

@@ -1,0 +1,79 @@
+import { spawn } from 'node:child_process';
+import { EphemeralPostgres, EphemeralRedis } from '@tether/devstack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const fixture = new URL('./fixtures/idle-reaping.ts', import.meta.url).pathname;
+
+interface Report {
+  ok: number;
+  errors: number;
+  sample: string[];
+  uncaught: number;
+}
+
+function runChild(mode: string, url: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--conditions=@tether/source', fixture, mode, url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function report(stdout: string): Report {
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Report;
+}
+
+// The children mostly sleep (waves of queries ~1 s apart): running them side by side halves the wait.
+describe.concurrent('server-side idle reaping: Postgres idle_session_timeout = 1 s', () => {
+  let server: EphemeralPostgres;
+  beforeAll(async () => {
+    server = await EphemeralPostgres.start({ settings: { idle_session_timeout: '1s' } });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('createPgPool: 0 errors reach the caller, no crash, no unhandled error event', async () => {
+    const { code, stdout, stderr } = await runChild('pg-tether', server.url);
+    expect(code, stderr).toBe(0);
+    const r = report(stdout);
+    expect(r.errors, r.sample.join('; ')).toBe(0);
+    expect(r.ok).toBe(300);
+    expect(r.uncaught).toBe(0);
+  });
+
+  it('CONTROL: a raw pg.Pool without an error listener crashes', async () => {
+    const { code, stderr } = await runChild('pg-raw-no-handler', server.url);
+    expect(code).not.toBe(0);
+    expect(stderr).toMatch(/idle-session timeout|57P05/);
+  });
+
+  it('CONTROL: a raw pg.Pool with an error listener lets reaped connections fail queries', async () => {
+    const { code, stdout, stderr } = await runChild('pg-raw-handler', server.url);
+    expect(code, stderr).toBe(0);
+    expect(report(stdout).errors).toBeGreaterThan(0);
+  });
+});
+
+describe('server-side idle reaping: Redis timeout = 1 s', () => {
+  let server: EphemeralRedis;
+  beforeAll(async () => {
+    server = await EphemeralRedis.start({ settings: { timeout: 1 } });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('createRedis: 0 errors reach the caller, no crash, no unhandled error event', async () => {
+    const { code, stdout, stderr } = await runChild('redis-tether', server.url);
+    expect(code, stderr).toBe(0);
+    const r = report(stdout);
+    expect(r.errors, r.sample.join('; ')).toBe(0);
+    expect(r.ok).toBe(300);
+    expect(r.uncaught).toBe(0);
+  });
+});
