@@ -1,7 +1,7 @@
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
 import { TelemetryConfigError } from './errors.ts';
-import { redactString, redactValue } from './redact.ts';
+import { jsonLineRedactor, redactValue } from './redact.ts';
 
 export interface LoggerConfig {
   /** Logger name (`name` field on every line), usually the service name. Default: none. */
@@ -59,9 +59,8 @@ export function createLogger(config: LoggerConfig = {}): Logger {
     mixin: traceFields,
     formatters: {
       log: (object) => redactValue(object, extraKeys) as Record<string, unknown>,
-      bindings: (bindings) => redactValue(bindings, extraKeys) as Record<string, unknown>,
     },
-    hooks: { streamWrite: redactString },
+    hooks: { streamWrite: jsonLineRedactor(extraKeys) },
   };
   if (config.name !== undefined) options.name = config.name;
   if (config.base !== undefined) options.base = config.base;

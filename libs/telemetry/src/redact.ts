@@ -33,6 +33,20 @@ export function redactString(text: string): string {
   return out;
 }
 
+const secretKeySource = secretKey.source;
+const escape = (key: string) => key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * A scrubber for finished JSON log lines: the string patterns above, plus `"<secret key>":"…"`
+ * string values. The latter catches what never passes through pino's object formatter: child
+ * logger bindings, and serialised errors' own properties.
+ */
+export function jsonLineRedactor(extraKeys: ReadonlySet<string>): (line: string) => string {
+  const keys = [secretKeySource, ...[...extraKeys].map(escape)].join('|');
+  const pair = new RegExp(`("[^"]*(?:${keys})[^"]*":)"(?:[^"\\\\]|\\\\.)*"`, 'gi');
+  return (line) => redactString(line).replace(pair, `$1"${REDACTED}"`);
+}
+
 export function isSecretKey(key: string, extraKeys: ReadonlySet<string>): boolean {
   return secretKey.test(key) || extraKeys.has(key.toLowerCase());
 }
@@ -40,9 +54,9 @@ export function isSecretKey(key: string, extraKeys: ReadonlySet<string>): boolea
 const maxDepth = 8;
 
 /**
- * Returns a copy of `value` with every secret-keyed value replaced by `[redacted]`. Errors become
- * plain `{ type, message, code, stack }` objects (what pino's serializer would print) so their
- * messages go through the same scrubbing. Never mutates the caller's object.
+ * Returns a copy of `value` with every secret-keyed value replaced by `[redacted]`, whatever its
+ * type. Errors are left to pino's serializer; their text is scrubbed on the finished line. Never
+ * mutates the caller's object.
  */
 export function redactValue(
   value: unknown,
@@ -54,13 +68,7 @@ export function redactValue(
   if (depth >= maxDepth) return '[depth limit]';
   if (seen.has(value)) return '[circular]';
   seen.add(value);
-  if (value instanceof Error) {
-    const { code } = value as { code?: unknown };
-    const out: Record<string, unknown> = { type: value.name, message: value.message, stack: value.stack };
-    if (code !== undefined) out['code'] = code;
-    if (value.cause !== undefined) out['cause'] = redactValue(value.cause, extraKeys, depth + 1, seen);
-    return out;
-  }
+  if (value instanceof Error) return value;
   if (Array.isArray(value)) return value.map((v) => redactValue(v, extraKeys, depth + 1, seen));
   if (value instanceof Date || ArrayBuffer.isView(value)) return value;
   const out: Record<string, unknown> = {};

@@ -3,7 +3,13 @@ import { type Tracer, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter as OTLPJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OTLPProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { envDetector, hostDetector, osDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  defaultResource,
+  envDetector,
+  hostDetector,
+  osDetector,
+  resourceFromAttributes,
+} from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
   ConsoleSpanExporter,
@@ -75,14 +81,16 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   const spanProcessors: SpanProcessor[] | undefined =
     resolved.spanProcessors ?? (exporter ? undefined : [new NoopSpanProcessor()]);
   const sdk = new NodeSDK({
-    resource: resourceFromAttributes(
-      resourceAttributes({
-        serviceName: resolved.serviceName,
-        serviceVersion: resolved.serviceVersion,
-        environment: resolved.environment,
-        attributes: resolved.resourceAttributes,
-        env: process.env,
-      }),
+    resource: defaultResource().merge(
+      resourceFromAttributes(
+        resourceAttributes({
+          serviceName: resolved.serviceName,
+          serviceVersion: resolved.serviceVersion,
+          environment: resolved.environment,
+          attributes: resolved.resourceAttributes,
+          env: process.env,
+        }),
+      ),
     ),
     // envDetector last: OTEL_RESOURCE_ATTRIBUTES / OTEL_SERVICE_NAME override what the code says.
     // No process detector: it records the command line, which can hold secrets.
