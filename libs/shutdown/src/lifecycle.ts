@@ -109,7 +109,9 @@ class LifecycleManager implements Lifecycle {
   addReadinessCheck(name: string, check: ReadinessCheckFn, options: ReadinessCheckOptions = {}): void {
     requireName('addReadinessCheck', name);
     if (typeof check !== 'function') throw new InvalidOptionError(`readiness check ${name}`, 'must be a function');
-    if (this.#checks.has(name)) throw new InvalidOptionError(`readiness check ${name}`, 'is already registered');
+    if (this.#checks.has(name) || name === 'startup' || name === 'shutdown') {
+      throw new InvalidOptionError(`readiness check ${name}`, 'is already registered (startup and shutdown are built in)');
+    }
     const timeoutMs = options.timeoutMs ?? this.#options.readinessTimeoutMs;
     const cacheMs = options.cacheMs ?? this.#options.readinessCacheMs;
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new InvalidOptionError(`readiness check ${name} timeoutMs`, `must be a positive integer (ms), got ${JSON.stringify(timeoutMs)}`);

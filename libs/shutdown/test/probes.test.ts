@@ -40,6 +40,7 @@ describe('probes', () => {
     const url = await admin(lifecycle);
     expect((await get(`${url}/metrics`)).status).toBe(404);
     lifecycle.setMetricsHandler((_req, res) => res.end('# HELP up 1\nup 1\n'));
+    expect(() => lifecycle.addReadinessCheck('shutdown', () => undefined)).toThrow(/built in/);
     expect((await get(`${url}/metrics`)).body).toContain('up 1');
     await lifecycle.shutdown('test over');
   });
@@ -101,6 +102,9 @@ describe('a registered dependency goes down (real Postgres, paused with SIGSTOP)
     expect(JSON.parse(failing.at(-1)!.body)).toMatchObject({ status: 'not ready', checks: { postgres: { ok: false, error: 'timed out after 500 ms' } } });
     expect(samples.every((s) => s.livez === 200)).toBe(true);
     expect(Math.max(...samples.map((s) => s.ms))).toBeLessThan(100);
+    // ~50 probes, one query outstanding: no pile-up of connections or waiting queries on the hung database.
+    expect(pool.totalCount).toBe(1);
+    expect(pool.waitingCount).toBe(0);
 
     postgres.resume();
     for (let i = 0; (await get(`${url}/readyz`)).status !== 200; i += 1) {
