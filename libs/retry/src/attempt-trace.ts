@@ -21,7 +21,8 @@ export class AttemptTrace {
     this.#parent = context.active();
     this.#name = name;
     this.#attributes = attributes;
-    this.#startTime = Date.now();
+    // The SDK's own clock (time origin + monotonic offset), so the start lines up with the events' times.
+    this.#startTime = performance.timeOrigin + performance.now();
   }
 
   /** Runs an attempt in the span's context (once there is one) so its own spans nest under the retry span. */

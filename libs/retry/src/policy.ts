@@ -108,6 +108,7 @@ class Policy implements RetryPolicy {
   }
 
   async execute<T>(fn: (ctx: AttemptContext) => Promise<T>, call: CallOptions = {}): Promise<T> {
+    if (typeof fn !== 'function') throw new InvalidOptionError('fn', `must be a function, got ${typeof fn}`);
     const callDeadlineMs = numberOption('deadlineMs', call.deadlineMs, this.#deadlineMs, { min: 0, max: MAX_TIMER_MS });
     const deadlineMs = Math.min(this.#deadlineMs, callDeadlineMs);
     const operation = call.name ?? this.name;

@@ -77,6 +77,9 @@ describe('spans and attempt events', () => {
     expect(span?.attributes).toMatchObject({ 'tether.dependency': 'postgres', 'tether.retry.attempts': 3, 'tether.retry.outcome': 'success' });
 
     const events = span?.events ?? [];
+    // The span starts when the call did (before the first attempt failed), not when it was created.
+    const ms = ([seconds, nanos]: [number, number]) => seconds * 1000 + nanos / 1e6;
+    expect(ms(span?.startTime ?? [0, 0])).toBeLessThanOrEqual(ms(events[0]?.time ?? [0, 0]));
     expect(events.map((e) => e.name)).toEqual(['retry.attempt', 'retry.attempt', 'retry.attempt']);
     expect(events.map((e) => e.attributes?.['tether.retry.attempt'])).toEqual([1, 2, 3]);
     expect(events[0]?.attributes).toMatchObject({
