@@ -25,7 +25,7 @@ export interface Backoff {
   reset(): void;
 }
 
-export const BACKOFF_DEFAULTS = { initialDelayMs: 100, maxDelayMs: 5000, jitter: 'decorrelated' } as const;
+const BACKOFF_DEFAULTS = { initialDelayMs: 100, maxDelayMs: 5000, jitter: 'decorrelated' } as const;
 
 export interface ResolvedBackoffOptions {
   initialDelayMs: number;

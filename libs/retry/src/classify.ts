@@ -82,8 +82,9 @@ function classifyAbort(error: unknown): Classification | undefined {
 function combine(parts: Classification[]): Classification {
   const known = parts.filter((p) => p.kind !== 'unknown');
   if (known.length === 0) return unknown('aggregate of unclassified errors');
+  const permanentPart = known.find((p) => p.kind === 'permanent');
+  if (permanentPart) return permanentPart;
   const worst = known.reduce((a, b) => (SAFETY_RANK[b.safety] > SAFETY_RANK[a.safety] ? b : a));
-  if (known.some((p) => p.kind === 'permanent')) return known.find((p) => p.kind === 'permanent') as Classification;
   return { ...worst, reason: `aggregate: ${[...new Set(known.map((p) => p.reason))].join(', ')}` };
 }
 
