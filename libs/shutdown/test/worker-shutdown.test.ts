@@ -105,4 +105,16 @@ describe('worker shutdown with beacons', () => {
     expect(job.claims).toEqual(['worker-a', 'worker-b']);
     expect(job.completedBy).toBe('worker-b');
   });
+
+  it('CONTROL: a worker that exits on SIGTERM loses its running job (claimed, never completed nor requeued)', async () => {
+    const job = queue.add('lost', 1500);
+    const w = await startFixture('naive-worker-app', { POD_ID: 'naive', QUEUE_URL: queue.url });
+    workers.push(w);
+    await until(() => job.state === 'running', 5000);
+    w.child.kill('SIGTERM');
+    await w.exited;
+    await sleep(1800);
+    expect(job.state).toBe('running');
+    expect(job.completedBy).toBeUndefined();
+  });
 });

@@ -1,0 +1,44 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { runLoad } from '../src/index.ts';
+
+describe('runLoad', () => {
+  it('sends at the fixed rate over keep-alive and classifies every outcome', async () => {
+    let n = 0;
+    const server = createServer((_req, res) => {
+      n += 1;
+      if (n % 4 === 0) {
+        res.statusCode = 503;
+        return res.end();
+      }
+      if (n % 4 === 1) res.setHeader('x-pod', 'a');
+      res.end('ok');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const report = await runLoad({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, ratePerSec: 200, durationMs: 1000, maxSockets: 4 });
+    server.close();
+    expect(report.sent).toBeGreaterThanOrEqual(190);
+    expect(report.sent).toBeLessThanOrEqual(200);
+    expect(report.succeeded + report.failed).toBe(report.sent);
+    expect(report.failures['status 503']).toBe(Math.floor(report.sent / 4));
+    expect(report.byResponder.a).toBe(Math.ceil(report.sent / 4));
+    expect(report.connectionsOpened).toBeLessThanOrEqual(4);
+  });
+
+  it('counts connection failures by error code', async () => {
+    const server = createServer((req) => req.socket.destroy());
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const report = await runLoad({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, ratePerSec: 50, durationMs: 200 });
+    server.close();
+    expect(report.failed).toBe(report.sent);
+    expect(report.failures.ECONNRESET).toBe(report.sent);
+  });
+
+  it('rejects a bad option with its name', async () => {
+    await expect(runLoad({ url: 'http://127.0.0.1:1/', ratePerSec: 0, durationMs: 10 })).rejects.toThrow(/ratePerSec/);
+  });
+});
