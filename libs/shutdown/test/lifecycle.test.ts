@@ -81,4 +81,30 @@ describe('lifecycle (in process)', () => {
     expect(await exitCode).toBe(0);
     client.close();
   });
+
+  it('never runs past the hard deadline: a hook whose own timeout is longer is cut at drain delay + shutdownTimeoutMs', async () => {
+    const { lifecycle, logger } = setup({ drainDelayMs: 100, shutdownTimeoutMs: 400 });
+    lifecycle.addShutdownHook('slow flush', () => new Promise<void>(() => undefined), { timeoutMs: 60_000 });
+    const started = performance.now();
+    expect(await lifecycle.shutdown('test')).toBe(1);
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(450);
+    expect(elapsed).toBeLessThan(1000);
+    const named = logger.lines.filter((l) => l.level === 'error' && JSON.stringify(l).includes('slow flush'));
+    expect(named.length).toBeGreaterThan(0);
+  });
+
+  it('a readiness check that throws synchronously makes /readyz 503 with its message', async () => {
+    const { lifecycle } = setup();
+    lifecycle.addReadinessCheck('redis', () => {
+      throw new Error('redis not configured');
+    });
+    lifecycle.startupComplete();
+    const { port } = await lifecycle.listenAdmin(0, '127.0.0.1');
+    await new Promise((r) => setTimeout(r, 20));
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ status: 'not ready', checks: { redis: { ok: false, error: 'redis not configured' } } });
+    await lifecycle.shutdown('test over');
+  });
 });
