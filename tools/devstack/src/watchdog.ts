@@ -5,19 +5,10 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { signalTree } from './process-tree.ts';
+import { isAlive, signalTree } from './process-tree.ts';
 
 const manifestPath = process.argv[2];
 if (!manifestPath) process.exit(2);
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function read(): { ownerPid: number; pgids: number[]; dirs: string[]; nftTables?: string[] } | undefined {
   try {
@@ -33,7 +24,7 @@ const timer = setInterval(() => {
     clearInterval(timer); // the owner cleaned up and removed its folder
     return;
   }
-  if (alive(manifest.ownerPid)) return;
+  if (isAlive(manifest.ownerPid)) return;
   clearInterval(timer);
   for (const pgid of manifest.pgids) {
     for (const signal of ['SIGCONT', 'SIGKILL'] as const) {

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
+import { isAlive } from '../src/index.ts';
 
 interface Started {
   pgPid: number;
@@ -10,14 +11,6 @@ interface Started {
   dirs: string[];
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -41,10 +34,10 @@ async function startChild(mode: 'sigkill' | 'throw') {
 describe('cleanup', () => {
   it('leaves no server or temp dir behind when the owner is killed with SIGKILL (the watchdog reaps)', async () => {
     const { child, started } = await startChild('sigkill');
-    expect(alive(started.pgPid) && alive(started.redisPid)).toBe(true);
+    expect(isAlive(started.pgPid) && isAlive(started.redisPid)).toBe(true);
     child.kill('SIGKILL');
     await once(child, 'exit');
-    expect(await until(() => !alive(started.pgPid) && !alive(started.redisPid), 10_000)).toBe(true);
+    expect(await until(() => !isAlive(started.pgPid) && !isAlive(started.redisPid), 10_000)).toBe(true);
     expect(await until(() => started.dirs.every((d) => !existsSync(d)), 5_000)).toBe(true);
   });
 
@@ -52,7 +45,7 @@ describe('cleanup', () => {
     const { child, started } = await startChild('throw');
     const [code] = (await once(child, 'exit')) as [number];
     expect(code).not.toBe(0);
-    expect(await until(() => !alive(started.pgPid) && !alive(started.redisPid), 5_000)).toBe(true);
+    expect(await until(() => !isAlive(started.pgPid) && !isAlive(started.redisPid), 5_000)).toBe(true);
     expect(started.dirs.every((d) => !existsSync(d))).toBe(true);
   });
 });

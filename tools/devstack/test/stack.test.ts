@@ -4,18 +4,11 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { isAlive } from '../src/index.ts';
 import type { StackDescription } from '../src/stack.ts';
 
 const workspaceRoot = new URL('../../..', import.meta.url).pathname;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function waitFor<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -77,7 +70,7 @@ describe.each([
     }
     const pids = Object.values(stack.pids);
     expect(pids).toHaveLength(5);
-    for (const pid of pids) expect(alive(pid)).toBe(true);
+    for (const pid of pids) expect(isAlive(pid)).toBe(true);
     expect(output).not.toContain(new URL(stack.databaseUrl).password);
 
     const stoppedAt = Date.now();
@@ -88,10 +81,10 @@ describe.each([
     // npm may return before its child finishes the graceful stop: what counts is that every process
     // is gone within 10 s of the signal.
     const everything = [...pids, child.pid as number];
-    const done = () => !everything.some(alive) && /stopped in \d+ ms/.test(output);
+    const done = () => !everything.some(isAlive) && /stopped in \d+ ms/.test(output);
     await waitFor(() => (done() ? true : undefined), 10_000 - (Date.now() - stoppedAt), 'every process to exit').catch(
       () => {
-        throw new Error(`still running 10 s after ${signal}: ${everything.filter(alive).join(', ')}\n${output}`);
+        throw new Error(`still running 10 s after ${signal}: ${everything.filter(isAlive).join(', ')}\n${output}`);
       },
     );
     expect(Date.now() - stoppedAt).toBeLessThan(10_000);
