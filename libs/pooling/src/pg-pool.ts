@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { trace } from '@opentelemetry/api';
 import { OutageTracker } from '@tether/outage';
-import { createRetryPolicy, type RetryPolicy } from '@tether/retry';
+import { type AttemptContext, type CallOptions, createRetryPolicy, DeadlineExceededError, type RetryPolicy } from '@tether/retry';
 import pg from 'pg';
 import { CommitOutcomeUnknownError, PgBouncerUnsupportedError, PoolDrainingError } from './errors.ts';
+import { continueWithPolicy, worthRetrying } from './first-attempt.ts';
 import { describeForLog } from './logger.ts';
 import { clientClass, type TetherClient } from './pg-client.ts';
 import { isConnectionBroken, isOutageSignal } from './pg-fatal.ts';
@@ -143,7 +144,29 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
       return Promise.reject(new PgBouncerUnsupportedError('a named prepared statement'));
     }
     const idempotent = options.idempotent ?? isReadOnlyStatement(typeof text === 'string' ? text : text.text);
-    return this.execute((client) => client.query<R>(text as string, params), options, idempotent, true);
+    const deadlineMs = options.deadlineMs ?? this.opts.deadlineMs;
+    if (typeof text !== 'string' || !this.canSkipPolicy(options, deadlineMs)) {
+      return this.execute((client) => client.query<R>(text as string, params), options, idempotent, true);
+    }
+    // Hot path: the first attempt bounds itself (checkout <= connectTimeoutMs, which fits in the
+    // deadline, then a per-query timeout of whatever remains), so it needs no policy machinery.
+    const deadlineAt = performance.now() + deadlineMs;
+    const run = (client: TetherClient) => {
+      const remainingMs = deadlineAt - performance.now();
+      if (remainingMs < 1) {
+        return Promise.reject(new DeadlineExceededError(options.name ?? this.name, deadlineMs, 1, new Error('the deadline passed while waiting for a connection')));
+      }
+      const timeoutMs = this.opts.queryTimeoutMs > 0 ? Math.min(this.opts.queryTimeoutMs, remainingMs) : remainingMs;
+      return client.query<R>({ text, values: params, query_timeout: Math.ceil(timeoutMs) } as pg.QueryConfig);
+    };
+    if (this.draining) return Promise.reject(new PoolDrainingError(this.name));
+    return this.onClient(undefined, run).catch((error: unknown) => {
+      const call: CallOptions = { idempotent, transaction: true, ...(options.name ? { name: options.name } : {}) };
+      if (error instanceof DeadlineExceededError || this.draining || !worthRetrying(error, call)) throw error;
+      const remainingMs = deadlineAt - performance.now();
+      if (remainingMs < 1) throw new DeadlineExceededError(options.name ?? this.name, deadlineMs, 1, error);
+      return continueWithPolicy(this.policy, error, (ctx) => this.attempt(ctx, run), { ...call, deadlineMs: remainingMs });
+    });
   }
 
   /**
@@ -210,37 +233,45 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
 
   private execute<T>(fn: (client: TetherClient) => Promise<T>, options: PgCallOptions, idempotent: boolean, transaction: boolean): Promise<T> {
     if (this.draining) return Promise.reject(new PoolDrainingError(this.name));
-    return this.policy.execute(
-      (ctx) => {
-        // The retry span is active here from the second attempt on: link it to the outage it rode through.
-        if (ctx.attempt > 1 && this.outage.inOutage) {
-          const span = trace.getActiveSpan();
-          if (span) this.outage.linkTo(span, { 'tether.retry.attempt': ctx.attempt });
-        }
-        return this.onClient(ctx.signal, fn);
-      },
-      {
-        idempotent,
-        transaction,
-        deadlineMs: options.deadlineMs ?? this.opts.deadlineMs,
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.name ? { name: options.name } : {}),
-      },
-    );
+    return this.policy.execute((ctx) => this.attempt(ctx, fn), {
+      idempotent,
+      transaction,
+      deadlineMs: options.deadlineMs ?? this.opts.deadlineMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.name ? { name: options.name } : {}),
+    });
   }
 
-  private async onClient<T>(signal: AbortSignal, fn: (client: TetherClient) => Promise<T>): Promise<T> {
+  private attempt<T>(ctx: AttemptContext, fn: (client: TetherClient) => Promise<T>): Promise<T> {
+    // The retry span is active here from the second attempt on: link it to the outage it rode through.
+    if (ctx.attempt > 1 && this.outage.inOutage) {
+      const span = trace.getActiveSpan();
+      if (span) this.outage.linkTo(span, { 'tether.retry.attempt': ctx.attempt });
+    }
+    return this.onClient(ctx.signal, fn);
+  }
+
+  /**
+   * Whether a call may run its first attempt without the retry policy: nothing else needs to see
+   * every call (budget, breaker, caller's signal) and the checkout's own bound fits in the deadline.
+   */
+  private canSkipPolicy(options: PgCallOptions, deadlineMs: number): boolean {
+    const { retry, connectTimeoutMs, validationTimeoutMs } = this.opts;
+    return options.signal === undefined && !retry.budget && !retry.breaker && deadlineMs >= connectTimeoutMs + 2 * validationTimeoutMs;
+  }
+
+  private async onClient<T>(signal: AbortSignal | undefined, fn: (client: TetherClient) => Promise<T>): Promise<T> {
     this.inFlight++;
     try {
       const client = await this.checkout();
-      if (signal.aborted) {
+      if (signal?.aborted) {
         this.release(client);
         throw signal.reason;
       }
       // Past the deadline the statement may still be running: close the connection rather than
       // hand a busy one to the next caller (query_timeout alone does not cancel anything).
       const onAbort = () => this.evict(client, 'aborted');
-      signal.addEventListener('abort', onAbort, { once: true });
+      signal?.addEventListener('abort', onAbort, { once: true });
       try {
         const result = await fn(client);
         this.release(client);
@@ -249,7 +280,7 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
         this.release(client, error);
         throw error;
       } finally {
-        signal.removeEventListener('abort', onAbort);
+        signal?.removeEventListener('abort', onAbort);
       }
     } finally {
       if (--this.inFlight === 0 && this.idleWaiters.length > 0) {

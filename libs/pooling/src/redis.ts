@@ -1,8 +1,9 @@
 import { trace } from '@opentelemetry/api';
 import { OutageTracker } from '@tether/outage';
-import { createBackoff, createRetryPolicy, type RetryPolicy } from '@tether/retry';
+import { type AttemptContext, type CallOptions, createBackoff, createRetryPolicy, DeadlineExceededError, type RetryPolicy } from '@tether/retry';
 import { Cluster, Redis } from 'ioredis';
 import { PoolDrainingError } from './errors.ts';
+import { continueWithPolicy, worthRetrying } from './first-attempt.ts';
 import { describeForLog } from './logger.ts';
 import { PoolMetrics } from './pool-metrics.ts';
 import { type RedisOptions, type ResolvedRedisOptions, resolveRedisOptions } from './redis-options.ts';
@@ -97,32 +98,22 @@ export class TetherRedis {
    */
   execute<T>(fn: (client: Redis | Cluster) => Promise<T>, options: RedisCallOptions = {}): Promise<T> {
     if (this.draining) return Promise.reject(new PoolDrainingError(this.name));
-    return this.policy.execute(
-      async (ctx) => {
-        if (ctx.attempt > 1 && this.outage.inOutage) {
-          const span = trace.getActiveSpan();
-          if (span) this.outage.linkTo(span, { 'tether.retry.attempt': ctx.attempt });
-        }
-        this.inFlight++;
-        const startedAt = performance.now();
-        try {
-          return await fn(this.client);
-        } catch (error) {
-          const message = (error as Error)?.message ?? '';
-          if (message === 'Command timed out' || message.startsWith('Socket timeout')) this.metrics.timeouts.add(1, this.metrics.attributes);
-          throw error;
-        } finally {
-          this.metrics.useTime.record((performance.now() - startedAt) / 1000, this.metrics.attributes);
-          if (--this.inFlight === 0 && this.idleWaiters.length > 0) for (const wake of this.idleWaiters.splice(0)) wake();
-        }
-      },
-      {
-        idempotent: options.idempotent ?? false,
-        deadlineMs: options.deadlineMs ?? this.opts.deadlineMs,
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.name ? { name: options.name } : {}),
-      },
-    );
+    const deadlineMs = options.deadlineMs ?? this.opts.deadlineMs;
+    const call: CallOptions = {
+      idempotent: options.idempotent ?? false,
+      deadlineMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.name ? { name: options.name } : {}),
+    };
+    if (options.signal || this.opts.retry.budget || this.opts.retry.breaker) return this.policy.execute((ctx) => this.attempt(ctx, fn), call);
+    // Hot path: the first attempt with one plain timer for its deadline; the policy only if it failed.
+    const startedAt = performance.now();
+    return this.firstAttempt(fn, deadlineMs, options.name).catch((error: unknown) => {
+      if (error instanceof DeadlineExceededError || this.draining || !worthRetrying(error, call)) throw error;
+      const remainingMs = deadlineMs - (performance.now() - startedAt);
+      if (remainingMs < 1) throw new DeadlineExceededError(options.name ?? this.name, deadlineMs, 1, error);
+      return continueWithPolicy(this.policy, error, (ctx) => this.attempt(ctx, fn), { ...call, deadlineMs: remainingMs });
+    });
   }
 
   /** PING with retries (for readiness checks). Default deadline: the client's `deadlineMs`. */
@@ -142,6 +133,48 @@ export class TetherRedis {
 
   get isDraining(): boolean {
     return this.draining;
+  }
+
+  private firstAttempt<T>(fn: (client: Redis | Cluster) => Promise<T>, deadlineMs: number, name: string | undefined): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new DeadlineExceededError(name ?? this.name, deadlineMs, 1, new DOMException('the operation deadline passed', 'TimeoutError')));
+      }, deadlineMs);
+      this.run(fn).then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  private attempt<T>(ctx: AttemptContext, fn: (client: Redis | Cluster) => Promise<T>): Promise<T> {
+    // The retry span is active here from the second attempt on: link it to the outage it rode through.
+    if (ctx.attempt > 1 && this.outage.inOutage) {
+      const span = trace.getActiveSpan();
+      if (span) this.outage.linkTo(span, { 'tether.retry.attempt': ctx.attempt });
+    }
+    return this.run(fn);
+  }
+
+  private async run<T>(fn: (client: Redis | Cluster) => Promise<T>): Promise<T> {
+    this.inFlight++;
+    const startedAt = performance.now();
+    try {
+      return await fn(this.client);
+    } catch (error) {
+      const message = (error as Error)?.message ?? '';
+      if (message === 'Command timed out' || message.startsWith('Socket timeout')) this.metrics.timeouts.add(1, this.metrics.attributes);
+      throw error;
+    } finally {
+      this.metrics.useTime.record((performance.now() - startedAt) / 1000, this.metrics.attributes);
+      if (--this.inFlight === 0 && this.idleWaiters.length > 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    }
   }
 
   private listen(): void {

@@ -4,6 +4,7 @@ import { EphemeralPostgres } from '@tether/devstack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommitOutcomeUnknownError, createPgPool, PgBouncerUnsupportedError, type PgEvictionEvent } from '../src/index.ts';
 import { CaptureLogger } from './capture-logger.ts';
+import { eventually } from './load.ts';
 import { createHarness, type Harness } from './otel-harness.ts';
 
 let server: EphemeralPostgres;
@@ -144,6 +145,32 @@ describe('createPgPool helpers', () => {
       } finally {
         await short.drain(2_000);
       }
+    } finally {
+      await pool.drain(2_000);
+    }
+  });
+
+  it('never lets a hung statement outlive its deadline, on the fast path or through the policy', async () => {
+    const pool = createPgPool({ connectionString: server.url, connectTimeoutMs: 500, validationTimeoutMs: 200, logger: new CaptureLogger() });
+    const evictions: PgEvictionEvent[] = [];
+    pool.on('evict', (e) => evictions.push(e));
+    try {
+      await pool.ping();
+      for (const hang of [
+        () => pool.query('SELECT pg_sleep(5)', undefined, { deadlineMs: 1_000 }),
+        () => pool.withClient((c) => c.query('SELECT pg_sleep(5)'), { deadlineMs: 1_000 }),
+      ]) {
+        const startedAt = performance.now();
+        const error = await hang().catch((e: unknown) => e);
+        const elapsed = performance.now() - startedAt;
+        expect(error).toMatchObject({ code: 'TETHER_DEADLINE_EXCEEDED' });
+        expect(elapsed).toBeGreaterThanOrEqual(990);
+        expect(elapsed).toBeLessThan(1_500);
+      }
+      // Both connections were closed (the statement may still run on them), not handed to the next caller.
+      await eventually(() => evictions.length === 2, 2_000);
+      expect(evictions.map((e) => e.reason).sort()).toEqual(['aborted', 'fatal_error']);
+      await expect(pool.query<{ x: number }>('SELECT 1 AS x')).resolves.toMatchObject({ rows: [{ x: 1 }] });
     } finally {
       await pool.drain(2_000);
     }
