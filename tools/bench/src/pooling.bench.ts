@@ -1,0 +1,187 @@
+/**
+ * @tether/pooling against the raw drivers, same run, same servers: what do validation on checkout,
+ * retries, deadlines, eviction bookkeeping and metrics cost on the hot path?
+ *
+ * - Postgres `SELECT 1` and an indexed lookup (10 newest rows of one owner out of 100k): raw
+ *   `new pg.Pool({ max: 10 })` vs `createPgPool({ max: 10 })`.
+ * - Redis GET and SET: raw `new Redis(url)` vs `createRedis()` + `execute()`.
+ *
+ * Each scenario runs at saturation (a fixed number of callers looping) and at a fixed arrival rate
+ * (open loop; latency counted from the scheduled start, so queueing is not hidden). Baseline and
+ * candidate alternate in short rounds so drift on a shared machine hits both alike.
+ *
+ * Run: `npm run bench -- pooling` (or `node --conditions=@tether/source tools/bench/src/pooling.bench.ts`).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createPgPool, createRedis } from '@tether/pooling';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { type Comparison, type Measurement, percentile, writeReport } from './report.ts';
+
+const ROUND_MS = 600;
+const ROUNDS = 8;
+const WARMUP_MS = 500;
+const PG_CALLERS = 16;
+const REDIS_CALLERS = 32;
+const PG_RATE = 800;
+const REDIS_RATE = 2_000;
+const OWNERS = 1_000;
+
+type Op = () => Promise<unknown>;
+
+interface Tally {
+  latenciesMs: number[];
+  errors: number;
+  ops: number;
+  elapsedMs: number;
+}
+
+/** `callers` loops issuing `op` back to back for `durationMs`. */
+async function saturate(op: Op, callers: number, durationMs: number, tally: Tally): Promise<void> {
+  const startedAt = performance.now();
+  const endAt = startedAt + durationMs;
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      while (performance.now() < endAt) {
+        const t0 = performance.now();
+        try {
+          await op();
+        } catch {
+          tally.errors++;
+        }
+        tally.latenciesMs.push(performance.now() - t0);
+        tally.ops++;
+      }
+    }),
+  );
+  tally.elapsedMs += performance.now() - startedAt;
+}
+
+/** Starts `op` every 1/rate s for `durationMs` without waiting for earlier ones. */
+async function fixedRate(op: Op, perSecond: number, durationMs: number, tally: Tally): Promise<void> {
+  const startedAt = performance.now();
+  const intervalMs = 1000 / perSecond;
+  const pending: Promise<void>[] = [];
+  let scheduled = startedAt;
+  while (scheduled < startedAt + durationMs) {
+    // Issue everything that is due (timers fire late on a busy machine; the schedule does not slip).
+    while (scheduled <= performance.now() && scheduled < startedAt + durationMs) {
+      const due = scheduled;
+      pending.push(
+        op().then(
+          () => {
+            tally.latenciesMs.push(performance.now() - due);
+            tally.ops++;
+          },
+          () => {
+            tally.errors++;
+            tally.ops++;
+          },
+        ),
+      );
+      scheduled += intervalMs;
+    }
+    await sleep(Math.max(0, Math.min(5, scheduled - performance.now())));
+  }
+  await Promise.all(pending);
+  tally.elapsedMs += performance.now() - startedAt;
+}
+
+function measurement(t: Tally): Measurement {
+  return {
+    throughput: (t.ops - t.errors) / (t.elapsedMs / 1000),
+    p50Ms: percentile(t.latenciesMs, 50),
+    p99Ms: percentile(t.latenciesMs, 99),
+    errors: t.errors,
+  };
+}
+
+async function compare(
+  scenario: string,
+  baseline: Op,
+  candidate: Op,
+  run: (op: Op, durationMs: number, tally: Tally) => Promise<void>,
+): Promise<Comparison> {
+  const empty = (): Tally => ({ latenciesMs: [], errors: 0, ops: 0, elapsedMs: 0 });
+  await run(baseline, WARMUP_MS, empty());
+  await run(candidate, WARMUP_MS, empty());
+  const b = empty();
+  const c = empty();
+  for (let round = 0; round < ROUNDS; round++) {
+    // Alternate who goes first so neither always gets the warmer (or the noisier) slot.
+    const order: [Op, Tally][] = round % 2 === 0 ? [[baseline, b], [candidate, c]] : [[candidate, c], [baseline, b]];
+    for (const [op, tally] of order) await run(op, ROUND_MS, tally);
+  }
+  process.stdout.write(`  ${scenario}: done\n`);
+  return { scenario, baseline: measurement(b), candidate: measurement(c), throughputGoal: 0.95, p99Goal: 1.1 };
+}
+
+// Loaded lazily, as the other benchmarks do (nx module boundaries want one style per library).
+const { EphemeralPostgres, EphemeralRedis } = await import('@tether/devstack');
+const postgres = await EphemeralPostgres.start();
+const redisServer = await EphemeralRedis.start();
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+const rawPool = new pg.Pool({ connectionString: postgres.url, max: 10 });
+rawPool.on('error', () => {});
+const tetherPool = createPgPool({ connectionString: postgres.url, max: 10, logger: silent });
+const rawRedis = new Redis(redisServer.url);
+const tetherRedis = createRedis({ url: redisServer.url, logger: silent });
+
+try {
+  await tetherPool.query(`CREATE TABLE items (id bigserial PRIMARY KEY, owner int NOT NULL, created_at timestamptz NOT NULL, payload text NOT NULL)`);
+  await tetherPool.query(
+    `INSERT INTO items (owner, created_at, payload)
+     SELECT (random() * ${OWNERS - 1})::int, now() - random() * interval '30 days', md5(g::text) FROM generate_series(1, 100000) g`,
+  );
+  await tetherPool.query('CREATE INDEX items_owner_created ON items (owner, created_at DESC)');
+  await tetherPool.query('ANALYZE items');
+  await rawRedis.set('bench:key', 'x'.repeat(100));
+
+  let n = 0;
+  const owner = () => [n++ % OWNERS];
+  const indexed = 'SELECT id, payload, created_at FROM items WHERE owner = $1 ORDER BY created_at DESC LIMIT 10';
+  const sat = (callers: number) => (op: Op, ms: number, t: Tally) => saturate(op, callers, ms, t);
+  const rate = (perSecond: number) => (op: Op, ms: number, t: Tally) => fixedRate(op, perSecond, ms, t);
+
+  process.stdout.write('pooling benchmark (about 100 s)\n');
+  const comparisons: Comparison[] = [];
+  // A/A: the raw driver against itself shows how much of any difference is this machine's noise.
+  comparisons.push(await compare(`A/A noise floor: pg SELECT 1 raw vs raw, saturated`, () => rawPool.query('SELECT 1'), () => rawPool.query('SELECT 1'), sat(PG_CALLERS)));
+  comparisons.push(await compare(`pg SELECT 1, saturated (${PG_CALLERS} callers)`, () => rawPool.query('SELECT 1'), () => tetherPool.query('SELECT 1'), sat(PG_CALLERS)));
+  comparisons.push(await compare(`pg indexed query, saturated (${PG_CALLERS} callers)`, () => rawPool.query(indexed, owner()), () => tetherPool.query(indexed, owner()), sat(PG_CALLERS)));
+  comparisons.push(await compare(`pg SELECT 1, ${PG_RATE}/s`, () => rawPool.query('SELECT 1'), () => tetherPool.query('SELECT 1'), rate(PG_RATE)));
+  comparisons.push(await compare(`pg indexed query, ${PG_RATE}/s`, () => rawPool.query(indexed, owner()), () => tetherPool.query(indexed, owner()), rate(PG_RATE)));
+  const get = (c: Redis) => c.get('bench:key');
+  const set = (c: Redis) => c.set('bench:key', 'x'.repeat(100));
+  const tGet = () => tetherRedis.execute((c) => c.get('bench:key'), { idempotent: true });
+  const tSet = () => tetherRedis.execute((c) => c.set('bench:key', 'x'.repeat(100)), { idempotent: true });
+  comparisons.push(await compare(`redis GET, saturated (${REDIS_CALLERS} callers)`, () => get(rawRedis), tGet, sat(REDIS_CALLERS)));
+  comparisons.push(await compare(`redis SET, saturated (${REDIS_CALLERS} callers)`, () => set(rawRedis), tSet, sat(REDIS_CALLERS)));
+  comparisons.push(await compare(`redis GET, ${REDIS_RATE}/s`, () => get(rawRedis), tGet, rate(REDIS_RATE)));
+  comparisons.push(await compare(`redis SET, ${REDIS_RATE}/s`, () => set(rawRedis), tSet, rate(REDIS_RATE)));
+  comparisons.push(await compare(`A/A noise floor: redis GET raw vs raw, ${REDIS_RATE}/s`, () => get(rawRedis), () => get(rawRedis), rate(REDIS_RATE)));
+
+  writeReport({
+    name: 'pooling',
+    baselineLabel: 'raw',
+    candidateLabel: 'tether',
+    comparisons,
+    environment: {
+      roundMs: ROUND_MS,
+      rounds: ROUNDS,
+      pgCallers: PG_CALLERS,
+      redisCallers: REDIS_CALLERS,
+      pgRate: PG_RATE,
+      redisRate: REDIS_RATE,
+      poolMax: 10,
+      note: 'no OpenTelemetry SDK registered: instruments are the API no-ops, as in an app without telemetry',
+    },
+  });
+} finally {
+  await tetherPool.drain(2_000);
+  await rawPool.end();
+  await tetherRedis.drain(2_000);
+  rawRedis.disconnect();
+  await postgres.close();
+  await redisServer.close();
+}
