@@ -10,7 +10,8 @@ import type { ResolvedOptions } from './options.ts';
  * The deliberate set. Full auto-instrumentation (dozens of modules, fs and dns included) has been
  * measured at 0.19x of untraced throughput; these four are the spans that explain a Tether request.
  * Each is configured against noise and leaks: no probe/scrape spans, no express middleware spans,
- * no root spans for background pool pings, no query parameters or headers (they hold secrets).
+ * no root spans for background pool pings, no pool-checkout spans (wait time is a pooling metric),
+ * no query parameters or headers (they hold secrets).
  */
 export function createInstrumentations(options: ResolvedOptions): NodeSDKConfiguration['instrumentations'] {
   const on = options.instrumentations;
@@ -30,7 +31,13 @@ export function createInstrumentations(options: ResolvedOptions): NodeSDKConfigu
     list.push(new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE] }));
   }
   if (on.pg) {
-    list.push(new PgInstrumentation({ requireParentSpan: true, enhancedDatabaseReporting: false }));
+    list.push(
+      new PgInstrumentation({
+        requireParentSpan: true,
+        enhancedDatabaseReporting: false,
+        ignoreConnectSpans: true,
+      }),
+    );
   }
   if (on.ioredis) {
     list.push(new IORedisInstrumentation({ requireParentSpan: true }));
