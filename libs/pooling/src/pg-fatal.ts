@@ -26,16 +26,3 @@ const BROKEN_MESSAGES = new Set([
   'Client has encountered a connection error and is not queryable',
   'Client was closed and is not queryable',
 ]);
-
-/**
- * Whether a connection-level failure says the server (or the path to it) is unavailable, as opposed
- * to this one session ending normally: idle-session reaping (57P05) and our own evictions are routine
- * and must not open an outage episode.
- */
-export function isOutageSignal(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const { code, severity } = error as { code?: unknown; severity?: unknown };
-  if (code === '57P05') return false;
-  if (typeof code === 'string' && typeof severity === 'string') return code.startsWith('57P0') || code.startsWith('08') || code === '53300';
-  return isConnectionBroken(error);
-}

@@ -7,7 +7,7 @@ import { CommitOutcomeUnknownError, PgBouncerUnsupportedError, PoolDrainingError
 import { continueWithPolicy, worthRetrying } from './first-attempt.ts';
 import { describeForLog } from './logger.ts';
 import { clientClass, type TetherClient } from './pg-client.ts';
-import { isConnectionBroken, isOutageSignal } from './pg-fatal.ts';
+import { isConnectionBroken } from './pg-fatal.ts';
 import { type PgPoolOptions, type ResolvedPgOptions, resolvePgOptions } from './pg-options.ts';
 import { isReadOnlyStatement } from './pg-statements.ts';
 import { type EvictionReason, PoolMetrics } from './pool-metrics.ts';
@@ -160,13 +160,13 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
       return client.query<R>({ text, values: params, query_timeout: Math.ceil(timeoutMs) } as pg.QueryConfig);
     };
     if (this.draining) return Promise.reject(new PoolDrainingError(this.name));
-    return this.onClient(undefined, run).catch((error: unknown) => {
+    return this.track(this.onClient(undefined, run).catch((error: unknown) => {
       const call: CallOptions = { idempotent, transaction: true, ...(options.name ? { name: options.name } : {}) };
       if (error instanceof DeadlineExceededError || this.draining || !worthRetrying(error, call)) throw error;
       const remainingMs = deadlineAt - performance.now();
       if (remainingMs < 1) throw new DeadlineExceededError(options.name ?? this.name, deadlineMs, 1, error);
       return continueWithPolicy(this.policy, error, (ctx) => this.attempt(ctx, run), { ...call, deadlineMs: remainingMs });
-    });
+    }));
   }
 
   /**
@@ -233,13 +233,15 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
 
   private execute<T>(fn: (client: TetherClient) => Promise<T>, options: PgCallOptions, idempotent: boolean, transaction: boolean): Promise<T> {
     if (this.draining) return Promise.reject(new PoolDrainingError(this.name));
-    return this.policy.execute((ctx) => this.attempt(ctx, fn), {
-      idempotent,
-      transaction,
-      deadlineMs: options.deadlineMs ?? this.opts.deadlineMs,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.name ? { name: options.name } : {}),
-    });
+    return this.track(
+      this.policy.execute((ctx) => this.attempt(ctx, fn), {
+        idempotent,
+        transaction,
+        deadlineMs: options.deadlineMs ?? this.opts.deadlineMs,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.name ? { name: options.name } : {}),
+      }),
+    );
   }
 
   private attempt<T>(ctx: AttemptContext, fn: (client: TetherClient) => Promise<T>): Promise<T> {
@@ -261,32 +263,33 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
   }
 
   private async onClient<T>(signal: AbortSignal | undefined, fn: (client: TetherClient) => Promise<T>): Promise<T> {
-    this.inFlight++;
-    try {
-      const client = await this.checkout();
-      if (signal?.aborted) {
-        this.release(client);
-        throw signal.reason;
-      }
-      // Past the deadline the statement may still be running: close the connection rather than
-      // hand a busy one to the next caller (query_timeout alone does not cancel anything).
-      const onAbort = () => this.evict(client, 'aborted');
-      signal?.addEventListener('abort', onAbort, { once: true });
-      try {
-        const result = await fn(client);
-        this.release(client);
-        return result;
-      } catch (error) {
-        this.release(client, error);
-        throw error;
-      } finally {
-        signal?.removeEventListener('abort', onAbort);
-      }
-    } finally {
-      if (--this.inFlight === 0 && this.idleWaiters.length > 0) {
-        for (const wake of this.idleWaiters.splice(0)) wake();
-      }
+    const client = await this.checkout();
+    if (signal?.aborted) {
+      this.release(client);
+      throw signal.reason;
     }
+    // Past the deadline the statement may still be running: close the connection rather than
+    // hand a busy one to the next caller (query_timeout alone does not cancel anything).
+    const onAbort = () => this.evict(client, 'aborted');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const result = await fn(client);
+      this.release(client);
+      return result;
+    } catch (error) {
+      this.release(client, error);
+      throw error;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Counts a whole operation (retries and backoff included) as in flight, for drain. */
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.inFlight++;
+    return work.finally(() => {
+      if (--this.inFlight === 0 && this.idleWaiters.length > 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    });
   }
 
   private async checkout(): Promise<TetherClient> {
@@ -319,7 +322,6 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
                 { pool: this.name, error: describeForLog(failure, this.opts.redactor) },
                 'postgres: an idle connection failed validation; replacing it and the connections idle as long',
               );
-              if (isOutageSignal(failure)) this.outage.failure(failure);
               this.evict(client, 'validation_failed', failure);
               continue;
             }
@@ -438,7 +440,6 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
     if (!state.checkedOut) return;
     state.evictReason ??= 'fatal_error';
     this.opts.logger.warn({ pool: this.name, error: describeForLog(error, this.opts.redactor) }, 'postgres: a connection in use failed');
-    if (isOutageSignal(error)) this.outage.failure(error);
   }
 
   /** pg-pool already removed the idle client; without this listener the process would crash. */
@@ -448,7 +449,6 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
     // The server reaping idle sessions (57P05) is routine, not a warning.
     const level = code === '57P05' || this.draining ? 'info' : 'warn';
     this.opts.logger[level]({ pool: this.name, error: describeForLog(error, this.opts.redactor) }, 'postgres: an idle connection failed and was removed');
-    if (isOutageSignal(error)) this.outage.failure(error);
   }
 
   private onRemoved(client: TetherClient): void {

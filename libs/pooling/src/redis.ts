@@ -105,14 +105,22 @@ export class TetherRedis {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.name ? { name: options.name } : {}),
     };
-    if (options.signal || this.opts.retry.budget || this.opts.retry.breaker) return this.policy.execute((ctx) => this.attempt(ctx, fn), call);
+    if (options.signal || this.opts.retry.budget || this.opts.retry.breaker) return this.track(this.policy.execute((ctx) => this.attempt(ctx, fn), call));
     // Hot path: the first attempt with one plain timer for its deadline; the policy only if it failed.
     const startedAt = performance.now();
-    return this.firstAttempt(fn, deadlineMs, options.name).catch((error: unknown) => {
+    return this.track(this.firstAttempt(fn, deadlineMs, options.name).catch((error: unknown) => {
       if (error instanceof DeadlineExceededError || this.draining || !worthRetrying(error, call)) throw error;
       const remainingMs = deadlineMs - (performance.now() - startedAt);
       if (remainingMs < 1) throw new DeadlineExceededError(options.name ?? this.name, deadlineMs, 1, error);
       return continueWithPolicy(this.policy, error, (ctx) => this.attempt(ctx, fn), { ...call, deadlineMs: remainingMs });
+    }));
+  }
+
+  /** Counts a whole operation (retries and backoff included) as in flight, for drain. */
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.inFlight++;
+    return work.finally(() => {
+      if (--this.inFlight === 0 && this.idleWaiters.length > 0) for (const wake of this.idleWaiters.splice(0)) wake();
     });
   }
 
@@ -163,7 +171,6 @@ export class TetherRedis {
   }
 
   private async run<T>(fn: (client: Redis | Cluster) => Promise<T>): Promise<T> {
-    this.inFlight++;
     const startedAt = performance.now();
     try {
       return await fn(this.client);
@@ -173,7 +180,6 @@ export class TetherRedis {
       throw error;
     } finally {
       this.metrics.useTime.record((performance.now() - startedAt) / 1000, this.metrics.attributes);
-      if (--this.inFlight === 0 && this.idleWaiters.length > 0) for (const wake of this.idleWaiters.splice(0)) wake();
     }
   }
 
