@@ -68,9 +68,9 @@ export interface RedisOptions {
   connectionName?: string;
   /** TCP connect + handshake, ms. Default 5000: a blackholed SYN would otherwise wait for the kernel (minutes). */
   connectTimeoutMs?: number;
-  /** One command's reply, ms (0 = none). Default: request 2000, worker 0 (blocking reads wait on purpose). The socket is kept. */
+  /** One command's reply, ms (0 = none). Default: request 1000 (request-path commands take milliseconds), worker 0 (blocking reads wait on purpose). The socket is kept. */
   commandTimeoutMs?: number;
-  /** No byte received while replies are pending for this long: the socket is destroyed and reconnected, ms (0 = off). Default: request 5000, worker 0. */
+  /** No byte received while replies are pending for this long: the socket is destroyed and reconnected, ms (0 = off). Default: request 2000 (a silently dropped connection is replaced well within the 5 s deadline), worker 0. */
   socketTimeoutMs?: number;
   /** Idle time before the first TCP keepalive probe, ms. Default 10000: dead peer noticed ~20 s after traffic stops; keeps NAT mappings alive. */
   keepAliveMs?: number;
@@ -243,8 +243,8 @@ export function resolveRedisOptions(options: RedisOptions): ResolvedRedisOptions
   const maxDelayMs = numberOption('retry.maxDelayMs', retry.maxDelayMs, Math.max(500, initialDelayMs), { min: 1 });
   if (maxDelayMs < initialDelayMs) throw new PoolConfigError('retry.maxDelayMs', `must be >= retry.initialDelayMs (${initialDelayMs})`);
 
-  const commandTimeoutMs = numberOption('commandTimeoutMs', options.commandTimeoutMs, request ? 2_000 : 0, { min: 0 });
-  const socketTimeoutMs = numberOption('socketTimeoutMs', options.socketTimeoutMs, request ? 5_000 : 0, { min: 0 });
+  const commandTimeoutMs = numberOption('commandTimeoutMs', options.commandTimeoutMs, request ? 1_000 : 0, { min: 0 });
+  const socketTimeoutMs = numberOption('socketTimeoutMs', options.socketTimeoutMs, request ? 2_000 : 0, { min: 0 });
   const logger = options.logger ?? stderrLogger;
   if (typeof logger.warn !== 'function') throw new PoolConfigError('logger', 'must have debug/info/warn/error methods (pino-compatible)');
 
