@@ -14,6 +14,8 @@ export interface ClientState {
   checkedOut: boolean;
   /** Set when we (or an error) decided it must go; read when pg-pool reports the removal. */
   evictReason: EvictionReason | undefined;
+  /** pg-pool reported its removal (an error after eviction can make it report twice). */
+  removed: boolean;
 }
 
 export type TetherClient = pg.PoolClient & { readonly tether: ClientState };
@@ -40,6 +42,7 @@ export function clientClass(hooks: ClientHooks): typeof pg.Client {
       checkedOutAt: 0,
       checkedOut: false,
       evictReason: undefined,
+      removed: false,
     };
 
     constructor(config?: string | pg.ClientConfig) {

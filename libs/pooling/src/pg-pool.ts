@@ -454,6 +454,8 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
   private onRemoved(client: TetherClient): void {
     this.checkedOut.delete(client);
     const state = client.tether;
+    if (state.removed) return;
+    state.removed = true;
     if (this.draining && state.evictReason === undefined) return;
     const ageMs = performance.now() - (state.connectedAt || state.createdAt);
     const reason = state.evictReason ?? (state.lifetimeMs > 0 && ageMs >= state.lifetimeMs - 1 ? 'lifetime' : 'idle_timeout');
