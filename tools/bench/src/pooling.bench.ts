@@ -19,7 +19,7 @@ import pg from 'pg';
 import { type Comparison, type Measurement, percentile, writeReport } from './report.ts';
 
 const ROUND_MS = 600;
-const ROUNDS = 8;
+const ROUNDS = 6;
 const WARMUP_MS = 500;
 const PG_CALLERS = 16;
 const REDIS_CALLERS = 32;
@@ -143,7 +143,7 @@ try {
   const sat = (callers: number) => (op: Op, ms: number, t: Tally) => saturate(op, callers, ms, t);
   const rate = (perSecond: number) => (op: Op, ms: number, t: Tally) => fixedRate(op, perSecond, ms, t);
 
-  process.stdout.write('pooling benchmark (about 100 s)\n');
+  process.stdout.write('pooling benchmark (about 90 s)\n');
   const comparisons: Comparison[] = [];
   // A/A: the raw driver against itself shows how much of any difference is this machine's noise.
   comparisons.push(await compare(`A/A noise floor: pg SELECT 1 raw vs raw, saturated`, () => rawPool.query('SELECT 1'), () => rawPool.query('SELECT 1'), sat(PG_CALLERS)));
