@@ -15,6 +15,7 @@ import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { EphemeralPostgres } from '@tether/devstack';
 import type { Result as AutocannonResult } from 'autocannon';
 import { type Measurement, percentile, writeReport } from './report.ts';
 
@@ -49,6 +50,12 @@ async function serve(): Promise<void> {
       Number(request.params.id),
     ]);
     response.json(result.rows[0] ?? null);
+  });
+  // CPU time of this process, so the parent can report CPU per request: unlike throughput on a
+  // shared 2-core machine, it does not depend on what else the scheduler is running.
+  app.get('/__cpu', (_request, response) => {
+    const { user, system } = process.cpuUsage();
+    response.json({ cpuUs: user + system });
   });
   const server = app.listen(0, '127.0.0.1', () => {
     const address = server.address();
@@ -129,7 +136,6 @@ async function load(
 }
 
 async function main(): Promise<void> {
-  const { EphemeralPostgres } = await import('@tether/devstack');
   const postgres = await EphemeralPostgres.start({ settings: { max_connections: 100 } });
   const drain = await startDrain();
   const servers: ChildProcess[] = [];
@@ -159,14 +165,24 @@ async function main(): Promise<void> {
     ];
     const started = await Promise.all(arms.map((arm) => startServer(arm)));
     servers.push(...started.map((s) => s.child));
-    const totals = arms.map(() => ({ requests: 0, errors: 0, seconds: 0, samples: [] as number[] }));
+    const totals = arms.map(() => ({
+      requests: 0,
+      errors: 0,
+      seconds: 0,
+      cpuUs: 0,
+      samples: [] as number[],
+    }));
+    const cpuOf = async (url: string) =>
+      ((await (await fetch(`${url}/__cpu`)).json()) as { cpuUs: number }).cpuUs;
     for (const s of started) await load(s.url, WARMUP_SECONDS);
     for (let round = 0; round < ROUNDS; round++) {
       // Rotate who goes first, so neither arm always inherits the other's warm (or hot) machine.
       for (let k = 0; k < started.length; k++) {
         const i = (k + round) % started.length;
         const s = started[i] as (typeof started)[number];
+        const cpuBefore = await cpuOf(s.url);
         const r = await load(s.url, ROUND_SECONDS);
+        (totals[i] as (typeof totals)[number]).cpuUs += (await cpuOf(s.url)) - cpuBefore;
         const t = totals[i] as (typeof totals)[number];
         t.requests += r.requests;
         t.errors += r.errors;
@@ -201,8 +217,19 @@ async function main(): Promise<void> {
           candidate: measure(2),
           throughputGoal: 0.85,
         },
+        {
+          scenario: 'same, 100 %, without the http instrumentation',
+          baseline: measure(0),
+          candidate: measure(3),
+        },
       ],
       environment: {
+        cpuUsPerRequest: Object.fromEntries(
+          arms.map((arm, i) => {
+            const t = totals[i] as (typeof totals)[number];
+            return [arm.label, Math.round(t.cpuUs / Math.max(1, t.requests))];
+          }),
+        ),
         connections: CONNECTIONS,
         rounds: ROUNDS,
         roundSeconds: ROUND_SECONDS,
@@ -213,6 +240,15 @@ async function main(): Promise<void> {
         cpus: (await import('node:os')).availableParallelism(),
       },
     });
+    console.log(
+      'server CPU per request (µs): ' +
+        arms
+          .map(
+            (arm, i) =>
+              `${arm.label} ${Math.round((totals[i]?.cpuUs ?? 0) / Math.max(1, totals[i]?.requests ?? 0))}`,
+          )
+          .join(', '),
+    );
     if (drain.requests() === 0)
       throw new Error('no span export reached the sink: the traced arm did not trace');
   } finally {
