@@ -2,9 +2,9 @@
  * Runnable example: `node --conditions=@tether/source libs/pooling/examples/orders.ts`
  * Uses DATABASE_URL / REDIS_URL when set, else starts an ephemeral Postgres and Redis.
  */
+import { EphemeralPostgres, EphemeralRedis } from '@tether/devstack';
 import { createPgPool, createRedis } from '../src/index.ts';
 
-const { EphemeralPostgres, EphemeralRedis } = await import('@tether/devstack');
 const postgres = process.env['DATABASE_URL'] ? undefined : await EphemeralPostgres.start();
 const redisServer = process.env['REDIS_URL'] ? undefined : await EphemeralRedis.start();
 

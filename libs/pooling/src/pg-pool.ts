@@ -148,25 +148,8 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
     if (typeof text !== 'string' || !this.canSkipPolicy(options, deadlineMs)) {
       return this.execute((client) => client.query<R>(text as string, params), options, idempotent, true);
     }
-    // Hot path: the first attempt bounds itself (checkout <= connectTimeoutMs, which fits in the
-    // deadline, then a per-query timeout of whatever remains), so it needs no policy machinery.
-    const deadlineAt = performance.now() + deadlineMs;
-    const run = (client: TetherClient) => {
-      const remainingMs = deadlineAt - performance.now();
-      if (remainingMs < 1) {
-        return Promise.reject(new DeadlineExceededError(options.name ?? this.name, deadlineMs, 1, new Error('the deadline passed while waiting for a connection')));
-      }
-      const timeoutMs = this.opts.queryTimeoutMs > 0 ? Math.min(this.opts.queryTimeoutMs, remainingMs) : remainingMs;
-      return client.query<R>({ text, values: params, query_timeout: Math.ceil(timeoutMs) } as pg.QueryConfig);
-    };
     if (this.draining) return Promise.reject(new PoolDrainingError(this.name));
-    return this.track(this.onClient(undefined, run).catch((error: unknown) => {
-      const call: CallOptions = { idempotent, transaction: true, ...(options.name ? { name: options.name } : {}) };
-      if (error instanceof DeadlineExceededError || this.draining || !worthRetrying(error, call)) throw error;
-      const remainingMs = deadlineAt - performance.now();
-      if (remainingMs < 1) throw new DeadlineExceededError(options.name ?? this.name, deadlineMs, 1, error);
-      return continueWithPolicy(this.policy, error, (ctx) => this.attempt(ctx, run), { ...call, deadlineMs: remainingMs });
-    }));
+    return this.fastQuery<R>(text, params, idempotent, deadlineMs, options.name);
   }
 
   /**
@@ -231,6 +214,104 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
     return this.draining;
   }
 
+  /**
+   * The hot path of query(): callbacks end to end (one promise per call, like pg.Pool#query), the
+   * first attempt outside the retry policy. It bounds itself: the checkout by connectTimeoutMs (which
+   * canSkipPolicy made sure fits in the deadline), the statement by a query timeout of at most what
+   * remains. The policy takes over only after a failure worth retrying.
+   */
+  private fastQuery<R extends pg.QueryResultRow>(
+    text: string,
+    params: unknown[] | undefined,
+    idempotent: boolean,
+    deadlineMs: number,
+    name: string | undefined,
+  ): Promise<pg.QueryResult<R>> {
+    const startedAt = performance.now();
+    const deadlineAt = startedAt + deadlineMs;
+    this.inFlight++;
+    return new Promise<pg.QueryResult<R>>((resolve, reject) => {
+      const succeed = (result: pg.QueryResult<R>) => {
+        this.settled();
+        resolve(result);
+      };
+      const fail = (error: unknown) => {
+        const call: CallOptions = { idempotent, transaction: true, ...(name ? { name } : {}) };
+        if (error instanceof DeadlineExceededError || this.draining || !worthRetrying(error, call)) {
+          this.settled();
+          reject(error);
+          return;
+        }
+        const remainingMs = deadlineAt - performance.now();
+        if (remainingMs < 1) {
+          this.settled();
+          reject(new DeadlineExceededError(name ?? this.name, deadlineMs, 1, error));
+          return;
+        }
+        const retry = (client: TetherClient) => this.timedQuery<R>(client, text, params, deadlineAt, deadlineMs, name);
+        continueWithPolicy(this.policy, error, (ctx) => this.attempt(ctx, retry), { ...call, deadlineMs: remainingMs }).then(succeed, (e: unknown) => {
+          this.settled();
+          reject(e);
+        });
+      };
+      const run = (client: TetherClient) => {
+        const timeoutMs = this.statementTimeoutFor(deadlineAt);
+        if (timeoutMs === 0) {
+          this.release(client);
+          fail(new DeadlineExceededError(name ?? this.name, deadlineMs, 1, new Error('the deadline passed while waiting for a connection')));
+          return;
+        }
+        const onResult = (error: Error | null, result: pg.QueryResult<R>) => {
+          this.release(client, error ?? undefined);
+          if (error) fail(error);
+          else succeed(result);
+        };
+        if (timeoutMs === undefined) client.query<R>(text, params as unknown[], onResult);
+        else client.query<R>({ text, values: params, query_timeout: timeoutMs } as pg.QueryConfig, onResult);
+      };
+      this.pool.connect((error, pooled) => {
+        if (error || !pooled) {
+          this.countCheckoutTimeout(error);
+          fail(error);
+          return;
+        }
+        const client = pooled as TetherClient;
+        if (this.fresh(client)) run(this.handOut(client, startedAt));
+        else this.vet(client, startedAt).then(run, fail);
+      });
+    });
+  }
+
+  /** query() attempts after the first (inside the policy): the same per-statement deadline. */
+  private timedQuery<R extends pg.QueryResultRow>(
+    client: TetherClient,
+    text: string,
+    params: unknown[] | undefined,
+    deadlineAt: number,
+    deadlineMs: number,
+    name: string | undefined,
+  ): Promise<pg.QueryResult<R>> {
+    const timeoutMs = this.statementTimeoutFor(deadlineAt);
+    if (timeoutMs === 0) return Promise.reject(new DeadlineExceededError(name ?? this.name, deadlineMs, 1, new Error('the deadline passed while waiting for a connection')));
+    if (timeoutMs === undefined) return client.query<R>(text, params);
+    return client.query<R>({ text, values: params, query_timeout: timeoutMs } as pg.QueryConfig);
+  }
+
+  /**
+   * The client-side timeout a statement may have: `undefined` when the pool-wide queryTimeoutMs
+   * fits in the deadline (no per-query config object: pg clones those), 0 when the deadline passed.
+   */
+  private statementTimeoutFor(deadlineAt: number): number | undefined {
+    const remainingMs = deadlineAt - performance.now();
+    if (remainingMs < 1) return 0;
+    if (this.opts.queryTimeoutMs > 0 && this.opts.queryTimeoutMs <= remainingMs) return undefined;
+    return Math.ceil(remainingMs);
+  }
+
+  private settled(): void {
+    if (--this.inFlight === 0 && this.idleWaiters.length > 0) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
   private execute<T>(fn: (client: TetherClient) => Promise<T>, options: PgCallOptions, idempotent: boolean, transaction: boolean): Promise<T> {
     if (this.draining) return Promise.reject(new PoolDrainingError(this.name));
     return this.track(
@@ -287,53 +368,68 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
   /** Counts a whole operation (retries and backoff included) as in flight, for drain. */
   private track<T>(work: Promise<T>): Promise<T> {
     this.inFlight++;
-    return work.finally(() => {
-      if (--this.inFlight === 0 && this.idleWaiters.length > 0) for (const wake of this.idleWaiters.splice(0)) wake();
-    });
+    return work.finally(() => this.settled());
   }
 
-  private async checkout(): Promise<TetherClient> {
+  private checkout(): Promise<TetherClient> {
     const startedAt = performance.now();
-    try {
-      // Each pass removes one connection from the pool, and fresh connections skip the ping, so
-      // this ends after at most `max` + 1 passes.
-      for (;;) {
-        let client: TetherClient;
-        try {
-          client = (await this.pool.connect()) as TetherClient;
-        } catch (error) {
-          if ((error as Error).message === 'timeout exceeded when trying to connect') this.metrics.timeouts.add(1, this.metrics.attributes);
-          throw error;
-        }
-        const state = client.tether;
-        if (state.releasedAt > 0) {
-          if (state.releasedAt <= this.condemnedBefore) {
-            this.evict(client, 'condemned');
-            continue;
-          }
-          if (performance.now() - state.releasedAt > this.opts.validateIdleAfterMs) {
-            const failure = await this.validate(client);
-            if (failure !== undefined) {
-              // Whatever killed this idle connection (a NAT that forgot it, a restarted server)
-              // most likely killed its idle siblings too: replace them rather than ping each one
-              // and pay validationTimeoutMs per dead socket.
-              this.condemnedBefore = performance.now();
-              this.opts.logger.warn(
-                { pool: this.name, error: describeForLog(failure, this.opts.redactor) },
-                'postgres: an idle connection failed validation; replacing it and the connections idle as long',
-              );
-              this.evict(client, 'validation_failed', failure);
-              continue;
-            }
-          }
-        }
-        state.checkedOut = true;
-        state.checkedOutAt = performance.now();
-        this.checkedOut.add(client);
-        return client;
+    return this.connect().then((client) => (this.fresh(client) ? this.handOut(client, startedAt) : this.vet(client, startedAt)));
+  }
+
+  private connect(): Promise<TetherClient> {
+    return this.pool.connect().then(
+      (client) => client as TetherClient,
+      (error: unknown) => {
+        this.countCheckoutTimeout(error);
+        throw error;
+      },
+    );
+  }
+
+  private countCheckoutTimeout(error: unknown): void {
+    if ((error as Error)?.message === 'timeout exceeded when trying to connect') this.metrics.timeouts.add(1, this.metrics.attributes);
+  }
+
+  /** Whether a connection pg-pool just handed us may go out without a ping: new, or idle only briefly and not condemned. */
+  private fresh(client: TetherClient): boolean {
+    const releasedAt = client.tether.releasedAt;
+    return releasedAt === 0 || (releasedAt > this.condemnedBefore && performance.now() - releasedAt <= this.opts.validateIdleAfterMs);
+  }
+
+  private handOut(client: TetherClient, startedAt: number): TetherClient {
+    const state = client.tether;
+    state.checkedOut = true;
+    state.checkedOutAt = performance.now();
+    this.checkedOut.add(client);
+    this.metrics.waitTime.record((state.checkedOutAt - startedAt) / 1000, this.metrics.attributes);
+    return client;
+  }
+
+  /**
+   * The slow part of a checkout: ping a connection that sat idle too long, replace a condemned or
+   * dead one. Each pass removes one connection and fresh connections skip the ping, so this ends
+   * after at most `max` + 1 passes.
+   */
+  private async vet(first: TetherClient, startedAt: number): Promise<TetherClient> {
+    let client = first;
+    for (;;) {
+      if (this.fresh(client)) return this.handOut(client, startedAt);
+      if (client.tether.releasedAt <= this.condemnedBefore) {
+        this.evict(client, 'condemned');
+      } else {
+        const failure = await this.validate(client);
+        if (failure === undefined) return this.handOut(client, startedAt);
+        // Whatever killed this idle connection (a NAT that forgot it, a restarted server) most
+        // likely killed its idle siblings too: replace them rather than ping each one and pay
+        // validationTimeoutMs per dead socket.
+        this.condemnedBefore = performance.now();
+        this.opts.logger.warn(
+          { pool: this.name, error: describeForLog(failure, this.opts.redactor) },
+          'postgres: an idle connection failed validation; replacing it and the connections idle as long',
+        );
+        this.evict(client, 'validation_failed', failure);
       }
-    } finally {
-      this.metrics.waitTime.record((performance.now() - startedAt) / 1000, this.metrics.attributes);
+      client = await this.connect();
     }
   }
 
