@@ -99,29 +99,10 @@ export class TetherRedis {
   execute<T>(fn: (client: Redis | Cluster) => Promise<T>, options: RedisCallOptions = {}): Promise<T> {
     if (this.draining) return Promise.reject(new PoolDrainingError(this.name));
     const deadlineMs = options.deadlineMs ?? this.opts.deadlineMs;
-    const call: CallOptions = {
-      idempotent: options.idempotent ?? false,
-      deadlineMs,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.name ? { name: options.name } : {}),
-    };
-    if (options.signal || this.opts.retry.budget || this.opts.retry.breaker) return this.track(this.policy.execute((ctx) => this.attempt(ctx, fn), call));
-    // Hot path: the first attempt with one plain timer for its deadline; the policy only if it failed.
-    const startedAt = performance.now();
-    return this.track(this.firstAttempt(fn, deadlineMs, options.name).catch((error: unknown) => {
-      if (error instanceof DeadlineExceededError || this.draining || !worthRetrying(error, call)) throw error;
-      const remainingMs = deadlineMs - (performance.now() - startedAt);
-      if (remainingMs < 1) throw new DeadlineExceededError(options.name ?? this.name, deadlineMs, 1, error);
-      return continueWithPolicy(this.policy, error, (ctx) => this.attempt(ctx, fn), { ...call, deadlineMs: remainingMs });
-    }));
-  }
-
-  /** Counts a whole operation (retries and backoff included) as in flight, for drain. */
-  private track<T>(work: Promise<T>): Promise<T> {
-    this.inFlight++;
-    return work.finally(() => {
-      if (--this.inFlight === 0 && this.idleWaiters.length > 0) for (const wake of this.idleWaiters.splice(0)) wake();
-    });
+    if (options.signal || this.opts.retry.budget || this.opts.retry.breaker) {
+      return this.track(this.policy.execute((ctx) => this.attempt(ctx, fn), this.callOptions(options, deadlineMs)));
+    }
+    return this.fastExecute(fn, options, deadlineMs);
   }
 
   /** PING with retries (for readiness checks). Default deadline: the client's `deadlineMs`. */
@@ -143,22 +124,81 @@ export class TetherRedis {
     return this.draining;
   }
 
-  private firstAttempt<T>(fn: (client: Redis | Cluster) => Promise<T>, deadlineMs: number, name: string | undefined): Promise<T> {
+  /**
+   * The hot path: the first attempt with one plain timer for its deadline and a single promise for
+   * the whole call; the retry policy takes over only after a failure worth retrying.
+   */
+  private fastExecute<T>(fn: (client: Redis | Cluster) => Promise<T>, options: RedisCallOptions, deadlineMs: number): Promise<T> {
+    const startedAt = performance.now();
+    this.inFlight++;
     return new Promise<T>((resolve, reject) => {
+      let pending = true;
+      const finish = (error: unknown, value?: T) => {
+        this.settled();
+        if (error === undefined) resolve(value as T);
+        else reject(error);
+      };
+      const fail = (error: unknown) => {
+        const call = this.callOptions(options, deadlineMs);
+        if (error instanceof DeadlineExceededError || this.draining || !worthRetrying(error, call)) return finish(error);
+        const remainingMs = deadlineMs - (performance.now() - startedAt);
+        if (remainingMs < 1) return finish(new DeadlineExceededError(options.name ?? this.name, deadlineMs, 1, error));
+        continueWithPolicy(this.policy, error, (ctx) => this.attempt(ctx, fn), { ...call, deadlineMs: remainingMs }).then(
+          (value) => finish(undefined, value),
+          (e: unknown) => finish(e),
+        );
+      };
       const timer = setTimeout(() => {
-        reject(new DeadlineExceededError(name ?? this.name, deadlineMs, 1, new DOMException('the operation deadline passed', 'TimeoutError')));
+        pending = false;
+        finish(new DeadlineExceededError(options.name ?? this.name, deadlineMs, 1, new DOMException('the operation deadline passed', 'TimeoutError')));
       }, deadlineMs);
-      this.run(fn).then(
+      let work: Promise<T>;
+      try {
+        work = fn(this.client);
+      } catch (error) {
+        work = Promise.reject(error);
+      }
+      work.then(
         (value) => {
+          this.metrics.useTime.record((performance.now() - startedAt) / 1000, this.metrics.attributes);
+          if (!pending) return;
+          pending = false;
           clearTimeout(timer);
-          resolve(value);
+          finish(undefined, value);
         },
         (error: unknown) => {
+          this.countTimeout(error);
+          if (!pending) return;
+          pending = false;
           clearTimeout(timer);
-          reject(error);
+          fail(error);
         },
       );
     });
+  }
+
+  /** Counts a whole operation (retries and backoff included) as in flight, for drain. */
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.inFlight++;
+    return work.finally(() => this.settled());
+  }
+
+  private callOptions(options: RedisCallOptions, deadlineMs: number): CallOptions {
+    return {
+      idempotent: options.idempotent ?? false,
+      deadlineMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.name ? { name: options.name } : {}),
+    };
+  }
+
+  private countTimeout(error: unknown): void {
+    const message = (error as Error)?.message ?? '';
+    if (message === 'Command timed out' || message.startsWith('Socket timeout')) this.metrics.timeouts.add(1, this.metrics.attributes);
+  }
+
+  private settled(): void {
+    if (--this.inFlight === 0 && this.idleWaiters.length > 0) for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
   private attempt<T>(ctx: AttemptContext, fn: (client: Redis | Cluster) => Promise<T>): Promise<T> {
@@ -175,8 +215,7 @@ export class TetherRedis {
     try {
       return await fn(this.client);
     } catch (error) {
-      const message = (error as Error)?.message ?? '';
-      if (message === 'Command timed out' || message.startsWith('Socket timeout')) this.metrics.timeouts.add(1, this.metrics.attributes);
+      this.countTimeout(error);
       throw error;
     } finally {
       this.metrics.useTime.record((performance.now() - startedAt) / 1000, this.metrics.attributes);
