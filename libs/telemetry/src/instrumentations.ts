@@ -13,6 +13,29 @@ import type { ResolvedOptions } from './options.ts';
  * no root spans for background pool pings, no pool-checkout spans (wait time is a pooling metric),
  * no query parameters or headers (they hold secrets).
  */
+// The library's default list only covers cloud-storage signatures; ours adds the tokens Tether
+// and OAuth put in URLs (the ws gateway takes ?access_token= because browsers cannot set headers).
+const sensitiveQueryParams = [
+  'sig',
+  'Signature',
+  'AWSAccessKeyId',
+  'X-Goog-Signature',
+  'X-Amz-Signature',
+  'X-Amz-Credential',
+  'X-Amz-Security-Token',
+  'access_token',
+  'id_token',
+  'refresh_token',
+  'token',
+  'code',
+  'api_key',
+  'apikey',
+  'key',
+  'password',
+  'secret',
+  'client_secret',
+];
+
 export function createInstrumentations(options: ResolvedOptions): NodeSDKConfiguration['instrumentations'] {
   const on = options.instrumentations;
   const ignored = new Set(options.ignoreIncomingPaths);
@@ -24,6 +47,8 @@ export function createInstrumentations(options: ResolvedOptions): NodeSDKConfigu
           ignored.has((request.url ?? '/').split('?', 1)[0] ?? '/'),
         // Outgoing calls outside any request (health checks, JWKS refresh) would each start a trace.
         requireParentforOutgoingSpans: true,
+        redactedQueryParamsServer: sensitiveQueryParams,
+        redactedQueryParams: sensitiveQueryParams,
       }),
     );
   }

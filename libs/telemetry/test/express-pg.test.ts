@@ -84,6 +84,24 @@ describe('an Express route that queries Postgres (real servers, app in its own p
     expect(JSON.stringify(query?.attributes)).not.toContain('db.query.parameter');
   });
 
+  it('continues an incoming traceparent and never traces probe paths', async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    await (await fetch(`${base}/livez`)).text();
+    await (
+      await fetch(`${base}/items/3?token=secret-in-query`, {
+        headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+      })
+    ).text();
+    const spans = await waitFor('server span', async () => {
+      const all = await api.spans();
+      return all.some((s) => s.traceId === traceId && s.kind === SpanKind.SERVER) ? all : undefined;
+    });
+    const server = spans.find((s) => s.traceId === traceId && s.kind === SpanKind.SERVER);
+    expect(server?.parentSpanId).toBe('00f067aa0ba902b7');
+    expect(JSON.stringify(server?.attributes)).not.toContain('secret-in-query');
+    expect(spans.filter((s) => String(s.attributes['url.path']).startsWith('/livez'))).toHaveLength(0);
+  });
+
   it('puts the request trace id on every log line written inside the request', async () => {
     await fetch(`${base}/items/42`);
     const spans = await api.spans();
