@@ -18,7 +18,7 @@ import { SSL_MODES, type SslMode, tlsOptions } from './pg-tls.ts';
 
 /** Retries of `query()` / `withClient()` / `transaction()` through @tether/retry. */
 export interface PgRetryOptions {
-  /** Attempts per operation, the first included. Default 25: the deadline, not the count, should end a retry loop during a restart. */
+  /** Attempts per operation, the first included. Default 50 (~25 s of backoff at these delays): the deadline, not the count, should end a retry loop during a restart. */
   maxAttempts?: number;
   /** First backoff delay, ms. Default 50: a killed connection is usually replaced on the first retry. */
   initialDelayMs?: number;
@@ -241,7 +241,7 @@ export function resolvePgOptions(options: PgPoolOptions): ResolvedPgOptions {
     validationTimeoutMs: numberOption('validationTimeoutMs', options.validationTimeoutMs, 1_000, { min: 1 }),
     deadlineMs: numberOption('deadlineMs', options.deadlineMs, 15_000, { min: 1 }),
     retry: {
-      maxAttempts: numberOption('retry.maxAttempts', retry.maxAttempts, 25, { min: 1, integer: true }),
+      maxAttempts: numberOption('retry.maxAttempts', retry.maxAttempts, 50, { min: 1, integer: true }),
       initialDelayMs,
       maxDelayMs,
       ...(retry.budget === undefined ? {} : { budget: retry.budget }),

@@ -31,7 +31,7 @@ export interface RedisEndpoint {
 }
 
 export interface RedisRetryOptions {
-  /** Attempts per `execute()`, the first included. Default 25: the deadline, not the count, ends a retry loop. */
+  /** Attempts per `execute()`, the first included. Default 150 (~40 s of backoff at these delays): the deadline, not the count, ends a retry loop (a Sentinel failover takes seconds of fast-failing attempts). */
   maxAttempts?: number;
   /** First retry delay, ms. Default 25: a reconnect after a killed connection takes a few ms. */
   initialDelayMs?: number;
@@ -276,8 +276,9 @@ export function resolveRedisOptions(options: RedisOptions): ResolvedRedisOptions
           role: 'master' as const,
           ...(sentinelPassword === undefined ? {} : { sentinelPassword }),
           ...(tls ? { enableTLSForSentinelMode: true } : {}),
-          // Subscribe to the sentinels' failover announcements instead of waiting for errors.
-          failoverDetector: true,
+          // failoverDetector stays off: in ioredis 6.0 its disconnect can race a master lookup in
+          // progress and end the client for good. A dead master shows up as connection errors
+          // anyway, and a demoted one as READONLY (reconnectOnError above).
         }
       : {}),
   };
@@ -300,7 +301,7 @@ export function resolveRedisOptions(options: RedisOptions): ResolvedRedisOptions
     reconnectInitialDelayMs,
     reconnectMaxDelayMs,
     retry: {
-      maxAttempts: numberOption('retry.maxAttempts', retry.maxAttempts, 25, { min: 1, integer: true }),
+      maxAttempts: numberOption('retry.maxAttempts', retry.maxAttempts, 150, { min: 1, integer: true }),
       initialDelayMs,
       maxDelayMs,
       ...(retry.budget === undefined ? {} : { budget: retry.budget }),

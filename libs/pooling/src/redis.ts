@@ -46,6 +46,7 @@ export class TetherRedis {
   private draining = false;
   private drained: Promise<void> | undefined;
   private connectingSince = 0;
+  private readonly endBackoff: ReturnType<typeof createBackoff>;
 
   constructor(options: RedisOptions) {
     const opts = resolveRedisOptions(options);
@@ -80,6 +81,7 @@ export class TetherRedis {
       return delayMs;
     };
     this.connectingSince = performance.now();
+    this.endBackoff = createBackoff({ initialDelayMs: opts.reconnectInitialDelayMs, maxDelayMs: opts.reconnectMaxDelayMs, jitter: 'decorrelated' });
     if (opts.cluster) {
       // Per-node connection settings; the cluster owns addressing, queueing and reconnects.
       const { host: _h, port: _p, enableOfflineQueue: _q, sentinels: _s, ...nodeOptions } = opts.ioredis;
@@ -237,11 +239,24 @@ export class TetherRedis {
       this.connectingSince = performance.now();
     });
     c.on('ready', () => {
+      this.endBackoff.reset();
       this.metrics.createTime.record((performance.now() - this.connectingSince) / 1000, this.metrics.attributes);
       if (this.outage.inOutage) {
         this.outage.success();
         this.opts.logger.info({ client: this.name }, 'redis: connected again, outage over');
       }
+    });
+    c.on('end', () => {
+      if (this.draining) return;
+      // ioredis ends a client for good when its connector fails (e.g. every sentinel unreachable
+      // at once). An app that did not ask for it must not be left with a dead client: start over.
+      const delayMs = Math.round(this.endBackoff.next());
+      this.opts.logger.warn({ client: this.name, delayMs }, 'redis: the client ended on its own; reconnecting');
+      this.outage.failure(new Error('redis client ended'));
+      const timer = setTimeout(() => {
+        if (!this.draining && this.client.status === 'end') this.client.connect().catch(() => {});
+      }, delayMs);
+      timer.unref();
     });
     c.on('close', () => {
       if (this.draining) return;

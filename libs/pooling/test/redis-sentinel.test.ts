@@ -1,0 +1,55 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EphemeralRedis } from '@tether/devstack';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedis } from '../src/index.ts';
+import { CaptureLogger } from './capture-logger.ts';
+import { describeErrors, eventually, steadyLoad } from './load.ts';
+import { SentinelServer } from './sentinel-server.ts';
+
+const MASTER = 'tether-master';
+let master: EphemeralRedis;
+let replica: EphemeralRedis;
+let sentinel: SentinelServer;
+
+beforeAll(async () => {
+  master = await EphemeralRedis.start();
+  replica = await EphemeralRedis.start({ settings: { replicaof: `${master.host} ${master.port}` } });
+  expect(await eventually(async () => String(await replica.command('INFO', 'replication')).includes('master_link_status:up'), 10_000, 100)).toBe(true);
+  sentinel = await SentinelServer.start(MASTER, master.port);
+  const admin = new Redis({ host: sentinel.host, port: sentinel.port, lazyConnect: true });
+  try {
+    // Sentinel learns about replicas from the master's INFO; wait until it could fail over.
+    expect(await eventually(async () => ((await admin.call('SENTINEL', 'REPLICAS', MASTER)) as unknown[]).length === 1, 15_000, 200)).toBe(true);
+  } finally {
+    admin.disconnect();
+  }
+});
+
+afterAll(async () => {
+  await sentinel?.close();
+  await replica?.close();
+  await master?.close();
+});
+
+describe('createRedis with Sentinel', () => {
+  it('follows a failover: the master is killed, Sentinel promotes the replica, idempotent writes see no error', async () => {
+    const redis = createRedis({ sentinels: [{ host: sentinel.host, port: sentinel.port }], sentinelMasterName: MASTER, deadlineMs: 15_000, logger: new CaptureLogger() });
+    try {
+      await redis.execute((c) => c.set('failover', 'before'), { idempotent: true });
+      let n = 0;
+      const load = steadyLoad(() => redis.execute((c) => c.set('failover', String(n++)), { idempotent: true }), 50);
+      await sleep(300);
+      await master.kill();
+      // Sentinel: 1 s to declare the master down, then the election and the promotion.
+      expect(await eventually(async () => String(await replica.command('ROLE')).startsWith('master'), 15_000, 100)).toBe(true);
+      await sleep(1_500);
+      const result = await load.stop();
+      expect(result.errors, describeErrors(result.errors)).toHaveLength(0);
+      // The writes after the failover landed on the promoted replica.
+      expect(Number(await replica.command('GET', 'failover'))).toBeGreaterThan(0);
+    } finally {
+      await redis.drain(2_000);
+    }
+  });
+});
