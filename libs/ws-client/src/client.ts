@@ -1,0 +1,284 @@
+import { EventEmitter } from 'node:events';
+import { type Span, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
+import { type Backoff, createBackoff, InvalidOptionError, type TetherError } from '@tether/retry';
+import WebSocket from 'ws';
+import { WsAuthError, WsClientClosedError, WsConnectionError, WsHeartbeatTimeoutError, WsRejectedError } from './errors.ts';
+import { startHeartbeat } from './heartbeat.ts';
+import { resolveOptions, type ResolvedWsClientOptions, type WsClientOptions } from './options.ts';
+import { type JobEvent, parseEvent, ResumeState } from './resume.ts';
+
+export type WsClientState = 'connecting' | 'open' | 'waiting' | 'closed';
+
+/** Why a connection ended and what the client does next. */
+export interface DisconnectInfo {
+  /** `restart`: the server said 1012/1001, reconnect promptly elsewhere. `failure`: reconnect with backoff. */
+  reason: 'restart' | 'failure';
+  /** The close code (1006 for an abrupt end or a failed connect). */
+  code: number;
+  error: TetherError | undefined;
+  /** Failures in a row since the last stable connection (restarts do not count). */
+  failures: number;
+  /** The next connect starts after this delay. */
+  delayMs: number;
+}
+
+export interface WsClientEvents {
+  event: [event: JobEvent];
+  open: [];
+  disconnected: [info: DisconnectInfo];
+  /** Final: after `close()` (no error) or a permanent failure such as refused credentials. */
+  closed: [error: TetherError | undefined];
+}
+
+// Close codes the gateway (or a proxy in front of it) sends when it goes away on purpose.
+const RESTART_CODES = new Set([1001, 1012]);
+const AUTH_CLOSE_CODES = new Set([4401, 4403]);
+
+/**
+ * A WebSocket client for the gateway's `/v1/stream` that stays subscribed across restarts, network
+ * faults and dead peers, delivering each job event once and in order. It connects on construction.
+ */
+export class WsClient extends EventEmitter<WsClientEvents> {
+  private readonly options: ResolvedWsClientOptions;
+  private readonly backoff: Backoff;
+  private readonly resume = new ResumeState();
+  private readonly tracer: Tracer;
+  private socket: WebSocket | undefined;
+  private currentState: WsClientState = 'connecting';
+  private failures = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private stableTimer: NodeJS.Timeout | undefined;
+  private stopHeartbeat: (() => void) | undefined;
+  private heartbeatError: WsHeartbeatTimeoutError | undefined;
+  private closeError: TetherError | undefined;
+  private closing: Promise<void> | undefined;
+  private readonly closedPromise: Promise<TetherError | undefined>;
+  private resolveClosed!: (error: TetherError | undefined) => void;
+
+  constructor(options: WsClientOptions) {
+    super();
+    this.options = resolveOptions(options);
+    this.backoff = createBackoff({
+      initialDelayMs: this.options.initialReconnectDelayMs,
+      maxDelayMs: this.options.maxReconnectDelayMs,
+      jitter: 'decorrelated',
+      random: this.options.random,
+    });
+    this.tracer = this.options.tracer ?? trace.getTracer('@tether/ws-client');
+    this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
+    void this.connect('initial');
+  }
+
+  get state(): WsClientState {
+    return this.currentState;
+  }
+
+  /** The id of the last event delivered for `jobId` (what a resume asks to continue `after`). */
+  lastEventId(jobId: string): string | undefined {
+    return this.resume.lastEventId(jobId);
+  }
+
+  /** Resolves once the client is closed for good, with the permanent error if that is why. Never rejects. */
+  whenClosed(): Promise<TetherError | undefined> {
+    return this.closedPromise;
+  }
+
+  /**
+   * Subscribe to a job's events, starting after `after` (an event id) when given. Kept across
+   * reconnects; subscribing to a job already subscribed does nothing.
+   */
+  subscribe(jobId: string, options: { after?: string } = {}): void {
+    if (typeof jobId !== 'string' || jobId.length === 0) throw new InvalidOptionError('jobId', 'must be a non-empty string');
+    if (options.after !== undefined && (typeof options.after !== 'string' || options.after.length === 0)) {
+      throw new InvalidOptionError('after', 'must be a non-empty event id string');
+    }
+    if (this.currentState === 'closed') throw new WsClientClosedError();
+    if (this.resume.has(jobId)) return;
+    this.resume.add(jobId, options.after);
+    this.send(options.after === undefined ? { op: 'subscribe', jobId } : { op: 'subscribe', jobId, after: options.after });
+  }
+
+  unsubscribe(jobId: string): void {
+    if (this.currentState === 'closed') throw new WsClientClosedError();
+    if (this.resume.remove(jobId)) this.send({ op: 'unsubscribe', jobId });
+  }
+
+  /** Ends the connection and every timer; no reconnect afterwards. Resolves when the socket is closed. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    clearTimeout(this.reconnectTimer);
+    const socket = this.socket;
+    this.closing = new Promise((resolve) => {
+      this.currentState = 'closed';
+      if (!socket) {
+        this.finish(undefined);
+        return resolve();
+      }
+      this.stopConnectionTimers();
+      // The server's close frame may never come (blackholed path); do not wait ws' 30 s for it.
+      const cutOff = setTimeout(() => socket.terminate(), this.options.closeTimeoutMs);
+      socket.once('close', () => {
+        clearTimeout(cutOff);
+        this.finish(undefined);
+        resolve();
+      });
+      if (socket.readyState === WebSocket.CONNECTING) socket.terminate();
+      else socket.close(1000, 'client closed');
+    });
+    return this.closing;
+  }
+
+  private finish(error: TetherError | undefined): void {
+    this.currentState = 'closed';
+    this.closeError = error;
+    this.emit('closed', error);
+    this.resolveClosed(error);
+  }
+
+  private async connect(reason: 'initial' | 'restart' | 'failure'): Promise<void> {
+    if (this.closing) return;
+    this.currentState = 'connecting';
+    const span = this.tracer.startSpan('ws.connect', {
+      attributes: {
+        'server.address': this.options.url.hostname,
+        'url.path': this.options.url.pathname,
+        'tether.ws.reconnect_reason': reason,
+        'tether.ws.failures': this.failures,
+      },
+    });
+    let token: string;
+    try {
+      token = typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
+      if (typeof token !== 'string' || token.length === 0) throw new TypeError('the token function returned no token');
+    } catch (error) {
+      endSpan(span, error);
+      this.afterClose(1006, new WsConnectionError('could not get a token', { cause: error }), 'failure');
+      return;
+    }
+    if (this.closing) {
+      span.end();
+      return;
+    }
+    const url = new URL(this.options.url);
+    const headers: Record<string, string> = {};
+    if (this.options.tokenIn === 'query') url.searchParams.set('access_token', token);
+    else headers.authorization = `Bearer ${token}`;
+
+    const socket = new WebSocket(url, { headers, handshakeTimeout: this.options.connectTimeoutMs });
+    this.socket = socket;
+    this.heartbeatError = undefined;
+    let httpStatus: number | undefined;
+    let socketError: Error | undefined;
+    let opened = false;
+    socket.on('unexpected-response', (_request, response) => {
+      httpStatus = response.statusCode;
+      response.resume();
+      socket.terminate();
+    });
+    socket.on('error', (error) => (socketError = error));
+    socket.on('open', () => {
+      opened = true;
+      span.end();
+      this.onOpen(socket);
+    });
+    socket.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      const event = parseEvent(data.toString());
+      // Replays that overlap live pushes, and late events for jobs already unsubscribed, end here.
+      if (event && this.resume.accept(event)) this.emit('event', event);
+    });
+    socket.on('close', (code) => {
+      if (socket !== this.socket) return;
+      this.socket = undefined;
+      this.stopConnectionTimers();
+      if (this.closing) {
+        if (!opened) span.end();
+        return;
+      }
+      const outcome = this.classify(code, httpStatus, socketError);
+      if (!opened) endSpan(span, outcome.error);
+      this.afterClose(code, outcome.error, outcome.reason);
+    });
+  }
+
+  private onOpen(socket: WebSocket): void {
+    this.currentState = 'open';
+    this.stopHeartbeat = startHeartbeat(socket, {
+      pingIntervalMs: this.options.pingIntervalMs,
+      pongTimeoutMs: this.options.pongTimeoutMs,
+      onTimeout: () => {
+        this.heartbeatError = new WsHeartbeatTimeoutError(this.options.pongTimeoutMs);
+        socket.terminate();
+      },
+    });
+    // Only a connection that stays up resets the backoff: one that opens and drops at once (a
+    // crash-looping gateway) keeps backing off.
+    this.stableTimer = setTimeout(() => {
+      this.failures = 0;
+      this.backoff.reset();
+    }, this.options.stableAfterMs);
+    for (const message of this.resume.subscribeMessages()) socket.send(JSON.stringify(message));
+    this.emit('open');
+  }
+
+  private classify(code: number, httpStatus: number | undefined, socketError: Error | undefined): { reason: 'restart' | 'failure' | 'fatal'; error: TetherError | undefined } {
+    if (httpStatus !== undefined) {
+      if (httpStatus === 401 || httpStatus === 403) return { reason: 'fatal', error: new WsAuthError(httpStatus) };
+      if (httpStatus >= 500 || httpStatus === 408 || httpStatus === 429) {
+        return { reason: 'failure', error: new WsConnectionError(`WebSocket upgrade answered HTTP ${httpStatus}`, { closeCode: code }) };
+      }
+      return { reason: 'fatal', error: new WsRejectedError(httpStatus) };
+    }
+    if (AUTH_CLOSE_CODES.has(code)) return { reason: 'fatal', error: new WsAuthError(code) };
+    if (RESTART_CODES.has(code)) return { reason: 'restart', error: undefined };
+    if (this.heartbeatError) return { reason: 'failure', error: this.heartbeatError };
+    const detail = socketError ? `: ${socketError.message}` : '';
+    return { reason: 'failure', error: new WsConnectionError(`WebSocket connection lost (code ${code})${detail}`, { closeCode: code, cause: socketError }) };
+  }
+
+  private afterClose(code: number, error: TetherError | undefined, reason: 'restart' | 'failure' | 'fatal'): void {
+    if (reason === 'fatal') {
+      this.closing = Promise.resolve();
+      this.finish(error);
+      return;
+    }
+    let delayMs: number;
+    if (reason === 'restart') {
+      // The gateway is being replaced, not failing: come back soon, spread over a short window so a
+      // whole pod's clients do not land on the survivors in the same millisecond.
+      delayMs = this.options.random() * this.options.restartReconnectDelayMs;
+    } else {
+      this.failures++;
+      delayMs = this.backoff.next();
+    }
+    this.currentState = 'waiting';
+    this.emit('disconnected', { reason, code, error, failures: this.failures, delayMs });
+    if (this.closing) return; // a listener called close()
+    this.reconnectTimer = setTimeout(() => void this.connect(reason), delayMs);
+  }
+
+  private stopConnectionTimers(): void {
+    this.stopHeartbeat?.();
+    this.stopHeartbeat = undefined;
+    clearTimeout(this.stableTimer);
+    this.stableTimer = undefined;
+  }
+
+  private send(message: object): void {
+    // While disconnected the subscription waits in ResumeState and is sent on the next open.
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+  }
+
+  /** The permanent error that closed the client, if any. */
+  get error(): TetherError | undefined {
+    return this.closeError;
+  }
+}
+
+function endSpan(span: Span, error: unknown): void {
+  if (error instanceof Error) {
+    span.recordException(error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+  }
+  span.end();
+}

@@ -1,0 +1,61 @@
+import { TetherError } from '@tether/retry';
+
+/**
+ * The server refused our credentials: HTTP 401/403 on the upgrade, or a 4401/4403 close after it.
+ * Not retryable: the same token would be refused again, so the client stops instead of hammering
+ * the gateway. Fix the token (or its refresh) and create a new client.
+ */
+export class WsAuthError extends TetherError {
+  /** The HTTP status of the refused upgrade, or the WebSocket close code. */
+  readonly status: number;
+  constructor(status: number) {
+    super('TETHER_WS_AUTH_FAILED', `WebSocket gateway refused the credentials (${status})`, { retryable: false });
+    this.name = 'WsAuthError';
+    this.status = status;
+  }
+}
+
+/**
+ * The upgrade was answered with an HTTP status that no retry can fix (404 wrong path, 400…).
+ * 5xx, 408 and 429 are retried with backoff instead and never end up here.
+ */
+export class WsRejectedError extends TetherError {
+  readonly status: number;
+  constructor(status: number) {
+    super('TETHER_WS_REJECTED', `WebSocket upgrade rejected with HTTP ${status}`, { retryable: false });
+    this.name = 'WsRejectedError';
+    this.status = status;
+  }
+}
+
+/**
+ * One connection ended unexpectedly (refused connect, 1006, reset, handshake timeout). Retryable:
+ * the client reconnects with backoff by itself; this is what `disconnected` listeners see.
+ */
+export class WsConnectionError extends TetherError {
+  /** The close code, when the connection had opened (1006 for an abrupt end). */
+  readonly closeCode: number | undefined;
+  constructor(message: string, options: { closeCode?: number; cause?: unknown }) {
+    super('TETHER_WS_CONNECTION_LOST', message, options.cause === undefined ? { retryable: true } : { retryable: true, cause: options.cause });
+    this.name = 'WsConnectionError';
+    this.closeCode = options.closeCode;
+  }
+}
+
+/** No pong within `pongTimeoutMs` of a ping: the peer or the path is dead (blackholed NAT entry). */
+export class WsHeartbeatTimeoutError extends TetherError {
+  readonly pongTimeoutMs: number;
+  constructor(pongTimeoutMs: number) {
+    super('TETHER_WS_HEARTBEAT_TIMEOUT', `no pong within ${pongTimeoutMs} ms: connection presumed dead`, { retryable: true });
+    this.name = 'WsHeartbeatTimeoutError';
+    this.pongTimeoutMs = pongTimeoutMs;
+  }
+}
+
+/** `subscribe()`/`unsubscribe()` after `close()`. */
+export class WsClientClosedError extends TetherError {
+  constructor() {
+    super('TETHER_WS_CLIENT_CLOSED', 'the WebSocket client is closed', { retryable: false });
+    this.name = 'WsClientClosedError';
+  }
+}

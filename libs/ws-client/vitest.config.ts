@@ -1,0 +1,3 @@
+import { projectConfig } from '@tether/devstack/vitest';
+
+export default projectConfig(import.meta.dirname);
