@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { WsClient, type WsClientOptions } from '../src/index.ts';
+
+const valid: WsClientOptions = { url: 'ws://127.0.0.1:1/v1/stream', token: 't' };
+
+describe('WsClient options', () => {
+  it.each([
+    [{ url: 'http://example.test/v1/stream' }, 'url', /ws: or wss:/],
+    [{ url: 'not a url' }, 'url', /not a valid URL/],
+    [{ url: 'ws://h/v1/stream?access_token=abc' }, 'url', /must not carry access_token/],
+    [{ token: '' }, 'token', /non-empty/],
+    [{ tokenIn: 'cookie' }, 'tokenIn', /'header' or 'query'/],
+    [{ pingIntervalMs: 0 }, 'pingIntervalMs', /between 10 and/],
+    [{ pongTimeoutMs: Number.NaN }, 'pongTimeoutMs', /finite number/],
+    [{ connectTimeoutMs: '5000' }, 'connectTimeoutMs', /finite number of milliseconds, got string/],
+    [{ maxReconnectDelayMs: 2 ** 31 }, 'maxReconnectDelayMs', /between/],
+    [{ initialReconnectDelayMs: 500, maxReconnectDelayMs: 100 }, 'maxReconnectDelayMs', />= initialReconnectDelayMs/],
+    [{ restartReconnectDelayMs: -1 }, 'restartReconnectDelayMs', /between 0/],
+    [{ random: 0.5 }, 'random', /function/],
+  ])('rejects %o naming %s', (bad, option, message) => {
+    const construct = () => new WsClient({ ...valid, ...(bad as object) } as WsClientOptions);
+    expect(construct).toThrow(expect.objectContaining({ code: 'TETHER_INVALID_OPTION', option, retryable: false }));
+    expect(construct).toThrow(new RegExp(`^${option}: `));
+    expect(construct).toThrow(message);
+  });
+
+  it('never echoes the token in an option error', () => {
+    expect(() => new WsClient({ url: 'ws://h/v1/stream?access_token=topsecret', token: 't' })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('topsecret') }),
+    );
+  });
+
+  it('rejects a bad jobId or after at subscribe, naming it', async () => {
+    const client = new WsClient({ ...valid, initialReconnectDelayMs: 1000 });
+    expect(() => client.subscribe('')).toThrow(/^jobId: /);
+    expect(() => client.subscribe('job', { after: 7 as unknown as string })).toThrow(/^after: /);
+    await client.close();
+  });
+});
