@@ -13,6 +13,7 @@
  * Run: `npm run bench -- pooling` (or `node --conditions=@tether/source tools/bench/src/pooling.bench.ts`).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { EphemeralPostgres, EphemeralRedis } from '@tether/devstack';
 import { createPgPool, createRedis } from '@tether/pooling';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -116,8 +117,6 @@ async function compare(
   return { scenario, baseline: measurement(b), candidate: measurement(c), throughputGoal: 0.95, p99Goal: 1.1 };
 }
 
-// Loaded lazily, as the other benchmarks do (nx module boundaries want one style per library).
-const { EphemeralPostgres, EphemeralRedis } = await import('@tether/devstack');
 const postgres = await EphemeralPostgres.start();
 const redisServer = await EphemeralRedis.start();
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
