@@ -3,12 +3,16 @@
  * configuration, serves the admin probes, answers every public route with 501 problem+json, and
  * shuts down through @tether/shutdown.
  */
-import { createServer } from 'node:http';
 import { loadRuntimeConfig } from '@tether/config';
 import { applyHttpServerDefaults, createLifecycle, lifecycleOptionsFromEnv } from '@tether/shutdown';
+import { startTelemetry } from '@tether/telemetry';
 
 const config = loadRuntimeConfig(process.env, { require: ['PORT', 'AUTH'] });
 const lifecycle = createLifecycle(lifecycleOptionsFromEnv());
+const telemetry = startTelemetry({ serviceName: 'tether-api', lifecycle });
+lifecycle.setMetricsHandler(telemetry.metricsHandler);
+// Loaded after the SDK so the http instrumentation sees it (see @tether/telemetry, "Start-up").
+const { createServer } = await import('node:http');
 
 const server = lifecycle.trackHttpServer(
   applyHttpServerDefaults(

@@ -1,13 +1,17 @@
 /**
  * apps/ws-gateway entry point. Placeholder until the gateway lands: validated configuration, admin
- * probes, 501 problem+json on the public port (no upgrades yet), graceful shutdown.
+ * probes and metrics, traces, 501 problem+json on the public port (no upgrades yet), graceful shutdown.
  */
-import { createServer } from 'node:http';
 import { loadRuntimeConfig } from '@tether/config';
 import { applyHttpServerDefaults, createLifecycle, lifecycleOptionsFromEnv } from '@tether/shutdown';
+import { startTelemetry } from '@tether/telemetry';
 
 const config = loadRuntimeConfig(process.env, { require: ['PORT', 'AUTH'] });
 const lifecycle = createLifecycle(lifecycleOptionsFromEnv());
+const telemetry = startTelemetry({ serviceName: 'tether-ws-gateway', lifecycle });
+lifecycle.setMetricsHandler(telemetry.metricsHandler);
+// Loaded after the SDK so the http instrumentation sees it (see @tether/telemetry, "Start-up").
+const { createServer } = await import('node:http');
 
 const server = lifecycle.trackHttpServer(
   applyHttpServerDefaults(

@@ -69,6 +69,7 @@ Tether is up.
   Postgres     ${d.databaseUrl.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@')}
   Redis        ${d.redisUrl}
   stack file   ${stack.stackFile} (has the credentials)
+  traces       ${stack.traceFile ?? 'sent to OTEL_EXPORTER_OTLP_ENDPOINT'}${stack.traceFile ? `  (outage timelines: node tools/trace-sink/src/cli.ts outages --file ${stack.traceFile})` : ''}
 
 Dev token (Authorization: Bearer …):
   ${d.token}

@@ -60,7 +60,9 @@ export interface StackDescription {
 export class LocalStack {
   private postgres: EphemeralPostgres | undefined;
   private redis: EphemeralRedis | undefined;
-  private readonly children = new Map<AppKey, ChildProcess>();
+  private readonly children = new Map<AppKey | 'traceSink', ChildProcess>();
+  /** Where the local trace sink writes spans (undefined when OTEL_EXPORTER_OTLP_ENDPOINT was set). */
+  traceFile: string | undefined;
   private readonly options: StackOptions;
   private readonly log: (line: string) => void;
   private stopping = false;
@@ -82,8 +84,9 @@ export class LocalStack {
     const [databaseUrl, redisUrl] = await Promise.all([this.database(env), this.cache(env)]);
     await this.migrate(databaseUrl);
     const secret = env.AUTH_JWT_SECRET ?? devSecret();
+    const otel = env.OTEL_EXPORTER_OTLP_ENDPOINT ? {} : await this.traceSink();
     const apps = await this.ports();
-    for (const app of apps) this.spawnApp(app, { databaseUrl, redisUrl, secret, env });
+    for (const app of apps) this.spawnApp(app, { databaseUrl, redisUrl, secret, env: { ...otel, ...env } });
     await Promise.all(apps.map((app) => this.waitReady(app)));
     const url = (port?: number) => `http://127.0.0.1:${port}`;
     const byKey = (key: AppKey) => apps.find((a) => a.key === key) as AppSpec;
@@ -123,6 +126,42 @@ export class LocalStack {
     return this.redis.url;
   }
 
+  /**
+   * A local OTLP/HTTP receiver (tools/trace-sink) writing the apps' spans to `<stateDir>/traces.jsonl`,
+   * unless OTEL_EXPORTER_OTLP_ENDPOINT already points somewhere. Returns the apps' OTEL variables.
+   */
+  private async traceSink(): Promise<Record<string, string>> {
+    const file = join(dirname(this.stackFile), 'traces.jsonl');
+    const child = spawn(
+      process.execPath,
+      ['--conditions=@tether/source', join(workspaceRoot, 'tools/trace-sink/src/cli.ts'), 'serve', '--port', '0', '--file', file],
+      { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    );
+    this.track('traceSink', child);
+    const lines = createInterface({ input: child.stdout as NonNullable<typeof child.stdout> });
+    const first = await Promise.race([
+      once(lines, 'line') as Promise<[string]>,
+      once(child, 'exit').then(() => {
+        throw new DevstackError('TETHER_DEVSTACK_TRACE_SINK', 'the trace sink exited during start-up');
+      }),
+    ]);
+    lines.on('line', (line) => this.log(`[traces] ${line}`));
+    const { url } = JSON.parse(first[0]) as { url: string };
+    this.traceFile = file;
+    this.log(`traces: ${url} -> ${file}`);
+    return { OTEL_EXPORTER_OTLP_ENDPOINT: url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' };
+  }
+
+  /** Own process group, tracked so the cleanup hooks SIGKILL it if the CLI dies first. */
+  private track(key: AppKey | 'traceSink', child: ChildProcess): void {
+    if (child.pid !== undefined) {
+      const pgid = child.pid;
+      trackGroup(pgid);
+      child.once('exit', () => untrackGroup(pgid));
+    }
+    this.children.set(key, child);
+  }
+
   private async ports(): Promise<AppSpec[]> {
     if (!this.options.freePorts) return defaultApps;
     const apps: AppSpec[] = [];
@@ -160,12 +199,7 @@ export class LocalStack {
       // the cleanup hooks SIGKILL the group if the CLI dies first.
       detached: true,
     });
-    if (child.pid !== undefined) {
-      const pgid = child.pid;
-      trackGroup(pgid);
-      child.once('exit', () => untrackGroup(pgid));
-    }
-    this.children.set(app.key, child);
+    this.track(app.key, child);
     this.pipeOutput(app.key, child);
     child.once('exit', (code, signal) => {
       if (!this.stopping) this.reportUnexpectedExit(`${app.key} exited unexpectedly (${signal ?? `code ${code}`})`);
@@ -204,8 +238,16 @@ export class LocalStack {
     // A stopping stack is no stack: nobody should start using it now.
     rmSync(this.stackFile, { force: true });
     const budgetMs = (this.options.shutdownTimeoutMs ?? 5_000) + 2_000;
+    // Apps first (their last act is flushing spans to the sink), then the sink.
+    const apps = [...this.children.entries()].filter(([key]) => key !== 'traceSink');
+    const sink = [...this.children.entries()].filter(([key]) => key === 'traceSink');
+    for (const group of [apps, sink]) await this.terminate(group, budgetMs);
+    await Promise.all([this.redis?.close(), this.postgres?.close()]);
+  }
+
+  private async terminate(children: [string, ChildProcess][], budgetMs: number): Promise<void> {
     await Promise.all(
-      [...this.children.entries()].map(async ([key, child]) => {
+      children.map(async ([key, child]) => {
         if (child.exitCode !== null || child.signalCode !== null) return;
         const exited = once(child, 'exit');
         child.kill('SIGTERM');
@@ -217,6 +259,5 @@ export class LocalStack {
         clearTimeout(timer);
       }),
     );
-    await Promise.all([this.redis?.close(), this.postgres?.close()]);
   }
 }

@@ -68,6 +68,12 @@ describe.each([
       const response = await fetch(`${admin}/readyz`);
       expect(response.status).toBe(200);
     }
+    // The public port answers (a placeholder 501 until the API lands), /metrics is Prometheus text,
+    // and that request's server span reaches the local trace sink once the app flushes at shutdown.
+    expect((await fetch(`${stack.api}/v1/jobs`)).status).toBe(501);
+    const metrics = await fetch(`${stack.admin.api}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
     const pids = Object.values(stack.pids);
     expect(pids).toHaveLength(5);
     for (const pid of pids) expect(isAlive(pid)).toBe(true);
@@ -91,5 +97,10 @@ describe.each([
     // Each app went through its own graceful path (@tether/shutdown logs the outcome).
     for (const app of ['api', 'worker', 'wsGateway']) expect(output).toMatch(new RegExp(`\\[${app}\\] .*shutdown complete`));
     expect(existsSync(stackFile)).toBe(false);
+    const spans = readFileSync(join(stateDir, 'traces.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { service: string; kind: number; attributes: Record<string, unknown> });
+    expect(spans.some((span) => span.service === 'tether-api' && span.kind === 2 && span.attributes['http.response.status_code'] === 501)).toBe(true);
   }, 90_000);
 });
