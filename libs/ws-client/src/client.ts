@@ -2,7 +2,13 @@ import { EventEmitter } from 'node:events';
 import { type Span, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import { type Backoff, createBackoff, InvalidOptionError, type TetherError } from '@tether/retry';
 import WebSocket from 'ws';
-import { WsAuthError, WsClientClosedError, WsConnectionError, WsHeartbeatTimeoutError, WsRejectedError } from './errors.ts';
+import {
+  WsAuthError,
+  WsClientClosedError,
+  WsConnectionError,
+  WsHeartbeatTimeoutError,
+  WsRejectedError,
+} from './errors.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import { resolveOptions, type ResolvedWsClientOptions, type WsClientOptions } from './options.ts';
 import { type JobEvent, parseEvent, ResumeState } from './resume.ts';
@@ -88,14 +94,19 @@ export class WsClient extends EventEmitter<WsClientEvents> {
    * reconnects; subscribing to a job already subscribed does nothing.
    */
   subscribe(jobId: string, options: { after?: string } = {}): void {
-    if (typeof jobId !== 'string' || jobId.length === 0) throw new InvalidOptionError('jobId', 'must be a non-empty string');
+    if (typeof jobId !== 'string' || jobId.length === 0)
+      throw new InvalidOptionError('jobId', 'must be a non-empty string');
     if (options.after !== undefined && (typeof options.after !== 'string' || options.after.length === 0)) {
       throw new InvalidOptionError('after', 'must be a non-empty event id string');
     }
     if (this.currentState === 'closed') throw new WsClientClosedError();
     if (this.resume.has(jobId)) return;
     this.resume.add(jobId, options.after);
-    this.send(options.after === undefined ? { op: 'subscribe', jobId } : { op: 'subscribe', jobId, after: options.after });
+    this.send(
+      options.after === undefined
+        ? { op: 'subscribe', jobId }
+        : { op: 'subscribe', jobId, after: options.after },
+    );
   }
 
   unsubscribe(jobId: string): void {
@@ -149,7 +160,8 @@ export class WsClient extends EventEmitter<WsClientEvents> {
     let token: string;
     try {
       token = typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
-      if (typeof token !== 'string' || token.length === 0) throw new TypeError('the token function returned no token');
+      if (typeof token !== 'string' || token.length === 0)
+        throw new TypeError('the token function returned no token');
     } catch (error) {
       endSpan(span, error);
       this.afterClose(1006, new WsConnectionError('could not get a token', { cause: error }), 'failure');
@@ -221,11 +233,19 @@ export class WsClient extends EventEmitter<WsClientEvents> {
     this.emit('open');
   }
 
-  private classify(code: number, httpStatus: number | undefined, socketError: Error | undefined): { reason: 'restart' | 'failure' | 'fatal'; error: TetherError | undefined } {
+  private classify(
+    code: number,
+    httpStatus: number | undefined,
+    socketError: Error | undefined,
+  ): { reason: 'restart' | 'failure' | 'fatal'; error: TetherError | undefined } {
     if (httpStatus !== undefined) {
-      if (httpStatus === 401 || httpStatus === 403) return { reason: 'fatal', error: new WsAuthError(httpStatus) };
+      if (httpStatus === 401 || httpStatus === 403)
+        return { reason: 'fatal', error: new WsAuthError(httpStatus) };
       if (httpStatus >= 500 || httpStatus === 408 || httpStatus === 429) {
-        return { reason: 'failure', error: new WsConnectionError(`WebSocket upgrade answered HTTP ${httpStatus}`, { closeCode: code }) };
+        return {
+          reason: 'failure',
+          error: new WsConnectionError(`WebSocket upgrade answered HTTP ${httpStatus}`, { closeCode: code }),
+        };
       }
       return { reason: 'fatal', error: new WsRejectedError(httpStatus) };
     }
@@ -233,10 +253,20 @@ export class WsClient extends EventEmitter<WsClientEvents> {
     if (RESTART_CODES.has(code)) return { reason: 'restart', error: undefined };
     if (this.heartbeatError) return { reason: 'failure', error: this.heartbeatError };
     const detail = socketError ? `: ${socketError.message}` : '';
-    return { reason: 'failure', error: new WsConnectionError(`WebSocket connection lost (code ${code})${detail}`, { closeCode: code, cause: socketError }) };
+    return {
+      reason: 'failure',
+      error: new WsConnectionError(`WebSocket connection lost (code ${code})${detail}`, {
+        closeCode: code,
+        cause: socketError,
+      }),
+    };
   }
 
-  private afterClose(code: number, error: TetherError | undefined, reason: 'restart' | 'failure' | 'fatal'): void {
+  private afterClose(
+    code: number,
+    error: TetherError | undefined,
+    reason: 'restart' | 'failure' | 'fatal',
+  ): void {
     if (reason === 'fatal') {
       this.closing = Promise.resolve();
       this.finish(error);

@@ -9,7 +9,9 @@ export class WsAuthError extends TetherError {
   /** The HTTP status of the refused upgrade, or the WebSocket close code. */
   readonly status: number;
   constructor(status: number) {
-    super('TETHER_WS_AUTH_FAILED', `WebSocket gateway refused the credentials (${status})`, { retryable: false });
+    super('TETHER_WS_AUTH_FAILED', `WebSocket gateway refused the credentials (${status})`, {
+      retryable: false,
+    });
     this.name = 'WsAuthError';
     this.status = status;
   }
@@ -36,7 +38,11 @@ export class WsConnectionError extends TetherError {
   /** The close code, when the connection had opened (1006 for an abrupt end). */
   readonly closeCode: number | undefined;
   constructor(message: string, options: { closeCode?: number; cause?: unknown }) {
-    super('TETHER_WS_CONNECTION_LOST', message, options.cause === undefined ? { retryable: true } : { retryable: true, cause: options.cause });
+    super(
+      'TETHER_WS_CONNECTION_LOST',
+      message,
+      options.cause === undefined ? { retryable: true } : { retryable: true, cause: options.cause },
+    );
     this.name = 'WsConnectionError';
     this.closeCode = options.closeCode;
   }
@@ -46,7 +52,9 @@ export class WsConnectionError extends TetherError {
 export class WsHeartbeatTimeoutError extends TetherError {
   readonly pongTimeoutMs: number;
   constructor(pongTimeoutMs: number) {
-    super('TETHER_WS_HEARTBEAT_TIMEOUT', `no pong within ${pongTimeoutMs} ms: connection presumed dead`, { retryable: true });
+    super('TETHER_WS_HEARTBEAT_TIMEOUT', `no pong within ${pongTimeoutMs} ms: connection presumed dead`, {
+      retryable: true,
+    });
     this.name = 'WsHeartbeatTimeoutError';
     this.pongTimeoutMs = pongTimeoutMs;
   }

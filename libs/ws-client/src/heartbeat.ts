@@ -6,7 +6,10 @@ import type WebSocket from 'ws';
  * every `pingIntervalMs` and calls `onTimeout` when no pong comes within `pongTimeoutMs`.
  * Worst-case detection: pingIntervalMs + pongTimeoutMs after the path died.
  */
-export function startHeartbeat(socket: WebSocket, options: { pingIntervalMs: number; pongTimeoutMs: number; onTimeout: () => void }): () => void {
+export function startHeartbeat(
+  socket: WebSocket,
+  options: { pingIntervalMs: number; pongTimeoutMs: number; onTimeout: () => void },
+): () => void {
   let pongTimer: NodeJS.Timeout | undefined;
   const onPong = () => {
     clearTimeout(pongTimer);

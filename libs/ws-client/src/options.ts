@@ -53,16 +53,33 @@ export interface ResolvedWsClientOptions {
 
 /** Validates every option at construction so a typo is a start-up error, not a reconnect loop. */
 export function resolveOptions(options: WsClientOptions): ResolvedWsClientOptions {
-  if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'must be an object');
-  const initialReconnectDelayMs = duration('initialReconnectDelayMs', options.initialReconnectDelayMs, 250, 1);
-  const maxReconnectDelayMs = duration('maxReconnectDelayMs', options.maxReconnectDelayMs, Math.max(10_000, initialReconnectDelayMs), 1);
+  if (options === null || typeof options !== 'object')
+    throw new InvalidOptionError('options', 'must be an object');
+  const initialReconnectDelayMs = duration(
+    'initialReconnectDelayMs',
+    options.initialReconnectDelayMs,
+    250,
+    1,
+  );
+  const maxReconnectDelayMs = duration(
+    'maxReconnectDelayMs',
+    options.maxReconnectDelayMs,
+    Math.max(10_000, initialReconnectDelayMs),
+    1,
+  );
   if (maxReconnectDelayMs < initialReconnectDelayMs) {
-    throw new InvalidOptionError('maxReconnectDelayMs', `must be >= initialReconnectDelayMs (${initialReconnectDelayMs}), got ${maxReconnectDelayMs}`);
+    throw new InvalidOptionError(
+      'maxReconnectDelayMs',
+      `must be >= initialReconnectDelayMs (${initialReconnectDelayMs}), got ${maxReconnectDelayMs}`,
+    );
   }
   const tokenIn = options.tokenIn ?? 'header';
-  if (tokenIn !== 'header' && tokenIn !== 'query') throw new InvalidOptionError('tokenIn', `must be 'header' or 'query', got ${String(tokenIn)}`);
-  if (options.random !== undefined && typeof options.random !== 'function') throw new InvalidOptionError('random', 'must be a function');
-  if (options.tracer !== undefined && typeof options.tracer?.startSpan !== 'function') throw new InvalidOptionError('tracer', 'must be an OpenTelemetry Tracer');
+  if (tokenIn !== 'header' && tokenIn !== 'query')
+    throw new InvalidOptionError('tokenIn', `must be 'header' or 'query', got ${String(tokenIn)}`);
+  if (options.random !== undefined && typeof options.random !== 'function')
+    throw new InvalidOptionError('random', 'must be a function');
+  if (options.tracer !== undefined && typeof options.tracer?.startSpan !== 'function')
+    throw new InvalidOptionError('tracer', 'must be an OpenTelemetry Tracer');
   return {
     url: parseUrl(options.url),
     token: token(options.token),
@@ -83,28 +100,39 @@ export function resolveOptions(options: WsClientOptions): ResolvedWsClientOption
 function duration(option: string, value: unknown, fallback: number, min: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new InvalidOptionError(option, `must be a finite number of milliseconds, got ${typeof value === 'number' ? value : typeof value}`);
+    throw new InvalidOptionError(
+      option,
+      `must be a finite number of milliseconds, got ${typeof value === 'number' ? value : typeof value}`,
+    );
   }
-  if (value < min || value > MAX_TIMER_MS) throw new InvalidOptionError(option, `must be between ${min} and ${MAX_TIMER_MS} ms, got ${value}`);
+  if (value < min || value > MAX_TIMER_MS)
+    throw new InvalidOptionError(option, `must be between ${min} and ${MAX_TIMER_MS} ms, got ${value}`);
   return value;
 }
 
 function parseUrl(value: unknown): URL {
-  if (typeof value !== 'string' || value.length === 0) throw new InvalidOptionError('url', 'must be a non-empty ws:// or wss:// URL');
+  if (typeof value !== 'string' || value.length === 0)
+    throw new InvalidOptionError('url', 'must be a non-empty ws:// or wss:// URL');
   let url: URL;
   try {
     url = new URL(value);
   } catch {
     throw new InvalidOptionError('url', 'is not a valid URL');
   }
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new InvalidOptionError('url', `must use ws: or wss:, got ${url.protocol}`);
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:')
+    throw new InvalidOptionError('url', `must use ws: or wss:, got ${url.protocol}`);
   // The token goes in `token`, where it is kept out of error messages; a URL is often logged.
-  if (url.searchParams.has('access_token')) throw new InvalidOptionError('url', "must not carry access_token: pass it as `token` with tokenIn: 'query'");
+  if (url.searchParams.has('access_token'))
+    throw new InvalidOptionError(
+      'url',
+      "must not carry access_token: pass it as `token` with tokenIn: 'query'",
+    );
   return url;
 }
 
 function token(value: unknown): TokenSource {
   if (typeof value === 'function') return value as TokenSource;
-  if (typeof value !== 'string' || value.length === 0) throw new InvalidOptionError('token', 'must be a non-empty string or a function returning one');
+  if (typeof value !== 'string' || value.length === 0)
+    throw new InvalidOptionError('token', 'must be a non-empty string or a function returning one');
   return value;
 }

@@ -45,7 +45,9 @@ export class ResumeState {
 
   /** The subscribe messages to send on a fresh connection. */
   subscribeMessages(): Array<{ op: 'subscribe'; jobId: string; after?: string }> {
-    return [...this.cursors].map(([jobId, after]) => (after === undefined ? { op: 'subscribe', jobId } : { op: 'subscribe', jobId, after }));
+    return [...this.cursors].map(([jobId, after]) =>
+      after === undefined ? { op: 'subscribe', jobId } : { op: 'subscribe', jobId, after },
+    );
   }
 
   lastEventId(jobId: string): string | undefined {

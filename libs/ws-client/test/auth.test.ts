@@ -27,7 +27,9 @@ describe('WsClient authentication', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(gw.rejected - rejectedBefore).toBe(1);
     expect(reconnects).toEqual([]);
-    expect(() => client.subscribe('job-a')).toThrow(expect.objectContaining({ code: 'TETHER_WS_CLIENT_CLOSED' }));
+    expect(() => client.subscribe('job-a')).toThrow(
+      expect.objectContaining({ code: 'TETHER_WS_CLIENT_CLOSED' }),
+    );
     await client.close();
   });
 
@@ -44,7 +46,12 @@ describe('WsClient authentication', () => {
 
   it('passes the token as access_token with tokenIn: query, and asks a token function on every connect', async () => {
     let calls = 0;
-    const client = new WsClient({ url: gw.url, tokenIn: 'query', token: async () => (calls++, TOKEN), restartReconnectDelayMs: 10 });
+    const client = new WsClient({
+      url: gw.url,
+      tokenIn: 'query',
+      token: async () => (calls++, TOKEN),
+      restartReconnectDelayMs: 10,
+    });
     await once(client, 'open');
     gw.closeAll(1012);
     await waitFor('the reconnect', () => calls === 2 && client.state === 'open');

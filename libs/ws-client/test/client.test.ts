@@ -10,7 +10,10 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function gateway(log: EventLog, options: { port?: number; replayInclusive?: boolean } = {}): Promise<TestGateway> {
+async function gateway(
+  log: EventLog,
+  options: { port?: number; replayInclusive?: boolean } = {},
+): Promise<TestGateway> {
   const gw = await TestGateway.start({ token: TOKEN, log, ...options });
   cleanups.push(() => gw.stop());
   return gw;
@@ -31,7 +34,10 @@ describe('WsClient across a gateway restart (1012)', () => {
   it('delivers every event once and in order, including those published while it was away', async () => {
     const log = new EventLog();
     const first = await gateway(log);
-    const { c, disconnects, ids, events } = client(first.url, { restartReconnectDelayMs: 100, initialReconnectDelayMs: 50 });
+    const { c, disconnects, ids, events } = client(first.url, {
+      restartReconnectDelayMs: 100,
+      initialReconnectDelayMs: 50,
+    });
     c.subscribe('job-a');
     c.subscribe('job-b');
     await once(c, 'open');
@@ -124,7 +130,8 @@ describe('WsClient after an abrupt end (1006)', () => {
     for (let i = 1; i < delays.length; i++) expect(delays[i]!).toBeGreaterThan(delays[i - 1]!);
     // The server saw the reconnects (accepted[1..]) spaced by (at least) those delays: no tight loop.
     // accepted[i + 1] - accepted[i] spans: drop, delays[i], connect.
-    for (let i = 1; i < 3; i++) expect(gw.accepted[i + 1]! - gw.accepted[i]!).toBeGreaterThanOrEqual(delays[i]! - 5);
+    for (let i = 1; i < 3; i++)
+      expect(gw.accepted[i + 1]! - gw.accepted[i]!).toBeGreaterThanOrEqual(delays[i]! - 5);
 
     log.append('job-a');
     log.append('job-a');

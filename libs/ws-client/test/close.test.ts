@@ -15,21 +15,29 @@ afterAll(() => gw.stop());
 /** Timers and sockets alive in this process, by kind. */
 function handles(): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const kind of process.getActiveResourcesInfo()) if (kind === 'Timeout' || kind === 'TCPSocketWrap') counts[kind] = (counts[kind] ?? 0) + 1;
+  for (const kind of process.getActiveResourcesInfo())
+    if (kind === 'Timeout' || kind === 'TCPSocketWrap') counts[kind] = (counts[kind] ?? 0) + 1;
   return counts;
 }
 
 /** Kinds with more live handles now than at `baseline` (vitest's own timers may come and go meanwhile). */
 function added(baseline: Record<string, number>): Record<string, number> {
   const extra: Record<string, number> = {};
-  for (const [kind, count] of Object.entries(handles())) if (count > (baseline[kind] ?? 0)) extra[kind] = count - (baseline[kind] ?? 0);
+  for (const [kind, count] of Object.entries(handles()))
+    if (count > (baseline[kind] ?? 0)) extra[kind] = count - (baseline[kind] ?? 0);
   return extra;
 }
 
 describe('WsClient.close()', () => {
   it('leaves no timer or socket behind and never reconnects afterwards', async () => {
     const baseline = handles();
-    const client = new WsClient({ url: gw.url, token: TOKEN, pingIntervalMs: 50, pongTimeoutMs: 50, stableAfterMs: 10_000 });
+    const client = new WsClient({
+      url: gw.url,
+      token: TOKEN,
+      pingIntervalMs: 50,
+      pongTimeoutMs: 50,
+      stableAfterMs: 10_000,
+    });
     client.subscribe('job-a');
     await once(client, 'open');
     log.append('job-a');

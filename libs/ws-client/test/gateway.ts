@@ -53,7 +53,8 @@ export class TestGateway {
   /** Accept the upgrade, then terminate at once (a crash-looping backend). */
   dropNewConnections = false;
   private readonly onAppend = (event: JobEvent) => {
-    for (const [socket, jobs] of this.subscriptions) if (jobs.has(event.jobId)) socket.send(JSON.stringify(event));
+    for (const [socket, jobs] of this.subscriptions)
+      if (jobs.has(event.jobId)) socket.send(JSON.stringify(event));
   };
 
   private constructor(options: GatewayOptions) {

@@ -22,14 +22,23 @@ async function stack() {
   const log = new EventLog();
   const gw = await TestGateway.start({ token: TOKEN, log });
   const proxy = await FaultProxy.start({ targetPort: gw.port });
-  cleanups.push(() => gw.stop(), () => proxy.close());
+  cleanups.push(
+    () => gw.stop(),
+    () => proxy.close(),
+  );
   return { log, gw, proxy, url: `ws://127.0.0.1:${proxy.port}/v1/stream` };
 }
 
 describe('heartbeat on a blackholed connection', () => {
   it('detects it within pingIntervalMs + pongTimeoutMs, reconnects and resumes without loss', async () => {
     const { log, proxy, url } = await stack();
-    const client = new WsClient({ url, token: TOKEN, pingIntervalMs: PING_INTERVAL_MS, pongTimeoutMs: PONG_TIMEOUT_MS, initialReconnectDelayMs: 50 });
+    const client = new WsClient({
+      url,
+      token: TOKEN,
+      pingIntervalMs: PING_INTERVAL_MS,
+      pongTimeoutMs: PONG_TIMEOUT_MS,
+      initialReconnectDelayMs: 50,
+    });
     cleanups.push(() => client.close());
     const events: JobEvent[] = [];
     client.on('event', (e) => events.push(e));
@@ -53,6 +62,25 @@ describe('heartbeat on a blackholed connection', () => {
     log.append('job-a');
     await waitFor('a live event on the new connection', () => events.length === 4);
     expect(events.map((e) => e.id)).toEqual(log.ids('job-a'));
+  });
+
+  it('replaces a connection whose peer stops answering pings (a hung gateway process)', async () => {
+    const { gw } = await stack();
+    const client = new WsClient({
+      url: gw.url,
+      token: TOKEN,
+      pingIntervalMs: PING_INTERVAL_MS,
+      pongTimeoutMs: PONG_TIMEOUT_MS,
+      initialReconnectDelayMs: 50,
+    });
+    cleanups.push(() => client.close());
+    await once(client, 'open');
+    gw.answerPings = false;
+    const [info] = (await once(client, 'disconnected')) as [DisconnectInfo];
+    expect(info.error).toBeInstanceOf(WsHeartbeatTimeoutError);
+    gw.answerPings = true;
+    await waitFor('a healthy connection', () => client.state === 'open');
+    expect(gw.accepted.length).toBeGreaterThanOrEqual(2);
   });
 
   it('CONTROL: a plain ws client without heartbeat notices nothing in the same time', async () => {

@@ -14,12 +14,18 @@ describe('WsClient options', () => {
     [{ pongTimeoutMs: Number.NaN }, 'pongTimeoutMs', /finite number/],
     [{ connectTimeoutMs: '5000' }, 'connectTimeoutMs', /finite number of milliseconds, got string/],
     [{ maxReconnectDelayMs: 2 ** 31 }, 'maxReconnectDelayMs', /between/],
-    [{ initialReconnectDelayMs: 500, maxReconnectDelayMs: 100 }, 'maxReconnectDelayMs', />= initialReconnectDelayMs/],
+    [
+      { initialReconnectDelayMs: 500, maxReconnectDelayMs: 100 },
+      'maxReconnectDelayMs',
+      />= initialReconnectDelayMs/,
+    ],
     [{ restartReconnectDelayMs: -1 }, 'restartReconnectDelayMs', /between 0/],
     [{ random: 0.5 }, 'random', /function/],
   ])('rejects %o naming %s', (bad, option, message) => {
     const construct = () => new WsClient({ ...valid, ...(bad as object) } as WsClientOptions);
-    expect(construct).toThrow(expect.objectContaining({ code: 'TETHER_INVALID_OPTION', option, retryable: false }));
+    expect(construct).toThrow(
+      expect.objectContaining({ code: 'TETHER_INVALID_OPTION', option, retryable: false }),
+    );
     expect(construct).toThrow(new RegExp(`^${option}: `));
     expect(construct).toThrow(message);
   });
