@@ -1,8 +1,8 @@
+import { fork } from 'node:child_process';
 import { once } from 'node:events';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WsClient } from '../src/index.ts';
 import { EventLog, TestGateway } from './gateway.ts';
-import { waitFor } from './wait.ts';
 
 const TOKEN = 'close-token';
 let gw: TestGateway;
@@ -12,60 +12,60 @@ beforeAll(async () => {
 });
 afterAll(() => gw.stop());
 
-/** Timers and sockets alive in this process, by kind. */
-function handles(): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const kind of process.getActiveResourcesInfo())
-    if (kind === 'Timeout' || kind === 'TCPSocketWrap') counts[kind] = (counts[kind] ?? 0) + 1;
-  return counts;
+interface Report {
+  state: string;
+  before: string[];
+  after: string[];
 }
 
-/** Kinds with more live handles now than at `baseline` (vitest's own timers may come and go meanwhile). */
-function added(baseline: Record<string, number>): Record<string, number> {
-  const extra: Record<string, number> = {};
-  for (const [kind, count] of Object.entries(handles()))
-    if (count > (baseline[kind] ?? 0)) extra[kind] = count - (baseline[kind] ?? 0);
-  return extra;
+/** Runs close-child.ts; resolves with its report and how long it took to exit by itself after it. */
+async function runChild(
+  mode: 'open' | 'waiting',
+): Promise<{ report: Report; exitCode: number | null; exitAfterMs: number }> {
+  const child = fork(join(import.meta.dirname, 'close-child.ts'), [gw.url, TOKEN, mode], {
+    execArgv: ['--conditions=@tether/source'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  // A child that does not exit by itself (a leaked handle) is killed after 5 s and fails the test.
+  const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  let report: Report | undefined;
+  let reportedAt = 0;
+  child.on('message', (message) => {
+    if (message === 'terminate-me') {
+      gw.terminateAll();
+      return;
+    }
+    report = message as Report;
+    reportedAt = performance.now();
+  });
+  const [exitCode] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(killer);
+  if (!report) throw new Error(`close-child exited (${exitCode}) without a report`);
+  return { report, exitCode, exitAfterMs: performance.now() - reportedAt };
 }
 
 describe('WsClient.close()', () => {
-  it('leaves no timer or socket behind and never reconnects afterwards', async () => {
-    const baseline = handles();
-    const client = new WsClient({
-      url: gw.url,
-      token: TOKEN,
-      pingIntervalMs: 50,
-      pongTimeoutMs: 50,
-      stableAfterMs: 10_000,
-    });
-    client.subscribe('job-a');
-    await once(client, 'open');
-    log.append('job-a');
-    await once(client, 'event');
-    expect(added(baseline)).toMatchObject({ TCPSocketWrap: 2 }); // the test sees both ends of the client's socket…
+  it('leaves no timer or socket behind: the process exits by itself, and nothing reconnects', async () => {
+    setTimeout(() => log.append('job-a'), 300);
     const accepted = gw.accepted.length;
-    await client.close();
-    expect(client.state).toBe('closed');
-    // …and sees them gone (the server's side of the socket closes a moment after ours).
-    await waitFor('the handles to go', () => Object.keys(added(baseline)).length === 0, 2000);
+    const { report, exitCode, exitAfterMs } = await runChild('open');
+    expect(report.before).toContain('TCPSocketWrap'); // the check sees the client's socket and timers…
+    expect(report.before).toContain('Timeout');
+    expect(report.after).toEqual([]); // …and none of them after close()
+    expect(report.state).toBe('closed');
+    expect(exitCode).toBe(0);
+    expect(exitAfterMs).toBeLessThan(1000);
     await new Promise((r) => setTimeout(r, 200));
-    expect(added(baseline)).toEqual({});
-    expect(gw.accepted.length).toBe(accepted);
-    expect(gw.clientCount).toBe(0);
+    expect(gw.accepted.length - accepted).toBe(1);
   });
 
   it('cancels a pending reconnect', async () => {
-    const baseline = handles();
-    const client = new WsClient({ url: gw.url, token: TOKEN, initialReconnectDelayMs: 5000 });
-    await once(client, 'open');
     const accepted = gw.accepted.length;
-    gw.terminateAll();
-    await once(client, 'disconnected');
-    expect(client.state).toBe('waiting');
-    await client.close();
-    await waitFor('the handles to go', () => Object.keys(added(baseline)).length === 0, 2000);
-    expect(added(baseline)).toEqual({});
-    expect(gw.accepted.length).toBe(accepted);
-    expect(await client.whenClosed()).toBeUndefined();
+    const { report, exitCode, exitAfterMs } = await runChild('waiting');
+    expect(report.before).toContain('Timeout'); // the 5 s reconnect timer
+    expect(report.after).toEqual([]);
+    expect(exitCode).toBe(0);
+    expect(exitAfterMs).toBeLessThan(1000);
+    expect(gw.accepted.length - accepted).toBe(1);
   });
 });
