@@ -176,7 +176,19 @@ export class WsClient extends EventEmitter<WsClientEvents> {
     if (this.options.tokenIn === 'query') url.searchParams.set('access_token', token);
     else headers.authorization = `Bearer ${token}`;
 
-    const socket = new WebSocket(url, { headers, handshakeTimeout: this.options.connectTimeoutMs });
+    let socket: WebSocket;
+    try {
+      socket = new WebSocket(url, { headers, handshakeTimeout: this.options.connectTimeoutMs });
+    } catch (error) {
+      // e.g. a token with characters a header cannot carry (Node's message names the header, not the value).
+      endSpan(span, error);
+      this.afterClose(
+        1006,
+        new WsConnectionError('could not start the connection', { cause: error }),
+        'failure',
+      );
+      return;
+    }
     this.socket = socket;
     this.heartbeatError = undefined;
     let httpStatus: number | undefined;

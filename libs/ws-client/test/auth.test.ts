@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WsAuthError, WsClient, WsRejectedError } from '../src/index.ts';
+import { type DisconnectInfo, WsAuthError, WsClient, WsRejectedError } from '../src/index.ts';
 import { EventLog, TestGateway } from './gateway.ts';
 import { waitFor } from './wait.ts';
 
@@ -57,6 +57,21 @@ describe('WsClient authentication', () => {
     await waitFor('the reconnect', () => calls === 2 && client.state === 'open');
     await client.close();
     expect(await client.whenClosed()).toBeUndefined();
+  });
+
+  it('treats a token no header can carry as a failed connect (backoff), never an unhandled rejection', async () => {
+    let calls = 0;
+    const client = new WsClient({
+      url: gw.url,
+      token: () => (++calls === 1 ? 'bad\ntoken' : TOKEN),
+      initialReconnectDelayMs: 10,
+    });
+    const [info] = (await once(client, 'disconnected')) as [DisconnectInfo];
+    expect(info).toMatchObject({ reason: 'failure', failures: 1 });
+    expect(info.error).toMatchObject({ code: 'TETHER_WS_CONNECTION_LOST', retryable: true });
+    expect(info.error!.message).not.toContain('bad');
+    await once(client, 'open');
+    await client.close();
   });
 
   it('stops with TETHER_WS_REJECTED on a 404 (wrong path)', async () => {
