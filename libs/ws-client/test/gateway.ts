@@ -50,6 +50,8 @@ export class TestGateway {
   readonly accepted: number[] = [];
   rejected = 0;
   answerPings = true;
+  /** Answer upgrades with this HTTP status instead (503 from an overloaded gateway or its proxy). */
+  upgradeStatus: number | undefined;
   /** Accept the upgrade, then terminate at once (a crash-looping backend). */
   dropNewConnections = false;
   private readonly onAppend = (event: JobEvent) => {
@@ -102,6 +104,12 @@ export class TestGateway {
     const url = new URL(req.url ?? '/', 'http://gateway');
     if (url.pathname !== '/v1/stream') {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    if (this.upgradeStatus !== undefined) {
+      socket.end(
+        `HTTP/1.1 ${this.upgradeStatus} Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+      );
       return;
     }
     const header = req.headers.authorization;

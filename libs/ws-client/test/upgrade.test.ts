@@ -11,7 +11,7 @@ beforeAll(async () => {
 });
 afterAll(() => gw.stop());
 
-describe('WsClient authentication', () => {
+describe('WsClient upgrade answers and auth closes', () => {
   it('stops with a typed, non-retryable error on HTTP 401 instead of reconnecting', async () => {
     const rejectedBefore = gw.rejected;
     const wrong = 'wrong-token-a1b2c3';
@@ -71,6 +71,22 @@ describe('WsClient authentication', () => {
     expect(info.error).toMatchObject({ code: 'TETHER_WS_CONNECTION_LOST', retryable: true });
     expect(info.error!.message).not.toContain('bad');
     await once(client, 'open');
+    await client.close();
+  });
+
+  it('retries a 503 on the upgrade with backoff instead of stopping', async () => {
+    gw.upgradeStatus = 503;
+    const client = new WsClient({ url: gw.url, token: TOKEN, initialReconnectDelayMs: 20 });
+    const disconnects: DisconnectInfo[] = [];
+    client.on('disconnected', (d) => disconnects.push(d));
+    await waitFor('two refused upgrades', () => disconnects.length >= 2);
+    gw.upgradeStatus = undefined;
+    await once(client, 'open');
+    expect(disconnects.slice(0, 2).map((d) => [d.reason, d.failures, d.error?.code])).toEqual([
+      ['failure', 1, 'TETHER_WS_CONNECTION_LOST'],
+      ['failure', 2, 'TETHER_WS_CONNECTION_LOST'],
+    ]);
+    expect(disconnects[0]!.error!.message).toContain('HTTP 503');
     await client.close();
   });
 
