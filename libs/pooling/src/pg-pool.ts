@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { trace } from '@opentelemetry/api';
-import { OutageTracker } from '@tether/outage';
-import { type AttemptContext, type CallOptions, createRetryPolicy, DeadlineExceededError, type RetryPolicy } from '@tether/retry';
+import type { OutageTracker } from '@tether/outage';
+import { type AttemptContext, type CallOptions, DeadlineExceededError, type RetryPolicy } from '@tether/retry';
 import pg from 'pg';
+import { dependencyResilience } from './dependency.ts';
 import { CommitOutcomeUnknownError, PgBouncerUnsupportedError, PoolDrainingError } from './errors.ts';
 import { continueWithPolicy, worthRetrying } from './first-attempt.ts';
 import { describeForLog } from './logger.ts';
@@ -52,9 +53,6 @@ export interface TetherPgPoolEvents {
 }
 
 const ISOLATION = new Set(['read committed', 'repeatable read', 'serializable']);
-// setTimeout's ceiling: the retry policy gets the per-call deadline on every call instead.
-const MAX_TIMER_MS = 2_147_483_647;
-
 /**
  * A node-postgres pool that survives Kubernetes networks: keepalive, timeouts on every wait,
  * validation of idle connections on checkout, eviction of broken ones, jittered lifetimes, retries
@@ -85,24 +83,7 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
     this.name = opts.name;
     const { pg: _pg, redactor: _r, logger: _l, ...visible } = opts;
     this.options = visible;
-    this.outage = new OutageTracker({
-      dependency: opts.name,
-      attributes: { 'db.system.name': 'postgresql', 'server.address': opts.host, 'server.port': opts.port },
-      ...(opts.tracer ? { tracer: opts.tracer } : {}),
-      ...(opts.meter ? { meter: opts.meter } : {}),
-    });
-    this.policy = createRetryPolicy({
-      name: opts.name,
-      maxAttempts: opts.retry.maxAttempts,
-      initialDelayMs: opts.retry.initialDelayMs,
-      maxDelayMs: opts.retry.maxDelayMs,
-      jitter: 'decorrelated',
-      deadlineMs: MAX_TIMER_MS,
-      ...(opts.retry.budget ? { budget: opts.retry.budget } : {}),
-      ...(opts.retry.breaker ? { breaker: opts.retry.breaker } : {}),
-      ...(opts.tracer ? { tracer: opts.tracer } : {}),
-      ...(opts.meter ? { meter: opts.meter } : {}),
-    });
+    ({ outage: this.outage, policy: this.policy } = dependencyResilience('postgresql', opts));
     const Client = clientClass({
       lifetimeMs: () => this.drawLifetimeMs(),
       connected: (client, error, durationMs) => this.onConnected(client, error, durationMs),

@@ -1,7 +1,8 @@
 import { trace } from '@opentelemetry/api';
-import { OutageTracker } from '@tether/outage';
-import { type AttemptContext, type CallOptions, createBackoff, createRetryPolicy, DeadlineExceededError, type RetryPolicy } from '@tether/retry';
+import type { OutageTracker } from '@tether/outage';
+import { type AttemptContext, type CallOptions, createBackoff, DeadlineExceededError, type RetryPolicy } from '@tether/retry';
 import { Cluster, Redis } from 'ioredis';
+import { dependencyResilience } from './dependency.ts';
 import { PoolDrainingError } from './errors.ts';
 import { continueWithPolicy, worthRetrying } from './first-attempt.ts';
 import { describeForLog } from './logger.ts';
@@ -23,8 +24,6 @@ function isConnectionError(error: unknown): boolean {
   const name = (error as { name?: unknown })?.name;
   return name !== 'ReplyError';
 }
-
-const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * An ioredis client (standalone, Sentinel or Cluster) set up for Kubernetes networks, with
@@ -53,24 +52,7 @@ export class TetherRedis {
     this.opts = opts;
     this.name = opts.name;
     this.profile = opts.profile;
-    this.outage = new OutageTracker({
-      dependency: opts.name,
-      attributes: { 'db.system.name': 'redis', 'server.address': opts.host, 'server.port': opts.port },
-      ...(opts.tracer ? { tracer: opts.tracer } : {}),
-      ...(opts.meter ? { meter: opts.meter } : {}),
-    });
-    this.policy = createRetryPolicy({
-      name: opts.name,
-      maxAttempts: opts.retry.maxAttempts,
-      initialDelayMs: opts.retry.initialDelayMs,
-      maxDelayMs: opts.retry.maxDelayMs,
-      jitter: 'decorrelated',
-      deadlineMs: MAX_TIMER_MS,
-      ...(opts.retry.budget ? { budget: opts.retry.budget } : {}),
-      ...(opts.retry.breaker ? { breaker: opts.retry.breaker } : {}),
-      ...(opts.tracer ? { tracer: opts.tracer } : {}),
-      ...(opts.meter ? { meter: opts.meter } : {}),
-    });
+    ({ outage: this.outage, policy: this.policy } = dependencyResilience('redis', opts));
     const backoff = createBackoff({ initialDelayMs: opts.reconnectInitialDelayMs, maxDelayMs: opts.reconnectMaxDelayMs, jitter: 'decorrelated' });
     // ioredis counts attempts from 1 after every successful connection: start the backoff over then.
     const retryStrategy = (times: number): number | null => {
