@@ -13,6 +13,8 @@ export interface AppProcess {
   ready(probe?: string, timeoutMs?: number): Promise<void>;
   /** Send `signal` and resolve with the exit code (null when killed by a signal). */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Resolves with the exit code once the app exits on its own. */
+  exited(): Promise<number | null>;
 }
 
 /**
@@ -52,6 +54,10 @@ export async function startApp(entry: string, env: Record<string, string | undef
     },
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const [code] = await exited;
+      return code;
+    },
+    async exited() {
       const [code] = await exited;
       return code;
     },
