@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { DataPointType, type MetricData } from '@opentelemetry/sdk-metrics';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EphemeralRedis } from '@tether/devstack';
 import { Redis } from 'ioredis';
@@ -168,5 +169,39 @@ describe('createRedis drain', () => {
     await drained;
     if (redis.client.status !== 'end') await once(redis.client, 'end');
     expect(redis.client.status).toBe('end');
+  });
+});
+
+describe('createRedis metrics', () => {
+  async function metric(name: string): Promise<MetricData | undefined> {
+    const { resourceMetrics } = await h.collect();
+    return resourceMetrics.scopeMetrics.flatMap((m) => m.metrics).find((m) => m.descriptor.name === name);
+  }
+  const ofPool = (m: MetricData | undefined) =>
+    m?.dataPoints.filter((p) => p.attributes['db.client.connection.pool.name'] === 'metrics-redis') ?? [];
+
+  it('exports db.client.connection.* metrics and counts a server-closed connection as an eviction', async () => {
+    const redis = createRedis({ url: server.url, name: 'metrics-redis', meter: h.meter, logger: new CaptureLogger() });
+    try {
+      await redis.ping();
+      for (let i = 0; i < 5; i++) await redis.execute((c) => c.set(`m${i}`, String(i)));
+      await server.killClients();
+      const reconnected = await eventually(async () => (await redis.execute((c) => c.get('m1'), { idempotent: true })) === '1', 5_000);
+      expect(reconnected).toBe(true);
+
+      const states = ofPool(await metric('db.client.connection.count')).map((p) => p.attributes['db.client.connection.state']);
+      expect(states).toEqual(expect.arrayContaining(['idle', 'used']));
+      expect(ofPool(await metric('db.client.connection.max'))[0]?.value).toBe(1);
+      for (const name of ['db.client.connection.create_time', 'db.client.connection.use_time']) {
+        const m = await metric(name);
+        expect(m?.dataPointType, name).toBe(DataPointType.HISTOGRAM);
+        expect(m?.descriptor.unit).toBe('s');
+        expect(ofPool(m).length, name).toBeGreaterThan(0);
+      }
+      const evictions = ofPool(await metric('tether.db.client.connection.evictions'));
+      expect(evictions.find((p) => p.attributes['tether.eviction.reason'] === 'closed')?.value).toBeGreaterThanOrEqual(1);
+    } finally {
+      await redis.drain(2_000);
+    }
   });
 });
