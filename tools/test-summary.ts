@@ -24,7 +24,11 @@ const extra = process.argv.slice(2);
 const nx = spawnSync(
   join(root, 'node_modules', '.bin', 'nx'),
   ['run-many', '-t', 'test', '--outputStyle=static', '--parallel=1', '--skipNxCache', ...extra],
-  { stdio: 'inherit', cwd: root, env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' } },
+  {
+    stdio: 'inherit',
+    cwd: root,
+    env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' },
+  },
 );
 
 let passed = 0;
@@ -41,7 +45,9 @@ for (const file of reports.sort()) {
 }
 
 console.log('');
-console.log(`projects: ${reports.length}${failedProjects.length ? ` (failing: ${failedProjects.join(', ')})` : ''}`);
+console.log(
+  `projects: ${reports.length}${failedProjects.length ? ` (failing: ${failedProjects.join(', ')})` : ''}`,
+);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 const ok = nx.status === 0 && failed === 0 && failedProjects.length === 0 && passed > 0;
 process.exit(ok ? 0 : 1);

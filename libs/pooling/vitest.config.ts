@@ -1,4 +1,4 @@
-import { projectConfig } from '@tether/devstack/vitest';
+import { projectConfig } from '../../vitest.shared.ts';
 
 // Fault tests restart servers and measure recovery times: run the files one after another so they
 // do not compete for the machine's two cores.

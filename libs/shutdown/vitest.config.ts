@@ -1,4 +1,4 @@
-import { projectConfig } from '@tether/devstack/vitest';
+import { projectConfig } from '../../vitest.shared.ts';
 
 // Files run one after another: the rolling-restart test measures a request rate on a shared 2-core machine.
 export default projectConfig(import.meta.dirname, { fileParallelism: false });

@@ -1,3 +1,3 @@
-import { projectConfig } from './src/vitest-config.ts';
+import { projectConfig } from '../../vitest.shared.ts';
 
 export default projectConfig(import.meta.dirname);

@@ -1,3 +1,3 @@
-import { projectConfig } from '@tether/devstack/vitest';
+import { projectConfig } from '../../vitest.shared.ts';
 
 export default projectConfig(import.meta.dirname);

@@ -18,7 +18,14 @@ const server = lifecycle.trackHttpServer(
   applyHttpServerDefaults(
     createServer((_req, res) => {
       res.writeHead(501, { 'content-type': 'application/problem+json' });
-      res.end(JSON.stringify({ type: 'about:blank', title: 'Not Implemented', status: 501, detail: 'the jobs API is not built yet' }));
+      res.end(
+        JSON.stringify({
+          type: 'about:blank',
+          title: 'Not Implemented',
+          status: 501,
+          detail: 'the jobs API is not built yet',
+        }),
+      );
     }),
   ),
 );

@@ -61,19 +61,26 @@ function emptyToUndefined(env: NodeJS.ProcessEnv): Record<string, string | undef
  * Reads and validates the environment; throws one `ConfigError` listing every bad variable.
  * Messages describe what is wrong ("must be a URL with scheme redis or rediss"), never the value.
  */
-export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): RuntimeConfig {
+export function loadRuntimeConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  options: LoadOptions = {},
+): RuntimeConfig {
   const parsed = schema.safeParse(emptyToUndefined(env));
   const problems: { variable: string; problem: string }[] = [];
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const variable = String(issue.path[0] ?? 'environment');
-      problems.push({ variable, problem: issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message });
+      problems.push({
+        variable,
+        problem: issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message,
+      });
     }
   }
   const config = parsed.success ? parsed.data : undefined;
   for (const required of options.require ?? []) {
     if (required === 'AUTH') {
-      if (!env.AUTH_JWT_SECRET && !env.AUTH_JWKS_URL) problems.push({ variable: 'AUTH_JWT_SECRET', problem: 'or AUTH_JWKS_URL is required' });
+      if (!env.AUTH_JWT_SECRET && !env.AUTH_JWKS_URL)
+        problems.push({ variable: 'AUTH_JWT_SECRET', problem: 'or AUTH_JWKS_URL is required' });
     } else if (!env[required]) {
       problems.push({ variable: required, problem: 'is required' });
     }

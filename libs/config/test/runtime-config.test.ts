@@ -32,7 +32,13 @@ describe('loadRuntimeConfig', () => {
   });
 
   it('names every bad variable in one error and never echoes a value', () => {
-    const error = failure({ ...valid, DATABASE_URL: `mysql://app:${secret}@db/x`, REDIS_URL: `http://:${secret}@r`, PORT: '80000', LOG_LEVEL: 'loud' });
+    const error = failure({
+      ...valid,
+      DATABASE_URL: `mysql://app:${secret}@db/x`,
+      REDIS_URL: `http://:${secret}@r`,
+      PORT: '80000',
+      LOG_LEVEL: 'loud',
+    });
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.code).toBe('TETHER_CONFIG_INVALID');
     expect(error.variables.sort()).toEqual(['DATABASE_URL', 'LOG_LEVEL', 'PORT', 'REDIS_URL']);

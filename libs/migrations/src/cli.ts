@@ -22,7 +22,11 @@ if (!databaseUrl) {
 }
 try {
   const { applied } = await migrate({ databaseUrl, direction, ...(count === undefined ? {} : { count }) });
-  console.log(applied.length ? `${direction === 'up' ? 'applied' : 'reverted'}: ${applied.join(', ')}` : 'schema is current');
+  console.log(
+    applied.length
+      ? `${direction === 'up' ? 'applied' : 'reverted'}: ${applied.join(', ')}`
+      : 'schema is current',
+  );
 } catch (error) {
   // pg errors can quote the connection string's host and user but never the password; keep the message short.
   console.error(`tether-migrate: ${(error as Error).message}`);

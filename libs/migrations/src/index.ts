@@ -1,1 +1,8 @@
-export { migrate, migrationsDir, migrationsTable, pendingMigrations, type MigrateOptions, type MigrationResult } from './migrate.ts';
+export {
+  migrate,
+  migrationsDir,
+  migrationsTable,
+  pendingMigrations,
+  type MigrateOptions,
+  type MigrationResult,
+} from './migrate.ts';

@@ -43,7 +43,12 @@ export async function migrate(options: MigrateOptions): Promise<MigrationResult>
     advisoryLockMode: 'wait',
     verbose: false,
     log: (message: string) => log(message),
-    logger: { debug: () => {}, info: (m: string) => log(m), warn: (m: string) => log(m), error: (m: string) => log(m) },
+    logger: {
+      debug: () => {},
+      info: (m: string) => log(m),
+      warn: (m: string) => log(m),
+      error: (m: string) => log(m),
+    },
   });
   return { applied: ran.map((m) => m.name) };
 }

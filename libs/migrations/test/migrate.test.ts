@@ -24,18 +24,28 @@ describe('migrate', () => {
   });
 
   it('enforces the job contract in the schema', async () => {
-    await server.sql(`INSERT INTO tether_jobs (owner, type, idempotency_key) VALUES ('alice', 'demo.sleep', 'k1')`);
+    await server.sql(
+      `INSERT INTO tether_jobs (owner, type, idempotency_key) VALUES ('alice', 'demo.sleep', 'k1')`,
+    );
     await expect(
-      server.sql(`INSERT INTO tether_jobs (owner, type, idempotency_key) VALUES ('alice', 'demo.sleep', 'k1')`),
+      server.sql(
+        `INSERT INTO tether_jobs (owner, type, idempotency_key) VALUES ('alice', 'demo.sleep', 'k1')`,
+      ),
     ).rejects.toMatchObject({ code: '23505' });
-    await server.sql(`INSERT INTO tether_jobs (owner, type, idempotency_key) VALUES ('bob', 'demo.sleep', 'k1')`);
-    await expect(server.sql(`INSERT INTO tether_jobs (owner, type, status) VALUES ('a', 't', 'lost')`)).rejects.toMatchObject({
+    await server.sql(
+      `INSERT INTO tether_jobs (owner, type, idempotency_key) VALUES ('bob', 'demo.sleep', 'k1')`,
+    );
+    await expect(
+      server.sql(`INSERT INTO tether_jobs (owner, type, status) VALUES ('a', 't', 'lost')`),
+    ).rejects.toMatchObject({
       code: '23514',
     });
   });
 
   it('reverts the last migration', async () => {
-    expect((await migrate({ databaseUrl: server.url, direction: 'down' })).applied).toEqual(['1732400000000_jobs']);
+    expect((await migrate({ databaseUrl: server.url, direction: 'down' })).applied).toEqual([
+      '1732400000000_jobs',
+    ]);
     expect(await pendingMigrations(server.url)).toEqual(['1732400000000_jobs']);
     expect((await migrate({ databaseUrl: server.url })).applied).toEqual(['1732400000000_jobs']);
   });
@@ -45,6 +55,8 @@ describe('migrate', () => {
     const error = await migrate({ databaseUrl: wrong }).catch((e: Error) => e);
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toMatch(/password authentication failed/);
-    expect(JSON.stringify({ message: (error as Error).message, stack: (error as Error).stack })).not.toContain('not-the-password-123');
+    expect(
+      JSON.stringify({ message: (error as Error).message, stack: (error as Error).stack }),
+    ).not.toContain('not-the-password-123');
   });
 });

@@ -10,14 +10,26 @@ export interface DependencyOptions {
   name: string;
   host: string;
   port: number;
-  retry: { maxAttempts: number; initialDelayMs: number; maxDelayMs: number; budget?: RetryBudget | undefined; breaker?: CircuitBreaker | undefined };
+  retry: {
+    maxAttempts: number;
+    initialDelayMs: number;
+    maxDelayMs: number;
+    budget?: RetryBudget | undefined;
+    breaker?: CircuitBreaker | undefined;
+  };
   tracer: Tracer | undefined;
   meter: Meter | undefined;
 }
 
 /** The outage tracker and retry policy of one dependency (a Postgres pool, a Redis client). */
-export function dependencyResilience(system: 'postgresql' | 'redis', opts: DependencyOptions): { outage: OutageTracker; policy: RetryPolicy } {
-  const telemetry = { ...(opts.tracer ? { tracer: opts.tracer } : {}), ...(opts.meter ? { meter: opts.meter } : {}) };
+export function dependencyResilience(
+  system: 'postgresql' | 'redis',
+  opts: DependencyOptions,
+): { outage: OutageTracker; policy: RetryPolicy } {
+  const telemetry = {
+    ...(opts.tracer ? { tracer: opts.tracer } : {}),
+    ...(opts.meter ? { meter: opts.meter } : {}),
+  };
   const outage = new OutageTracker({
     dependency: opts.name,
     attributes: { 'db.system.name': system, 'server.address': opts.host, 'server.port': opts.port },

@@ -23,7 +23,9 @@ export class PoolDrainingError extends TetherError {
   readonly dependency: string;
   readonly safety = 'never';
   constructor(dependency: string) {
-    super('TETHER_POOL_DRAINING', `${dependency}: pool is draining, new work is refused`, { retryable: false });
+    super('TETHER_POOL_DRAINING', `${dependency}: pool is draining, new work is refused`, {
+      retryable: false,
+    });
     this.name = 'PoolDrainingError';
     this.dependency = dependency;
   }
@@ -36,10 +38,14 @@ export class PoolDrainingError extends TetherError {
 export class CommitOutcomeUnknownError extends TetherError {
   readonly safety = 'never';
   constructor(cause: unknown) {
-    super('TETHER_PG_COMMIT_OUTCOME_UNKNOWN', 'postgres: the connection failed during COMMIT; the transaction may or may not be applied', {
-      retryable: false,
-      cause,
-    });
+    super(
+      'TETHER_PG_COMMIT_OUTCOME_UNKNOWN',
+      'postgres: the connection failed during COMMIT; the transaction may or may not be applied',
+      {
+        retryable: false,
+        cause,
+      },
+    );
     this.name = 'CommitOutcomeUnknownError';
   }
 }
@@ -50,9 +56,13 @@ export class CommitOutcomeUnknownError extends TetherError {
  */
 export class PgBouncerUnsupportedError extends TetherError {
   constructor(feature: string) {
-    super('TETHER_PG_PGBOUNCER_UNSUPPORTED', `postgres: ${feature} is not supported in PgBouncer transaction pooling mode`, {
-      retryable: false,
-    });
+    super(
+      'TETHER_PG_PGBOUNCER_UNSUPPORTED',
+      `postgres: ${feature} is not supported in PgBouncer transaction pooling mode`,
+      {
+        retryable: false,
+      },
+    );
     this.name = 'PgBouncerUnsupportedError';
   }
 }

@@ -9,7 +9,10 @@ import { type AttemptContext, type CallOptions, classify, type RetryPolicy } fro
  * Callers use this only when the first attempt bounds its own time (pg's per-query timeout, a
  * timer) and no budget or breaker needs to see every call.
  */
-export function worthRetrying(error: unknown, call: Pick<CallOptions, 'idempotent' | 'transaction'>): boolean {
+export function worthRetrying(
+  error: unknown,
+  call: Pick<CallOptions, 'idempotent' | 'transaction'>,
+): boolean {
   const c = classify(error);
   if (c.kind !== 'transient') return false;
   if (c.retryTransaction) return call.transaction === true;

@@ -1,4 +1,9 @@
-export { CommitOutcomeUnknownError, PgBouncerUnsupportedError, PoolConfigError, PoolDrainingError } from './errors.ts';
+export {
+  CommitOutcomeUnknownError,
+  PgBouncerUnsupportedError,
+  PoolConfigError,
+  PoolDrainingError,
+} from './errors.ts';
 export type { Logger } from './logger.ts';
 export type { PgPoolOptions, PgRetryOptions } from './pg-options.ts';
 export {

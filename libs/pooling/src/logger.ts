@@ -47,7 +47,10 @@ export class Redactor {
  * attaches the client to idle errors (`err.client`), and a client's `connectionParameters` hold the
  * password in an enumerable field that serializers would happily print.
  */
-export function describeForLog(error: unknown, redactor: Redactor): { code?: string; name: string; message: string } {
+export function describeForLog(
+  error: unknown,
+  redactor: Redactor,
+): { code?: string; name: string; message: string } {
   if (!(error instanceof Error)) return { name: typeof error, message: redactor.redact(String(error)) };
   const code = (error as { code?: unknown }).code;
   return {

@@ -54,7 +54,8 @@ export function clientClass(hooks: ClientHooks): typeof pg.Client {
     override connect(callback: (err: Error) => void): void;
     override connect(callback?: (err: Error) => void): Promise<pg.Client> | void {
       const startedAt = performance.now();
-      const done = (error: Error | undefined) => hooks.connected(this as unknown as TetherClient, error ?? undefined, performance.now() - startedAt);
+      const done = (error: Error | undefined) =>
+        hooks.connected(this as unknown as TetherClient, error ?? undefined, performance.now() - startedAt);
       if (typeof callback === 'function') {
         super.connect((error: Error) => {
           done(error);

@@ -24,12 +24,16 @@ const FIELD = 'connectionString';
  * redaction pattern.
  */
 export function parseDsn(dsn: unknown): DsnFields {
-  if (typeof dsn !== 'string' || dsn.length === 0) throw new PoolConfigError(FIELD, 'must be a non-empty string');
+  if (typeof dsn !== 'string' || dsn.length === 0)
+    throw new PoolConfigError(FIELD, 'must be a non-empty string');
   let url: URL;
   try {
     url = new URL(dsn);
   } catch {
-    throw new PoolConfigError(FIELD, 'is not a valid URL; expected postgres://user:password@host:5432/database?sslmode=verify-full');
+    throw new PoolConfigError(
+      FIELD,
+      'is not a valid URL; expected postgres://user:password@host:5432/database?sslmode=verify-full',
+    );
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
     throw new PoolConfigError(FIELD, `scheme must be postgres:// or postgresql://, got ${url.protocol}//`);
@@ -58,7 +62,8 @@ export function parseDsn(dsn: unknown): DsnFields {
         break;
       case 'port': {
         const port = Number(value);
-        if (!Number.isInteger(port) || port < 1 || port > 65535) throw new PoolConfigError(`${FIELD} parameter port`, `must be 1-65535, got "${value}"`);
+        if (!Number.isInteger(port) || port < 1 || port > 65535)
+          throw new PoolConfigError(`${FIELD} parameter port`, `must be 1-65535, got "${value}"`);
         fields.port = port;
         break;
       }
@@ -66,13 +71,19 @@ export function parseDsn(dsn: unknown): DsnFields {
         // libpq: seconds, 0 = wait forever (we keep our own default then).
         const seconds = Number(value);
         if (!Number.isFinite(seconds) || seconds < 0) {
-          throw new PoolConfigError(`${FIELD} parameter connect_timeout`, `must be a number of seconds >= 0, got "${value}"`);
+          throw new PoolConfigError(
+            `${FIELD} parameter connect_timeout`,
+            `must be a number of seconds >= 0, got "${value}"`,
+          );
         }
         if (seconds > 0) fields.connectTimeoutMs = seconds * 1000;
         break;
       }
       default:
-        throw new PoolConfigError(`${FIELD} parameter ${key}`, `is not supported (supported: ${PARAMETERS.join(', ')})`);
+        throw new PoolConfigError(
+          `${FIELD} parameter ${key}`,
+          `is not supported (supported: ${PARAMETERS.join(', ')})`,
+        );
     }
   }
   return fields;

@@ -17,7 +17,16 @@ export function isConnectionBroken(error: unknown): boolean {
   return typeof message === 'string' && BROKEN_MESSAGES.has(message);
 }
 
-const SOCKET_ERRNOS = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_STREAM_DESTROYED']);
+const SOCKET_ERRNOS = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_STREAM_DESTROYED',
+]);
 
 const BROKEN_MESSAGES = new Set([
   'Connection terminated unexpectedly',

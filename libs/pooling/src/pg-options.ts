@@ -151,7 +151,8 @@ export interface ResolvedPgOptions {
   validateIdleAfterMs: number;
   validationTimeoutMs: number;
   deadlineMs: number;
-  retry: Required<Pick<PgRetryOptions, 'maxAttempts' | 'initialDelayMs' | 'maxDelayMs'>> & Pick<PgRetryOptions, 'budget' | 'breaker'>;
+  retry: Required<Pick<PgRetryOptions, 'maxAttempts' | 'initialDelayMs' | 'maxDelayMs'>> &
+    Pick<PgRetryOptions, 'budget' | 'breaker'>;
   pgbouncer: boolean;
   logger: Logger;
   meter: Meter | undefined;
@@ -163,7 +164,8 @@ export interface ResolvedPgOptions {
 
 /** Validates everything up front; the first problem throws a PoolConfigError naming its field. */
 export function resolvePgOptions(options: PgPoolOptions): ResolvedPgOptions {
-  if (options === null || typeof options !== 'object') throw new PoolConfigError('options', 'must be an object');
+  if (options === null || typeof options !== 'object')
+    throw new PoolConfigError('options', 'must be an object');
   rejectUnknownKeys('', options, KNOWN_KEYS);
   const dsn = options.connectionString === undefined ? {} : parseDsn(options.connectionString);
   const redactor = new Redactor();
@@ -172,7 +174,8 @@ export function resolvePgOptions(options: PgPoolOptions): ResolvedPgOptions {
   const port = numberOption('port', options.port ?? dsn.port, 5432, { min: 1, integer: true });
   if (port > 65535) throw new PoolConfigError('port', `must be <= 65535, got ${port}`);
   const user = stringOption('user', options.user) ?? dsn.user;
-  if (user === undefined) throw new PoolConfigError('user', 'is required (in the options or the connection string)');
+  if (user === undefined)
+    throw new PoolConfigError('user', 'is required (in the options or the connection string)');
   const database = stringOption('database', options.database) ?? dsn.database ?? user;
 
   const explicitPassword = secretOption('password', options.password);
@@ -202,23 +205,38 @@ export function resolvePgOptions(options: PgPoolOptions): ResolvedPgOptions {
   );
   const caFile = options.sslRootCertFile ?? dsn.sslrootcert;
   const ca = caFile === undefined ? undefined : readRequiredFile('sslRootCertFile', caFile);
-  if (ca !== undefined && sslmode === 'disable') throw new PoolConfigError('sslRootCertFile', 'is set but sslmode is disable');
+  if (ca !== undefined && sslmode === 'disable')
+    throw new PoolConfigError('sslRootCertFile', 'is set but sslmode is disable');
 
   const max = numberOption('max', options.max, 10, { min: 1, integer: true });
   const min = numberOption('min', options.min, 0, { min: 0, integer: true });
   if (min > max) throw new PoolConfigError('min', `must be <= max (${max}), got ${min}`);
-  const statementTimeoutMs = numberOption('statementTimeoutMs', options.statementTimeoutMs, 10_000, { min: 0, integer: true });
+  const statementTimeoutMs = numberOption('statementTimeoutMs', options.statementTimeoutMs, 10_000, {
+    min: 0,
+    integer: true,
+  });
   const maxLifetimeMs = numberOption('maxLifetimeMs', options.maxLifetimeMs, 1_800_000, { min: 0 });
-  const maxLifetimeJitterMs = numberOption('maxLifetimeJitterMs', options.maxLifetimeJitterMs, Math.min(180_000, maxLifetimeMs / 10), { min: 0 });
+  const maxLifetimeJitterMs = numberOption(
+    'maxLifetimeJitterMs',
+    options.maxLifetimeJitterMs,
+    Math.min(180_000, maxLifetimeMs / 10),
+    { min: 0 },
+  );
   if (maxLifetimeJitterMs > maxLifetimeMs) {
-    throw new PoolConfigError('maxLifetimeJitterMs', `must be <= maxLifetimeMs (${maxLifetimeMs}), got ${maxLifetimeJitterMs}`);
+    throw new PoolConfigError(
+      'maxLifetimeJitterMs',
+      `must be <= maxLifetimeMs (${maxLifetimeMs}), got ${maxLifetimeJitterMs}`,
+    );
   }
   const retry = options.retry ?? {};
   if (retry === null || typeof retry !== 'object') throw new PoolConfigError('retry', 'must be an object');
   rejectUnknownKeys('retry', retry, RETRY_KEYS);
   const initialDelayMs = numberOption('retry.initialDelayMs', retry.initialDelayMs, 50, { min: 1 });
-  const maxDelayMs = numberOption('retry.maxDelayMs', retry.maxDelayMs, Math.max(1000, initialDelayMs), { min: 1 });
-  if (maxDelayMs < initialDelayMs) throw new PoolConfigError('retry.maxDelayMs', `must be >= retry.initialDelayMs (${initialDelayMs})`);
+  const maxDelayMs = numberOption('retry.maxDelayMs', retry.maxDelayMs, Math.max(1000, initialDelayMs), {
+    min: 1,
+  });
+  if (maxDelayMs < initialDelayMs)
+    throw new PoolConfigError('retry.maxDelayMs', `must be >= retry.initialDelayMs (${initialDelayMs})`);
 
   const resolved: Omit<ResolvedPgOptions, 'pg'> = {
     name: stringOption('name', options.name) ?? 'postgres',
@@ -229,14 +247,34 @@ export function resolvePgOptions(options: PgPoolOptions): ResolvedPgOptions {
     sslmode,
     max,
     min,
-    connectTimeoutMs: numberOption('connectTimeoutMs', options.connectTimeoutMs ?? dsn.connectTimeoutMs, 5_000, { min: 1 }),
-    keepAliveInitialDelayMs: numberOption('keepAliveInitialDelayMs', options.keepAliveInitialDelayMs, 10_000, { min: 1 }),
+    connectTimeoutMs: numberOption(
+      'connectTimeoutMs',
+      options.connectTimeoutMs ?? dsn.connectTimeoutMs,
+      5_000,
+      { min: 1 },
+    ),
+    keepAliveInitialDelayMs: numberOption(
+      'keepAliveInitialDelayMs',
+      options.keepAliveInitialDelayMs,
+      10_000,
+      { min: 1 },
+    ),
     idleTimeoutMs: numberOption('idleTimeoutMs', options.idleTimeoutMs, 60_000, { min: 0 }),
     maxLifetimeMs,
     maxLifetimeJitterMs,
     statementTimeoutMs,
-    queryTimeoutMs: numberOption('queryTimeoutMs', options.queryTimeoutMs, statementTimeoutMs === 0 ? 0 : statementTimeoutMs + 2_000, { min: 0 }),
-    idleInTransactionTimeoutMs: numberOption('idleInTransactionTimeoutMs', options.idleInTransactionTimeoutMs, 30_000, { min: 0, integer: true }),
+    queryTimeoutMs: numberOption(
+      'queryTimeoutMs',
+      options.queryTimeoutMs,
+      statementTimeoutMs === 0 ? 0 : statementTimeoutMs + 2_000,
+      { min: 0 },
+    ),
+    idleInTransactionTimeoutMs: numberOption(
+      'idleInTransactionTimeoutMs',
+      options.idleInTransactionTimeoutMs,
+      30_000,
+      { min: 0, integer: true },
+    ),
     validateIdleAfterMs: numberOption('validateIdleAfterMs', options.validateIdleAfterMs, 1_000, { min: 0 }),
     validationTimeoutMs: numberOption('validationTimeoutMs', options.validationTimeoutMs, 1_000, { min: 1 }),
     deadlineMs: numberOption('deadlineMs', options.deadlineMs, 15_000, { min: 1 }),
@@ -253,8 +291,13 @@ export function resolvePgOptions(options: PgPoolOptions): ResolvedPgOptions {
     tracer: options.tracer,
     redactor,
   };
-  if (typeof resolved.logger.warn !== 'function') throw new PoolConfigError('logger', 'must have debug/info/warn/error methods (pino-compatible)');
-  const applicationName = stringOption('applicationName', options.applicationName) ?? dsn.applicationName ?? process.env['OTEL_SERVICE_NAME'] ?? 'tether';
+  if (typeof resolved.logger.warn !== 'function')
+    throw new PoolConfigError('logger', 'must have debug/info/warn/error methods (pino-compatible)');
+  const applicationName =
+    stringOption('applicationName', options.applicationName) ??
+    dsn.applicationName ??
+    process.env['OTEL_SERVICE_NAME'] ??
+    'tether';
 
   const pg: PoolConfig = {
     host,
@@ -275,7 +318,9 @@ export function resolvePgOptions(options: PgPoolOptions): ResolvedPgOptions {
       ? {}
       : {
           ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs } : {}),
-          ...(resolved.idleInTransactionTimeoutMs > 0 ? { idle_in_transaction_session_timeout: resolved.idleInTransactionTimeoutMs } : {}),
+          ...(resolved.idleInTransactionTimeoutMs > 0
+            ? { idle_in_transaction_session_timeout: resolved.idleInTransactionTimeoutMs }
+            : {}),
         }),
     ...(resolved.queryTimeoutMs > 0 ? { query_timeout: resolved.queryTimeoutMs } : {}),
   };

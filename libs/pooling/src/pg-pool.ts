@@ -1,7 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { trace } from '@opentelemetry/api';
 import type { OutageTracker } from '@tether/outage';
-import { type AttemptContext, type CallOptions, DeadlineExceededError, type RetryPolicy } from '@tether/retry';
+import {
+  type AttemptContext,
+  type CallOptions,
+  DeadlineExceededError,
+  type RetryPolicy,
+} from '@tether/retry';
 import pg from 'pg';
 import { dependencyResilience } from './dependency.ts';
 import { CommitOutcomeUnknownError, PgBouncerUnsupportedError, PoolDrainingError } from './errors.ts';
@@ -37,7 +42,10 @@ export interface PgTransactionOptions extends PgCallOptions {
 }
 
 /** What `withClient()` / `transaction()` callbacks get: query on one connection; releasing is ours. */
-export type PgQueryClient = Pick<pg.PoolClient, 'query' | 'escapeIdentifier' | 'escapeLiteral' | 'getTransactionStatus'>;
+export type PgQueryClient = Pick<
+  pg.PoolClient,
+  'query' | 'escapeIdentifier' | 'escapeLiteral' | 'getTransactionStatus'
+>;
 
 export interface PgEvictionEvent {
   reason: EvictionReason;
@@ -177,7 +185,12 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
 
   /** `SELECT 1` through the pool (for readiness checks). Default deadline: connectTimeoutMs. */
   async ping(options: { deadlineMs?: number; signal?: AbortSignal } = {}): Promise<void> {
-    await this.query('SELECT 1', undefined, { idempotent: true, name: 'ping', deadlineMs: options.deadlineMs ?? this.opts.connectTimeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+    await this.query('SELECT 1', undefined, {
+      idempotent: true,
+      name: 'ping',
+      deadlineMs: options.deadlineMs ?? this.opts.connectTimeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   }
 
   /**
@@ -229,8 +242,12 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
           reject(new DeadlineExceededError(name ?? this.name, deadlineMs, 1, error));
           return;
         }
-        const retry = (client: TetherClient) => this.timedQuery<R>(client, text, params, deadlineAt, deadlineMs, name);
-        continueWithPolicy(this.policy, error, (ctx) => this.attempt(ctx, retry), { ...call, deadlineMs: remainingMs }).then(succeed, (e: unknown) => {
+        const retry = (client: TetherClient) =>
+          this.timedQuery<R>(client, text, params, deadlineAt, deadlineMs, name);
+        continueWithPolicy(this.policy, error, (ctx) => this.attempt(ctx, retry), {
+          ...call,
+          deadlineMs: remainingMs,
+        }).then(succeed, (e: unknown) => {
           this.settled();
           reject(e);
         });
@@ -239,7 +256,14 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
         const timeoutMs = this.statementTimeoutFor(deadlineAt);
         if (timeoutMs === 0) {
           this.release(client);
-          fail(new DeadlineExceededError(name ?? this.name, deadlineMs, 1, new Error('the deadline passed while waiting for a connection')));
+          fail(
+            new DeadlineExceededError(
+              name ?? this.name,
+              deadlineMs,
+              1,
+              new Error('the deadline passed while waiting for a connection'),
+            ),
+          );
           return;
         }
         const onResult = (error: Error | null, result: pg.QueryResult<R>) => {
@@ -273,7 +297,15 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
     name: string | undefined,
   ): Promise<pg.QueryResult<R>> {
     const timeoutMs = this.statementTimeoutFor(deadlineAt);
-    if (timeoutMs === 0) return Promise.reject(new DeadlineExceededError(name ?? this.name, deadlineMs, 1, new Error('the deadline passed while waiting for a connection')));
+    if (timeoutMs === 0)
+      return Promise.reject(
+        new DeadlineExceededError(
+          name ?? this.name,
+          deadlineMs,
+          1,
+          new Error('the deadline passed while waiting for a connection'),
+        ),
+      );
     if (timeoutMs === undefined) return client.query<R>(text, params);
     return client.query<R>({ text, values: params, query_timeout: timeoutMs } as pg.QueryConfig);
   }
@@ -290,10 +322,16 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
   }
 
   private settled(): void {
-    if (--this.inFlight === 0 && this.idleWaiters.length > 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    if (--this.inFlight === 0 && this.idleWaiters.length > 0)
+      for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
-  private execute<T>(fn: (client: TetherClient) => Promise<T>, options: PgCallOptions, idempotent: boolean, transaction: boolean): Promise<T> {
+  private execute<T>(
+    fn: (client: TetherClient) => Promise<T>,
+    options: PgCallOptions,
+    idempotent: boolean,
+    transaction: boolean,
+  ): Promise<T> {
     if (this.draining) return Promise.reject(new PoolDrainingError(this.name));
     return this.track(
       this.policy.execute((ctx) => this.attempt(ctx, fn), {
@@ -321,10 +359,18 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
    */
   private canSkipPolicy(options: PgCallOptions, deadlineMs: number): boolean {
     const { retry, connectTimeoutMs, validationTimeoutMs } = this.opts;
-    return options.signal === undefined && !retry.budget && !retry.breaker && deadlineMs >= connectTimeoutMs + 2 * validationTimeoutMs;
+    return (
+      options.signal === undefined &&
+      !retry.budget &&
+      !retry.breaker &&
+      deadlineMs >= connectTimeoutMs + 2 * validationTimeoutMs
+    );
   }
 
-  private async onClient<T>(signal: AbortSignal | undefined, fn: (client: TetherClient) => Promise<T>): Promise<T> {
+  private async onClient<T>(
+    signal: AbortSignal | undefined,
+    fn: (client: TetherClient) => Promise<T>,
+  ): Promise<T> {
     const client = await this.checkout();
     if (signal?.aborted) {
       this.release(client);
@@ -354,7 +400,9 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
 
   private checkout(): Promise<TetherClient> {
     const startedAt = performance.now();
-    return this.connect().then((client) => (this.fresh(client) ? this.handOut(client, startedAt) : this.vet(client, startedAt)));
+    return this.connect().then((client) =>
+      this.fresh(client) ? this.handOut(client, startedAt) : this.vet(client, startedAt),
+    );
   }
 
   private connect(): Promise<TetherClient> {
@@ -368,13 +416,17 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
   }
 
   private countCheckoutTimeout(error: unknown): void {
-    if ((error as Error)?.message === 'timeout exceeded when trying to connect') this.metrics.timeouts.add(1, this.metrics.attributes);
+    if ((error as Error)?.message === 'timeout exceeded when trying to connect')
+      this.metrics.timeouts.add(1, this.metrics.attributes);
   }
 
   /** Whether a connection pg-pool just handed us may go out without a ping: new, or idle only briefly and not condemned. */
   private fresh(client: TetherClient): boolean {
     const releasedAt = client.tether.releasedAt;
-    return releasedAt === 0 || (releasedAt > this.condemnedBefore && performance.now() - releasedAt <= this.opts.validateIdleAfterMs);
+    return (
+      releasedAt === 0 ||
+      (releasedAt > this.condemnedBefore && performance.now() - releasedAt <= this.opts.validateIdleAfterMs)
+    );
   }
 
   private handOut(client: TetherClient, startedAt: number): TetherClient {
@@ -416,7 +468,10 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
 
   private async validate(client: TetherClient): Promise<unknown> {
     try {
-      await client.query({ text: 'SELECT 1', query_timeout: this.opts.validationTimeoutMs } as pg.QueryConfig);
+      await client.query({
+        text: 'SELECT 1',
+        query_timeout: this.opts.validationTimeoutMs,
+      } as pg.QueryConfig);
       return undefined;
     } catch (error) {
       return error;
@@ -433,7 +488,10 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
     }
     const tx = client.getTransactionStatus();
     if (tx === 'T' || tx === 'E') {
-      this.opts.logger.warn({ pool: this.name }, 'postgres: a connection came back inside a transaction; closing it so the server rolls back');
+      this.opts.logger.warn(
+        { pool: this.name },
+        'postgres: a connection came back inside a transaction; closing it so the server rolls back',
+      );
       this.evict(client, 'left_in_transaction');
       return;
     }
@@ -471,7 +529,8 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
   private beginStatement(options: PgTransactionOptions): string {
     let begin = 'BEGIN';
     if (options.isolationLevel !== undefined) {
-      if (!ISOLATION.has(options.isolationLevel)) throw new TypeError(`isolationLevel must be one of ${[...ISOLATION].join(', ')}`);
+      if (!ISOLATION.has(options.isolationLevel))
+        throw new TypeError(`isolationLevel must be one of ${[...ISOLATION].join(', ')}`);
       begin += ` ISOLATION LEVEL ${options.isolationLevel.toUpperCase()}`;
     }
     if (options.readOnly) begin += ' READ ONLY';
@@ -479,9 +538,12 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
     // Behind PgBouncer the session is not ours: the timeouts hold for this transaction only. One
     // simple-protocol message, so no extra round trip.
     const settings: string[] = [];
-    if (this.opts.statementTimeoutMs > 0) settings.push(`SET LOCAL statement_timeout = ${this.opts.statementTimeoutMs}`);
+    if (this.opts.statementTimeoutMs > 0)
+      settings.push(`SET LOCAL statement_timeout = ${this.opts.statementTimeoutMs}`);
     if (this.opts.idleInTransactionTimeoutMs > 0) {
-      settings.push(`SET LOCAL idle_in_transaction_session_timeout = ${this.opts.idleInTransactionTimeoutMs}`);
+      settings.push(
+        `SET LOCAL idle_in_transaction_session_timeout = ${this.opts.idleInTransactionTimeoutMs}`,
+      );
     }
     return [begin, ...settings].join('; ');
   }
@@ -505,7 +567,10 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
     }
     if (durationMs >= this.opts.connectTimeoutMs) this.metrics.timeouts.add(1, this.metrics.attributes);
     if (!this.outage.inOutage && !this.draining) {
-      this.opts.logger.warn({ pool: this.name, error: describeForLog(error, this.opts.redactor) }, 'postgres: cannot connect');
+      this.opts.logger.warn(
+        { pool: this.name, error: describeForLog(error, this.opts.redactor) },
+        'postgres: cannot connect',
+      );
     }
     this.outage.failure(error);
     this.outage.attempt({ error });
@@ -516,7 +581,10 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
     const state = client.tether;
     if (!state.checkedOut) return;
     state.evictReason ??= 'fatal_error';
-    this.opts.logger.warn({ pool: this.name, error: describeForLog(error, this.opts.redactor) }, 'postgres: a connection in use failed');
+    this.opts.logger.warn(
+      { pool: this.name, error: describeForLog(error, this.opts.redactor) },
+      'postgres: a connection in use failed',
+    );
   }
 
   /** pg-pool already removed the idle client; without this listener the process would crash. */
@@ -525,7 +593,10 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
     const code = (error as { code?: unknown }).code;
     // The server reaping idle sessions (57P05) is routine, not a warning.
     const level = code === '57P05' || this.draining ? 'info' : 'warn';
-    this.opts.logger[level]({ pool: this.name, error: describeForLog(error, this.opts.redactor) }, 'postgres: an idle connection failed and was removed');
+    this.opts.logger[level](
+      { pool: this.name, error: describeForLog(error, this.opts.redactor) },
+      'postgres: an idle connection failed and was removed',
+    );
   }
 
   private onRemoved(client: TetherClient): void {
@@ -535,7 +606,9 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
     state.removed = true;
     if (this.draining && state.evictReason === undefined) return;
     const ageMs = performance.now() - (state.connectedAt || state.createdAt);
-    const reason = state.evictReason ?? (state.lifetimeMs > 0 && ageMs >= state.lifetimeMs - 1 ? 'lifetime' : 'idle_timeout');
+    const reason =
+      state.evictReason ??
+      (state.lifetimeMs > 0 && ageMs >= state.lifetimeMs - 1 ? 'lifetime' : 'idle_timeout');
     this.metrics.evicted(reason);
     const processId = (client as unknown as { processID?: unknown }).processID;
     this.emit('evict', { reason, ageMs, ...(typeof processId === 'number' ? { processId } : {}) });
@@ -552,7 +625,10 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
       clearTimeout(timer);
     }
     if (this.checkedOut.size > 0) {
-      this.opts.logger.warn({ pool: this.name, inUse: this.checkedOut.size }, 'postgres: drain deadline passed; closing connections still in use');
+      this.opts.logger.warn(
+        { pool: this.name, inUse: this.checkedOut.size },
+        'postgres: drain deadline passed; closing connections still in use',
+      );
       for (const client of [...this.checkedOut]) this.evict(client, 'aborted');
     }
     await this.pool.end();

@@ -28,5 +28,9 @@ export function tlsOptions(mode: SslMode, host: string, ca: string | undefined):
 }
 
 function verifyChainOnly(ca: string | undefined): ConnectionOptions {
-  return { rejectUnauthorized: true, checkServerIdentity: () => undefined, ...(ca === undefined ? {} : { ca }) };
+  return {
+    rejectUnauthorized: true,
+    checkServerIdentity: () => undefined,
+    ...(ca === undefined ? {} : { ca }),
+  };
 }

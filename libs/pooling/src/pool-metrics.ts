@@ -1,4 +1,11 @@
-import { type Attributes, type BatchObservableCallback, type Counter, type Histogram, type Meter, metrics } from '@opentelemetry/api';
+import {
+  type Attributes,
+  type BatchObservableCallback,
+  type Counter,
+  type Histogram,
+  type Meter,
+  metrics,
+} from '@opentelemetry/api';
 
 /** Why a connection left a pool. Attribute `tether.eviction.reason` on `tether.db.client.connection.evictions`. */
 export type EvictionReason =
@@ -45,14 +52,31 @@ export class PoolMetrics {
   private readonly observe: BatchObservableCallback;
   private readonly observables: Parameters<Meter['addBatchObservableCallback']>[1];
 
-  constructor(meter: Meter | undefined, system: 'postgresql' | 'redis', poolName: string, snapshot: () => PoolSnapshot) {
+  constructor(
+    meter: Meter | undefined,
+    system: 'postgresql' | 'redis',
+    poolName: string,
+    snapshot: () => PoolSnapshot,
+  ) {
     this.meter = meter ?? metrics.getMeter('@tether/pooling');
     this.attributes = { 'db.system.name': system, 'db.client.connection.pool.name': poolName };
     const m = this.meter;
-    const seconds = { unit: 's', advice: { explicitBucketBoundaries: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] } };
-    this.waitTime = m.createHistogram('db.client.connection.wait_time', { description: 'Time to obtain an open connection from the pool', ...seconds });
-    this.createTime = m.createHistogram('db.client.connection.create_time', { description: 'Time it took to create a new connection', ...seconds });
-    this.useTime = m.createHistogram('db.client.connection.use_time', { description: 'Time between borrowing a connection and returning it', ...seconds });
+    const seconds = {
+      unit: 's',
+      advice: { explicitBucketBoundaries: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] },
+    };
+    this.waitTime = m.createHistogram('db.client.connection.wait_time', {
+      description: 'Time to obtain an open connection from the pool',
+      ...seconds,
+    });
+    this.createTime = m.createHistogram('db.client.connection.create_time', {
+      description: 'Time it took to create a new connection',
+      ...seconds,
+    });
+    this.useTime = m.createHistogram('db.client.connection.use_time', {
+      description: 'Time between borrowing a connection and returning it',
+      ...seconds,
+    });
     this.timeouts = m.createCounter('db.client.connection.timeouts', {
       description: 'Connection attempts or checkouts that timed out',
       unit: '{timeout}',
@@ -61,9 +85,18 @@ export class PoolMetrics {
       description: 'Connections removed from the pool, by reason',
       unit: '{connection}',
     });
-    const count = m.createObservableUpDownCounter('db.client.connection.count', { description: 'Connections by state', unit: '{connection}' });
-    const max = m.createObservableUpDownCounter('db.client.connection.max', { description: 'Maximum open connections allowed', unit: '{connection}' });
-    const idleMin = m.createObservableUpDownCounter('db.client.connection.idle.min', { description: 'Minimum idle connections kept', unit: '{connection}' });
+    const count = m.createObservableUpDownCounter('db.client.connection.count', {
+      description: 'Connections by state',
+      unit: '{connection}',
+    });
+    const max = m.createObservableUpDownCounter('db.client.connection.max', {
+      description: 'Maximum open connections allowed',
+      unit: '{connection}',
+    });
+    const idleMin = m.createObservableUpDownCounter('db.client.connection.idle.min', {
+      description: 'Minimum idle connections kept',
+      unit: '{connection}',
+    });
     const pending = m.createObservableUpDownCounter('db.client.connection.pending_requests', {
       description: 'Requests waiting for an open connection',
       unit: '{request}',

@@ -133,7 +133,8 @@ export interface ResolvedRedisOptions {
   deadlineMs: number;
   reconnectInitialDelayMs: number;
   reconnectMaxDelayMs: number;
-  retry: Required<Pick<RedisRetryOptions, 'maxAttempts' | 'initialDelayMs' | 'maxDelayMs'>> & Pick<RedisRetryOptions, 'budget' | 'breaker'>;
+  retry: Required<Pick<RedisRetryOptions, 'maxAttempts' | 'initialDelayMs' | 'maxDelayMs'>> &
+    Pick<RedisRetryOptions, 'budget' | 'breaker'>;
   logger: Logger;
   meter: Meter | undefined;
   tracer: Tracer | undefined;
@@ -154,12 +155,16 @@ interface UrlFields {
 }
 
 function parseRedisUrl(url: unknown): UrlFields {
-  if (typeof url !== 'string' || url.length === 0) throw new PoolConfigError('url', 'must be a non-empty string');
+  if (typeof url !== 'string' || url.length === 0)
+    throw new PoolConfigError('url', 'must be a non-empty string');
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new PoolConfigError('url', 'is not a valid URL; expected redis://[user:password@]host:6379[/db] or rediss://');
+    throw new PoolConfigError(
+      'url',
+      'is not a valid URL; expected redis://[user:password@]host:6379[/db] or rediss://',
+    );
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
     throw new PoolConfigError('url', `scheme must be redis:// or rediss://, got ${parsed.protocol}//`);
@@ -175,18 +180,22 @@ function parseRedisUrl(url: unknown): UrlFields {
   }
   const db = parsed.pathname.replace(/^\//, '');
   if (db) {
-    if (!/^\d+$/.test(db)) throw new PoolConfigError('url', `the path must be a database number, got "/${db}"`);
+    if (!/^\d+$/.test(db))
+      throw new PoolConfigError('url', `the path must be a database number, got "/${db}"`);
     fields.db = Number(db);
   }
-  if ([...parsed.searchParams.keys()].length > 0) throw new PoolConfigError('url', 'query parameters are not supported; use the options');
+  if ([...parsed.searchParams.keys()].length > 0)
+    throw new PoolConfigError('url', 'query parameters are not supported; use the options');
   return fields;
 }
 
 function endpoints(field: string, value: unknown): RedisEndpoint[] | undefined {
   if (value === undefined) return undefined;
-  if (!Array.isArray(value) || value.length === 0) throw new PoolConfigError(field, 'must be a non-empty array of { host, port }');
+  if (!Array.isArray(value) || value.length === 0)
+    throw new PoolConfigError(field, 'must be a non-empty array of { host, port }');
   return value.map((e: unknown, i) => {
-    if (e === null || typeof e !== 'object') throw new PoolConfigError(`${field}[${i}]`, 'must be { host, port }');
+    if (e === null || typeof e !== 'object')
+      throw new PoolConfigError(`${field}[${i}]`, 'must be { host, port }');
     const { host, port } = e as { host?: unknown; port?: unknown };
     const h = stringOption(`${field}[${i}].host`, host);
     if (h === undefined) throw new PoolConfigError(`${field}[${i}].host`, 'is required');
@@ -198,7 +207,8 @@ function endpoints(field: string, value: unknown): RedisEndpoint[] | undefined {
 
 /** Validates everything up front; the first problem throws a PoolConfigError naming its field. */
 export function resolveRedisOptions(options: RedisOptions): ResolvedRedisOptions {
-  if (options === null || typeof options !== 'object') throw new PoolConfigError('options', 'must be an object');
+  if (options === null || typeof options !== 'object')
+    throw new PoolConfigError('options', 'must be an object');
   rejectUnknownKeys('', options, KNOWN_KEYS);
   const url = options.url === undefined ? {} : parseRedisUrl(options.url);
   const redactor = new Redactor();
@@ -214,39 +224,68 @@ export function resolveRedisOptions(options: RedisOptions): ResolvedRedisOptions
   if (explicitPassword !== undefined && options.passwordFile !== undefined) {
     throw new PoolConfigError('passwordFile', 'cannot be combined with password; pick one');
   }
-  const password = options.passwordFile !== undefined ? readRequiredFile('passwordFile', options.passwordFile) : (explicitPassword ?? url.password);
+  const password =
+    options.passwordFile !== undefined
+      ? readRequiredFile('passwordFile', options.passwordFile)
+      : (explicitPassword ?? url.password);
   redactor.add(password);
   const sentinelPassword = secretOption('sentinelPassword', options.sentinelPassword);
   redactor.add(sentinelPassword);
 
   const tlsOn = booleanOption('tls', options.tls, url.tls ?? false);
   const ca = options.tlsCaFile === undefined ? undefined : readRequiredFile('tlsCaFile', options.tlsCaFile);
-  if (ca !== undefined && !tlsOn) throw new PoolConfigError('tlsCaFile', 'is set but TLS is off (use rediss:// or tls: true)');
-  const tls: ConnectionOptions | undefined = tlsOn ? { rejectUnauthorized: true, ...(ca === undefined ? {} : { ca }) } : undefined;
+  if (ca !== undefined && !tlsOn)
+    throw new PoolConfigError('tlsCaFile', 'is set but TLS is off (use rediss:// or tls: true)');
+  const tls: ConnectionOptions | undefined = tlsOn
+    ? { rejectUnauthorized: true, ...(ca === undefined ? {} : { ca }) }
+    : undefined;
 
   const sentinels = endpoints('sentinels', options.sentinels);
   const sentinelMasterName = stringOption('sentinelMasterName', options.sentinelMasterName);
-  if (sentinels && sentinelMasterName === undefined) throw new PoolConfigError('sentinelMasterName', 'is required with sentinels');
-  if (!sentinels && sentinelMasterName !== undefined) throw new PoolConfigError('sentinels', 'are required with sentinelMasterName');
+  if (sentinels && sentinelMasterName === undefined)
+    throw new PoolConfigError('sentinelMasterName', 'is required with sentinels');
+  if (!sentinels && sentinelMasterName !== undefined)
+    throw new PoolConfigError('sentinels', 'are required with sentinelMasterName');
   const clusterNodes = endpoints('cluster', options.cluster);
   if (clusterNodes && sentinels) throw new PoolConfigError('cluster', 'cannot be combined with sentinels');
 
-  const reconnectInitialDelayMs = numberOption('reconnectInitialDelayMs', options.reconnectInitialDelayMs, 50, { min: 1 });
-  const reconnectMaxDelayMs = numberOption('reconnectMaxDelayMs', options.reconnectMaxDelayMs, Math.max(500, reconnectInitialDelayMs), { min: 1 });
+  const reconnectInitialDelayMs = numberOption(
+    'reconnectInitialDelayMs',
+    options.reconnectInitialDelayMs,
+    50,
+    { min: 1 },
+  );
+  const reconnectMaxDelayMs = numberOption(
+    'reconnectMaxDelayMs',
+    options.reconnectMaxDelayMs,
+    Math.max(500, reconnectInitialDelayMs),
+    { min: 1 },
+  );
   if (reconnectMaxDelayMs < reconnectInitialDelayMs) {
-    throw new PoolConfigError('reconnectMaxDelayMs', `must be >= reconnectInitialDelayMs (${reconnectInitialDelayMs})`);
+    throw new PoolConfigError(
+      'reconnectMaxDelayMs',
+      `must be >= reconnectInitialDelayMs (${reconnectInitialDelayMs})`,
+    );
   }
   const retry = options.retry ?? {};
   if (retry === null || typeof retry !== 'object') throw new PoolConfigError('retry', 'must be an object');
   rejectUnknownKeys('retry', retry, RETRY_KEYS);
   const initialDelayMs = numberOption('retry.initialDelayMs', retry.initialDelayMs, 25, { min: 1 });
-  const maxDelayMs = numberOption('retry.maxDelayMs', retry.maxDelayMs, Math.max(500, initialDelayMs), { min: 1 });
-  if (maxDelayMs < initialDelayMs) throw new PoolConfigError('retry.maxDelayMs', `must be >= retry.initialDelayMs (${initialDelayMs})`);
+  const maxDelayMs = numberOption('retry.maxDelayMs', retry.maxDelayMs, Math.max(500, initialDelayMs), {
+    min: 1,
+  });
+  if (maxDelayMs < initialDelayMs)
+    throw new PoolConfigError('retry.maxDelayMs', `must be >= retry.initialDelayMs (${initialDelayMs})`);
 
-  const commandTimeoutMs = numberOption('commandTimeoutMs', options.commandTimeoutMs, request ? 1_000 : 0, { min: 0 });
-  const socketTimeoutMs = numberOption('socketTimeoutMs', options.socketTimeoutMs, request ? 2_000 : 0, { min: 0 });
+  const commandTimeoutMs = numberOption('commandTimeoutMs', options.commandTimeoutMs, request ? 1_000 : 0, {
+    min: 0,
+  });
+  const socketTimeoutMs = numberOption('socketTimeoutMs', options.socketTimeoutMs, request ? 2_000 : 0, {
+    min: 0,
+  });
   const logger = options.logger ?? stderrLogger;
-  if (typeof logger.warn !== 'function') throw new PoolConfigError('logger', 'must have debug/info/warn/error methods (pino-compatible)');
+  if (typeof logger.warn !== 'function')
+    throw new PoolConfigError('logger', 'must have debug/info/warn/error methods (pino-compatible)');
 
   const ioredis: IORedisOptions = {
     host,
@@ -255,7 +294,8 @@ export function resolveRedisOptions(options: RedisOptions): ResolvedRedisOptions
     ...(username === undefined ? {} : { username }),
     ...(password === undefined ? {} : { password }),
     ...(tls ? { tls } : {}),
-    connectionName: stringOption('connectionName', options.connectionName) ?? process.env['OTEL_SERVICE_NAME'] ?? 'tether',
+    connectionName:
+      stringOption('connectionName', options.connectionName) ?? process.env['OTEL_SERVICE_NAME'] ?? 'tether',
     connectTimeout: numberOption('connectTimeoutMs', options.connectTimeoutMs, 5_000, { min: 1 }),
     ...(commandTimeoutMs > 0 ? { commandTimeout: commandTimeoutMs } : {}),
     ...(socketTimeoutMs > 0 ? { socketTimeout: socketTimeoutMs } : {}),

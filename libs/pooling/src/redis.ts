@@ -1,6 +1,12 @@
 import { trace } from '@opentelemetry/api';
 import type { OutageTracker } from '@tether/outage';
-import { type AttemptContext, type CallOptions, createBackoff, DeadlineExceededError, type RetryPolicy } from '@tether/retry';
+import {
+  type AttemptContext,
+  type CallOptions,
+  createBackoff,
+  DeadlineExceededError,
+  type RetryPolicy,
+} from '@tether/retry';
 import { Cluster, Redis } from 'ioredis';
 import { dependencyResilience } from './dependency.ts';
 import { PoolDrainingError } from './errors.ts';
@@ -53,7 +59,11 @@ export class TetherRedis {
     this.name = opts.name;
     this.profile = opts.profile;
     ({ outage: this.outage, policy: this.policy } = dependencyResilience('redis', opts));
-    const backoff = createBackoff({ initialDelayMs: opts.reconnectInitialDelayMs, maxDelayMs: opts.reconnectMaxDelayMs, jitter: 'decorrelated' });
+    const backoff = createBackoff({
+      initialDelayMs: opts.reconnectInitialDelayMs,
+      maxDelayMs: opts.reconnectMaxDelayMs,
+      jitter: 'decorrelated',
+    });
     // ioredis counts attempts from 1 after every successful connection: start the backoff over then.
     const retryStrategy = (times: number): number | null => {
       if (this.draining) return null;
@@ -63,11 +73,19 @@ export class TetherRedis {
       return delayMs;
     };
     this.connectingSince = performance.now();
-    this.endBackoff = createBackoff({ initialDelayMs: opts.reconnectInitialDelayMs, maxDelayMs: opts.reconnectMaxDelayMs, jitter: 'decorrelated' });
+    this.endBackoff = createBackoff({
+      initialDelayMs: opts.reconnectInitialDelayMs,
+      maxDelayMs: opts.reconnectMaxDelayMs,
+      jitter: 'decorrelated',
+    });
     if (opts.cluster) {
       // Per-node connection settings; the cluster owns addressing, queueing and reconnects.
       const { host: _h, port: _p, enableOfflineQueue: _q, sentinels: _s, ...nodeOptions } = opts.ioredis;
-      this.client = new Cluster(opts.cluster.nodes, { ...opts.cluster.options, clusterRetryStrategy: retryStrategy, redisOptions: nodeOptions });
+      this.client = new Cluster(opts.cluster.nodes, {
+        ...opts.cluster.options,
+        clusterRetryStrategy: retryStrategy,
+        redisOptions: nodeOptions,
+      });
     } else {
       this.client = new Redis({ ...opts.ioredis, retryStrategy });
     }
@@ -84,7 +102,9 @@ export class TetherRedis {
     if (this.draining) return Promise.reject(new PoolDrainingError(this.name));
     const deadlineMs = options.deadlineMs ?? this.opts.deadlineMs;
     if (options.signal || this.opts.retry.budget || this.opts.retry.breaker) {
-      return this.track(this.policy.execute((ctx) => this.attempt(ctx, fn), this.callOptions(options, deadlineMs)));
+      return this.track(
+        this.policy.execute((ctx) => this.attempt(ctx, fn), this.callOptions(options, deadlineMs)),
+      );
     }
     return this.fastExecute(fn, options, deadlineMs);
   }
@@ -112,7 +132,11 @@ export class TetherRedis {
    * The hot path: the first attempt with one plain timer for its deadline and a single promise for
    * the whole call; the retry policy takes over only after a failure worth retrying.
    */
-  private fastExecute<T>(fn: (client: Redis | Cluster) => Promise<T>, options: RedisCallOptions, deadlineMs: number): Promise<T> {
+  private fastExecute<T>(
+    fn: (client: Redis | Cluster) => Promise<T>,
+    options: RedisCallOptions,
+    deadlineMs: number,
+  ): Promise<T> {
     const startedAt = performance.now();
     this.inFlight++;
     return new Promise<T>((resolve, reject) => {
@@ -124,17 +148,29 @@ export class TetherRedis {
       };
       const fail = (error: unknown) => {
         const call = this.callOptions(options, deadlineMs);
-        if (error instanceof DeadlineExceededError || this.draining || !worthRetrying(error, call)) return finish(error);
+        if (error instanceof DeadlineExceededError || this.draining || !worthRetrying(error, call))
+          return finish(error);
         const remainingMs = deadlineMs - (performance.now() - startedAt);
-        if (remainingMs < 1) return finish(new DeadlineExceededError(options.name ?? this.name, deadlineMs, 1, error));
-        continueWithPolicy(this.policy, error, (ctx) => this.attempt(ctx, fn), { ...call, deadlineMs: remainingMs }).then(
+        if (remainingMs < 1)
+          return finish(new DeadlineExceededError(options.name ?? this.name, deadlineMs, 1, error));
+        continueWithPolicy(this.policy, error, (ctx) => this.attempt(ctx, fn), {
+          ...call,
+          deadlineMs: remainingMs,
+        }).then(
           (value) => finish(undefined, value),
           (e: unknown) => finish(e),
         );
       };
       const timer = setTimeout(() => {
         pending = false;
-        finish(new DeadlineExceededError(options.name ?? this.name, deadlineMs, 1, new DOMException('the operation deadline passed', 'TimeoutError')));
+        finish(
+          new DeadlineExceededError(
+            options.name ?? this.name,
+            deadlineMs,
+            1,
+            new DOMException('the operation deadline passed', 'TimeoutError'),
+          ),
+        );
       }, deadlineMs);
       let work: Promise<T>;
       try {
@@ -178,11 +214,13 @@ export class TetherRedis {
 
   private countTimeout(error: unknown): void {
     const message = (error as Error)?.message ?? '';
-    if (message === 'Command timed out' || message.startsWith('Socket timeout')) this.metrics.timeouts.add(1, this.metrics.attributes);
+    if (message === 'Command timed out' || message.startsWith('Socket timeout'))
+      this.metrics.timeouts.add(1, this.metrics.attributes);
   }
 
   private settled(): void {
-    if (--this.inFlight === 0 && this.idleWaiters.length > 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    if (--this.inFlight === 0 && this.idleWaiters.length > 0)
+      for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
   private attempt<T>(ctx: AttemptContext, fn: (client: Redis | Cluster) => Promise<T>): Promise<T> {
@@ -222,7 +260,10 @@ export class TetherRedis {
     });
     c.on('ready', () => {
       this.endBackoff.reset();
-      this.metrics.createTime.record((performance.now() - this.connectingSince) / 1000, this.metrics.attributes);
+      this.metrics.createTime.record(
+        (performance.now() - this.connectingSince) / 1000,
+        this.metrics.attributes,
+      );
       if (this.outage.inOutage) {
         this.outage.success();
         this.opts.logger.info({ client: this.name }, 'redis: connected again, outage over');
@@ -233,7 +274,10 @@ export class TetherRedis {
       // ioredis ends a client for good when its connector fails (e.g. every sentinel unreachable
       // at once). An app that did not ask for it must not be left with a dead client: start over.
       const delayMs = Math.round(this.endBackoff.next());
-      this.opts.logger.warn({ client: this.name, delayMs }, 'redis: the client ended on its own; reconnecting');
+      this.opts.logger.warn(
+        { client: this.name, delayMs },
+        'redis: the client ended on its own; reconnecting',
+      );
       this.outage.failure(new Error('redis client ended'));
       const timer = setTimeout(() => {
         if (!this.draining && this.client.status === 'end') this.client.connect().catch(() => {});
@@ -274,10 +318,15 @@ export class TetherRedis {
           timer = setTimeout(() => resolve(false), Math.max(0, deadlineAt - performance.now()));
         }),
       ]).finally(() => clearTimeout(timer));
-    if (this.inFlight > 0) await untilDeadline(new Promise<void>((resolve) => this.idleWaiters.push(resolve)));
+    if (this.inFlight > 0)
+      await untilDeadline(new Promise<void>((resolve) => this.idleWaiters.push(resolve)));
     const graceful = this.client.status === 'ready' && (await untilDeadline(this.client.quit()));
     if (!graceful) {
-      if (this.inFlight > 0) this.opts.logger.warn({ client: this.name, inFlight: this.inFlight }, 'redis: drain deadline passed; disconnecting');
+      if (this.inFlight > 0)
+        this.opts.logger.warn(
+          { client: this.name, inFlight: this.inFlight },
+          'redis: drain deadline passed; disconnecting',
+        );
       this.client.disconnect();
     }
     this.outage.close();

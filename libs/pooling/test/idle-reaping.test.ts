@@ -11,9 +11,14 @@ interface Report {
   uncaught: number;
 }
 
-function runChild(mode: string, url: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runChild(
+  mode: string,
+  url: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=@tether/source', fixture, mode, url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--conditions=@tether/source', fixture, mode, url], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

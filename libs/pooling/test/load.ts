@@ -11,7 +11,10 @@ export interface LoadResult {
  * Starts `op` at a steady rate (about `perSecond`) until `stop()` is called, without waiting for
  * earlier operations; `stop()` resolves when every started operation settled.
  */
-export function steadyLoad(op: () => Promise<unknown>, perSecond: number): { result: LoadResult; stop(): Promise<LoadResult> } {
+export function steadyLoad(
+  op: () => Promise<unknown>,
+  perSecond: number,
+): { result: LoadResult; stop(): Promise<LoadResult> } {
   const result: LoadResult = { ok: 0, errors: [], successTimes: [] };
   const pending = new Set<Promise<unknown>>();
   let running = true;
@@ -47,7 +50,11 @@ export function steadyLoad(op: () => Promise<unknown>, perSecond: number): { res
 }
 
 /** Polls `check` every `everyMs` until it is true or `timeoutMs` passes; returns whether it became true. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 25): Promise<boolean> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 25,
+): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     if (await check()) return true;

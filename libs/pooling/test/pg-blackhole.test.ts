@@ -33,7 +33,9 @@ function viaProxy(): string {
 
 async function warm(pool: TetherPgPool, n: number): Promise<number[]> {
   const results = await Promise.all(
-    Array.from({ length: n }, () => pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid, pg_sleep(0.05)')),
+    Array.from({ length: n }, () =>
+      pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid, pg_sleep(0.05)'),
+    ),
   );
   return results.map((r) => r.rows[0]?.pid as number);
 }
@@ -78,7 +80,12 @@ describe('established idle connections silently blackholed (no FIN, no RST)', ()
 
   it('dead idle sockets are evicted within the keepalive detection time', async () => {
     proxy = await FaultProxy.start({ targetPort: server.port });
-    const pool = createPgPool({ connectionString: viaProxy(), max: 5, keepAliveInitialDelayMs: KEEPALIVE_MS, logger: new CaptureLogger() });
+    const pool = createPgPool({
+      connectionString: viaProxy(),
+      max: 5,
+      keepAliveInitialDelayMs: KEEPALIVE_MS,
+      logger: new CaptureLogger(),
+    });
     const evictions: PgEvictionEvent[] = [];
     pool.on('evict', (e) => evictions.push(e));
     try {

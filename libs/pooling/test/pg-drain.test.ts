@@ -25,7 +25,9 @@ describe('drain', () => {
     const before = handles();
     const pool = createPgPool({ connectionString: server.url, max: 5, min: 2, logger: new CaptureLogger() });
     await pool.ping();
-    const inFlight = Array.from({ length: 5 }, (_, i) => pool.query<{ i: number }>('SELECT pg_sleep(0.5), $1::int AS i', [i]));
+    const inFlight = Array.from({ length: 5 }, (_, i) =>
+      pool.query<{ i: number }>('SELECT pg_sleep(0.5), $1::int AS i', [i]),
+    );
     await sleep(100);
     const drained = pool.drain(5_000);
 

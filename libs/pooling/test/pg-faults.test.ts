@@ -42,7 +42,13 @@ async function firstAccepted(url: string, timeoutMs: number): Promise<number> {
 describe('createPgPool under server-side faults', () => {
   it('all idle connections terminated server-side: 200 operations, 0 errors reach the caller', async () => {
     const logger = new CaptureLogger();
-    const pool = createPgPool({ connectionString: server.url, max: 10, logger, tracer: h.tracer, meter: h.meter });
+    const pool = createPgPool({
+      connectionString: server.url,
+      max: 10,
+      logger,
+      tracer: h.tracer,
+      meter: h.meter,
+    });
     const evictions: PgEvictionEvent[] = [];
     pool.on('evict', (e) => evictions.push(e));
     try {
@@ -56,7 +62,9 @@ describe('createPgPool under server-side faults', () => {
       const errors: unknown[] = [];
       for (let wave = 0; wave < 10; wave++) {
         const results = await Promise.allSettled(
-          Array.from({ length: 20 }, (_, i) => pool.query<{ n: number }>('SELECT $1::int AS n', [wave * 20 + i])),
+          Array.from({ length: 20 }, (_, i) =>
+            pool.query<{ n: number }>('SELECT $1::int AS n', [wave * 20 + i]),
+          ),
         );
         results.forEach((r, i) => {
           if (r.status === 'rejected') errors.push(r.reason);
@@ -65,7 +73,11 @@ describe('createPgPool under server-side faults', () => {
       }
       expect(errors, describeErrors(errors)).toHaveLength(0);
       // Every killed connection was evicted (never handed out dead) and logged with its SQLSTATE.
-      expect(evictions.filter((e) => e.reason === 'idle_error' || e.reason === 'validation_failed' || e.reason === 'fatal_error').length).toBeGreaterThanOrEqual(10);
+      expect(
+        evictions.filter(
+          (e) => e.reason === 'idle_error' || e.reason === 'validation_failed' || e.reason === 'fatal_error',
+        ).length,
+      ).toBeGreaterThanOrEqual(10);
       expect(logger.text).toContain('57P01');
     } finally {
       await pool.drain(5_000);
@@ -74,7 +86,14 @@ describe('createPgPool under server-side faults', () => {
 
   it('Postgres restarted under ~200 ops/s: no error for reads, first success within 1 s of recovery, one outage span', async () => {
     h.exporter.reset();
-    const pool = createPgPool({ connectionString: server.url, max: 10, deadlineMs: 10_000, logger: new CaptureLogger(), tracer: h.tracer, meter: h.meter });
+    const pool = createPgPool({
+      connectionString: server.url,
+      max: 10,
+      deadlineMs: 10_000,
+      logger: new CaptureLogger(),
+      tracer: h.tracer,
+      meter: h.meter,
+    });
     try {
       await pool.ping();
       const load = steadyLoad(() => pool.query('SELECT 1'), 200);
@@ -101,7 +120,11 @@ describe('createPgPool under server-side faults', () => {
       // Operations that were retried across the outage link to its span.
       const linked = h.exporter
         .getFinishedSpans()
-        .filter((s) => s.name.startsWith('retry ') && s.links.some((l) => l.context.spanId === outage?.spanContext().spanId));
+        .filter(
+          (s) =>
+            s.name.startsWith('retry ') &&
+            s.links.some((l) => l.context.spanId === outage?.spanContext().spanId),
+        );
       expect(linked.length).toBeGreaterThan(0);
     } finally {
       await pool.drain(5_000);

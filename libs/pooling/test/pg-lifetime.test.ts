@@ -40,7 +40,9 @@ describe('maximum lifetime with jitter', () => {
       const longPid = (await long).rows[0]?.pid;
       expect(longPid).toBeTypeOf('number');
       const longDoneMs = performance.now() - startedAt;
-      expect(await eventually(() => recycled.length === 50, MAX_LIFETIME_MS + LATE_MS + 2_000, 50)).toBe(true);
+      expect(await eventually(() => recycled.length === 50, MAX_LIFETIME_MS + LATE_MS + 2_000, 50)).toBe(
+        true,
+      );
 
       expect(recycled.every((r) => r.event.reason === 'lifetime')).toBe(true);
       // The busy connection was recycled only once its query had finished.
@@ -55,7 +57,8 @@ describe('maximum lifetime with jitter', () => {
       expect(Math.max(...idle)).toBeLessThanOrEqual(MAX_LIFETIME_MS + LATE_MS);
       // Uniform over the window: every quarter gets some (expected ~12 each; < 3 has odds below 1e-8).
       const quarters = [0, 0, 0, 0];
-      for (const age of idle) quarters[Math.min(3, Math.floor(((age - (MAX_LIFETIME_MS - JITTER_MS)) / JITTER_MS) * 4))]! += 1;
+      for (const age of idle)
+        quarters[Math.min(3, Math.floor(((age - (MAX_LIFETIME_MS - JITTER_MS)) / JITTER_MS) * 4))]! += 1;
       for (const q of quarters) expect(q).toBeGreaterThanOrEqual(3);
     } finally {
       await pool.drain(5_000);

@@ -38,12 +38,18 @@ describe('Redis connection silently blackholed (no FIN, no RST)', () => {
 
   it('worker profile (no command or socket timeout): a call still returns at its deadline', async () => {
     proxy = await FaultProxy.start({ targetPort: server.port });
-    const redis = createRedis({ url: `redis://127.0.0.1:${proxy.port}`, profile: 'worker', logger: new CaptureLogger() });
+    const redis = createRedis({
+      url: `redis://127.0.0.1:${proxy.port}`,
+      profile: 'worker',
+      logger: new CaptureLogger(),
+    });
     try {
       await redis.execute((c) => c.set('k', 'v'));
       proxy.blackhole();
       const startedAt = performance.now();
-      await expect(redis.execute((c) => c.get('k'), { idempotent: true, deadlineMs: 800 })).rejects.toMatchObject({ code: 'TETHER_DEADLINE_EXCEEDED' });
+      await expect(
+        redis.execute((c) => c.get('k'), { idempotent: true, deadlineMs: 800 }),
+      ).rejects.toMatchObject({ code: 'TETHER_DEADLINE_EXCEEDED' });
       const elapsed = performance.now() - startedAt;
       expect(elapsed).toBeGreaterThanOrEqual(790);
       expect(elapsed).toBeLessThan(1_300);

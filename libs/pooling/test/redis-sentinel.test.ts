@@ -15,12 +15,24 @@ let sentinel: SentinelServer;
 beforeAll(async () => {
   master = await EphemeralRedis.start();
   replica = await EphemeralRedis.start({ settings: { replicaof: `${master.host} ${master.port}` } });
-  expect(await eventually(async () => String(await replica.command('INFO', 'replication')).includes('master_link_status:up'), 10_000, 100)).toBe(true);
+  expect(
+    await eventually(
+      async () => String(await replica.command('INFO', 'replication')).includes('master_link_status:up'),
+      10_000,
+      100,
+    ),
+  ).toBe(true);
   sentinel = await SentinelServer.start(MASTER, master.port);
   const admin = new Redis({ host: sentinel.host, port: sentinel.port, lazyConnect: true });
   try {
     // Sentinel learns about replicas from the master's INFO; wait until it could fail over.
-    expect(await eventually(async () => ((await admin.call('SENTINEL', 'REPLICAS', MASTER)) as unknown[]).length === 1, 15_000, 200)).toBe(true);
+    expect(
+      await eventually(
+        async () => ((await admin.call('SENTINEL', 'REPLICAS', MASTER)) as unknown[]).length === 1,
+        15_000,
+        200,
+      ),
+    ).toBe(true);
   } finally {
     admin.disconnect();
   }
@@ -34,15 +46,25 @@ afterAll(async () => {
 
 describe('createRedis with Sentinel', () => {
   it('follows a failover: the master is killed, Sentinel promotes the replica, idempotent writes see no error', async () => {
-    const redis = createRedis({ sentinels: [{ host: sentinel.host, port: sentinel.port }], sentinelMasterName: MASTER, deadlineMs: 15_000, logger: new CaptureLogger() });
+    const redis = createRedis({
+      sentinels: [{ host: sentinel.host, port: sentinel.port }],
+      sentinelMasterName: MASTER,
+      deadlineMs: 15_000,
+      logger: new CaptureLogger(),
+    });
     try {
       await redis.execute((c) => c.set('failover', 'before'), { idempotent: true });
       let n = 0;
-      const load = steadyLoad(() => redis.execute((c) => c.set('failover', String(n++)), { idempotent: true }), 50);
+      const load = steadyLoad(
+        () => redis.execute((c) => c.set('failover', String(n++)), { idempotent: true }),
+        50,
+      );
       await sleep(300);
       await master.kill();
       // Sentinel: 1 s to declare the master down, then the election and the promotion.
-      expect(await eventually(async () => String(await replica.command('ROLE')).startsWith('master'), 15_000, 100)).toBe(true);
+      expect(
+        await eventually(async () => String(await replica.command('ROLE')).startsWith('master'), 15_000, 100),
+      ).toBe(true);
       await sleep(1_500);
       const result = await load.stop();
       expect(result.errors, describeErrors(result.errors)).toHaveLength(0);

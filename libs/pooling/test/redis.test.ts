@@ -45,10 +45,13 @@ describe('createRedis (request profile) under server-side faults', () => {
       for (let wave = 0; wave < 10; wave++) {
         const results = await Promise.allSettled(
           Array.from({ length: 20 }, (_, i) =>
-            redis.execute(async (c) => {
-              await c.set(`k${i}`, String(wave));
-              return c.get(`k${i}`);
-            }, { idempotent: true }),
+            redis.execute(
+              async (c) => {
+                await c.set(`k${i}`, String(wave));
+                return c.get(`k${i}`);
+              },
+              { idempotent: true },
+            ),
           ),
         );
         results.forEach((r) => {
@@ -64,7 +67,13 @@ describe('createRedis (request profile) under server-side faults', () => {
 
   it('Redis restarted under ~200 ops/s: no error for idempotent work, first success within 1 s of recovery, one outage span', async () => {
     h.exporter.reset();
-    const redis = createRedis({ url: server.url, deadlineMs: 10_000, logger: new CaptureLogger(), tracer: h.tracer, meter: h.meter });
+    const redis = createRedis({
+      url: server.url,
+      deadlineMs: 10_000,
+      logger: new CaptureLogger(),
+      tracer: h.tracer,
+      meter: h.meter,
+    });
     try {
       await redis.ping();
       const load = steadyLoad(() => redis.execute((c) => c.get('steady'), { idempotent: true }), 200);
@@ -90,7 +99,11 @@ describe('createRedis (request profile) under server-side faults', () => {
       expect(outage?.events.filter((e) => e.name === 'reconnect.attempt').length).toBeGreaterThan(0);
       const linked = h.exporter
         .getFinishedSpans()
-        .filter((s) => s.name.startsWith('retry ') && s.links.some((l) => l.context.spanId === outage?.spanContext().spanId));
+        .filter(
+          (s) =>
+            s.name.startsWith('retry ') &&
+            s.links.some((l) => l.context.spanId === outage?.spanContext().spanId),
+        );
       expect(linked.length).toBeGreaterThan(0);
     } finally {
       await redis.drain();
@@ -104,10 +117,12 @@ describe('createRedis (request profile) under server-side faults', () => {
     try {
       await redis.ping();
       let landedAt = 0;
-      const write = redis.execute((c) => c.set('failover', 'done'), { idempotent: true, deadlineMs: 5_000 }).then((r) => {
-        landedAt = performance.now();
-        return r;
-      });
+      const write = redis
+        .execute((c) => c.set('failover', 'done'), { idempotent: true, deadlineMs: 5_000 })
+        .then((r) => {
+          landedAt = performance.now();
+          return r;
+        });
       await sleep(300);
       const promotedAt = performance.now();
       await replica.command('REPLICAOF', 'NO', 'ONE');
@@ -117,7 +132,11 @@ describe('createRedis (request profile) under server-side faults', () => {
       // Refused while the node was a replica (READONLY -> reconnect), retried until it was promoted.
       const failed = h.exporter
         .getFinishedSpans()
-        .flatMap((s) => s.events.filter((e) => e.name === 'retry.attempt' && e.attributes?.['tether.retry.outcome'] === 'failure'));
+        .flatMap((s) =>
+          s.events.filter(
+            (e) => e.name === 'retry.attempt' && e.attributes?.['tether.retry.outcome'] === 'failure',
+          ),
+        );
       expect(failed.length).toBeGreaterThan(0);
     } finally {
       await redis.drain();
@@ -145,7 +164,9 @@ describe('createRedis worker profile', () => {
       await producer.rpush('jobs', 'job-1');
       await expect(popped).resolves.toEqual(['jobs', 'job-1']);
 
-      expect(await eventually(async () => (await producer.publish('events', 'after-reconnect')) === 1, 5_000, 100)).toBe(true);
+      expect(
+        await eventually(async () => (await producer.publish('events', 'after-reconnect')) === 1, 5_000, 100),
+      ).toBe(true);
       expect(await eventually(() => messages.includes('after-reconnect'), 2_000)).toBe(true);
     } finally {
       producer.disconnect();
@@ -159,7 +180,12 @@ describe('createRedis drain', () => {
   it('lets in-flight commands finish, refuses new ones at once, and closes the connection', async () => {
     const redis = createRedis({ url: server.url, logger: new CaptureLogger() });
     await redis.ping();
-    const inFlight = redis.execute((c) => c.eval('local t = redis.call("TIME") while true do local n = redis.call("TIME") if (n[1] - t[1]) * 1000000 + (n[2] - t[2]) > 300000 then return "slow" end end', 0));
+    const inFlight = redis.execute((c) =>
+      c.eval(
+        'local t = redis.call("TIME") while true do local n = redis.call("TIME") if (n[1] - t[1]) * 1000000 + (n[2] - t[2]) > 300000 then return "slow" end end',
+        0,
+      ),
+    );
     await sleep(50);
     const drained = redis.drain(5_000);
     const refused = await redis.execute((c) => c.get('x')).catch((e: unknown) => e);
@@ -181,15 +207,25 @@ describe('createRedis metrics', () => {
     m?.dataPoints.filter((p) => p.attributes['db.client.connection.pool.name'] === 'metrics-redis') ?? [];
 
   it('exports db.client.connection.* metrics and counts a server-closed connection as an eviction', async () => {
-    const redis = createRedis({ url: server.url, name: 'metrics-redis', meter: h.meter, logger: new CaptureLogger() });
+    const redis = createRedis({
+      url: server.url,
+      name: 'metrics-redis',
+      meter: h.meter,
+      logger: new CaptureLogger(),
+    });
     try {
       await redis.ping();
       for (let i = 0; i < 5; i++) await redis.execute((c) => c.set(`m${i}`, String(i)));
       await server.killClients();
-      const reconnected = await eventually(async () => (await redis.execute((c) => c.get('m1'), { idempotent: true })) === '1', 5_000);
+      const reconnected = await eventually(
+        async () => (await redis.execute((c) => c.get('m1'), { idempotent: true })) === '1',
+        5_000,
+      );
       expect(reconnected).toBe(true);
 
-      const states = ofPool(await metric('db.client.connection.count')).map((p) => p.attributes['db.client.connection.state']);
+      const states = ofPool(await metric('db.client.connection.count')).map(
+        (p) => p.attributes['db.client.connection.state'],
+      );
       expect(states).toEqual(expect.arrayContaining(['idle', 'used']));
       expect(ofPool(await metric('db.client.connection.max'))[0]?.value).toBe(1);
       for (const name of ['db.client.connection.create_time', 'db.client.connection.use_time']) {
@@ -199,7 +235,9 @@ describe('createRedis metrics', () => {
         expect(ofPool(m).length, name).toBeGreaterThan(0);
       }
       const evictions = ofPool(await metric('tether.db.client.connection.evictions'));
-      expect(evictions.find((p) => p.attributes['tether.eviction.reason'] === 'closed')?.value).toBeGreaterThanOrEqual(1);
+      expect(
+        evictions.find((p) => p.attributes['tether.eviction.reason'] === 'closed')?.value,
+      ).toBeGreaterThanOrEqual(1);
     } finally {
       await redis.drain(2_000);
     }

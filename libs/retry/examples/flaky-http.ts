@@ -17,7 +17,14 @@ const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/balance`
 // One budget and one breaker per dependency, shared by every policy that calls it.
 const budget = new RetryBudget({ ratio: 0.1, minRetriesPerSecond: 10 });
 const breaker = new CircuitBreaker({ name: 'billing', consecutiveFailures: 5, halfOpenAfterMs: 10_000 });
-const billing = createRetryPolicy({ name: 'billing', maxAttempts: 4, deadlineMs: 3000, initialDelayMs: 50, budget, breaker });
+const billing = createRetryPolicy({
+  name: 'billing',
+  maxAttempts: 4,
+  deadlineMs: 3000,
+  initialDelayMs: 50,
+  budget,
+  breaker,
+});
 
 const body = await billing.execute(
   async ({ signal, attempt }) => {

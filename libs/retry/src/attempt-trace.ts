@@ -1,7 +1,16 @@
-import { context, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import {
+  context,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
 import type { Classification } from './classification.ts';
 
-export type Outcome = 'success' | 'not_retryable' | 'exhausted' | 'deadline' | 'budget_exhausted' | 'breaker_open' | 'cancelled';
+export type Outcome =
+  'success' | 'not_retryable' | 'exhausted' | 'deadline' | 'budget_exhausted' | 'breaker_open' | 'cancelled';
 
 /**
  * The span of one `execute()` call. It is created lazily, at the first failed attempt, with the call's
@@ -27,11 +36,23 @@ export class AttemptTrace {
 
   /** Runs an attempt in the span's context (once there is one) so its own spans nest under the retry span. */
   run<T>(fn: () => T): T {
-    return this.#span ? context.with(trace.setSpan(this.#parent, this.#span), fn) : context.with(this.#parent, fn);
+    return this.#span
+      ? context.with(trace.setSpan(this.#parent, this.#span), fn)
+      : context.with(this.#parent, fn);
   }
 
-  failed(attempt: number, c: Classification, error: unknown, decision: 'retry' | 'give_up', delayMs: number): void {
-    this.#span ??= this.#tracer.startSpan(`retry ${this.#name}`, { attributes: this.#attributes, startTime: this.#startTime }, this.#parent);
+  failed(
+    attempt: number,
+    c: Classification,
+    error: unknown,
+    decision: 'retry' | 'give_up',
+    delayMs: number,
+  ): void {
+    this.#span ??= this.#tracer.startSpan(
+      `retry ${this.#name}`,
+      { attributes: this.#attributes, startTime: this.#startTime },
+      this.#parent,
+    );
     const attributes: Attributes = {
       'tether.retry.attempt': attempt,
       'tether.retry.outcome': 'failure',
@@ -47,7 +68,10 @@ export class AttemptTrace {
   }
 
   succeeded(attempt: number): void {
-    this.#span?.addEvent('retry.attempt', { 'tether.retry.attempt': attempt, 'tether.retry.outcome': 'success' });
+    this.#span?.addEvent('retry.attempt', {
+      'tether.retry.attempt': attempt,
+      'tether.retry.outcome': 'success',
+    });
   }
 
   end(outcome: Outcome, attempts: number, error?: unknown): void {

@@ -36,10 +36,23 @@ export interface ResolvedBackoffOptions {
 
 /** Validates backoff options (shared by createBackoff and createRetryPolicy so both reject the same input). */
 export function resolveBackoffOptions(options: BackoffOptions = {}): ResolvedBackoffOptions {
-  const initialDelayMs = numberOption('initialDelayMs', options.initialDelayMs, BACKOFF_DEFAULTS.initialDelayMs, { min: 1 });
-  const maxDelayMs = numberOption('maxDelayMs', options.maxDelayMs, Math.max(BACKOFF_DEFAULTS.maxDelayMs, initialDelayMs), { min: 1 });
+  const initialDelayMs = numberOption(
+    'initialDelayMs',
+    options.initialDelayMs,
+    BACKOFF_DEFAULTS.initialDelayMs,
+    { min: 1 },
+  );
+  const maxDelayMs = numberOption(
+    'maxDelayMs',
+    options.maxDelayMs,
+    Math.max(BACKOFF_DEFAULTS.maxDelayMs, initialDelayMs),
+    { min: 1 },
+  );
   if (maxDelayMs < initialDelayMs) {
-    throw new InvalidOptionError('maxDelayMs', `must be >= initialDelayMs (${initialDelayMs}), got ${maxDelayMs}`);
+    throw new InvalidOptionError(
+      'maxDelayMs',
+      `must be >= initialDelayMs (${initialDelayMs}), got ${maxDelayMs}`,
+    );
   }
   return {
     initialDelayMs,

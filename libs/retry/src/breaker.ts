@@ -72,17 +72,25 @@ export class CircuitBreaker {
   #listeners = new Set<(state: BreakerState) => void>();
 
   constructor(options: CircuitBreakerOptions) {
-    if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'must be an object');
+    if (typeof options !== 'object' || options === null)
+      throw new InvalidOptionError('options', 'must be an object');
     this.name = stringOption('name', options.name);
-    this.halfOpenAfterMs = numberOption('halfOpenAfterMs', options.halfOpenAfterMs, 10_000, { min: 1, max: MAX_TIMER_MS });
+    this.halfOpenAfterMs = numberOption('halfOpenAfterMs', options.halfOpenAfterMs, 10_000, {
+      min: 1,
+      max: MAX_TIMER_MS,
+    });
     const isFailure = functionOption('isFailure', options.isFailure, defaultIsFailure);
     // cockatiel counts an error its filter rejects as a success, and one success closes a half-open
     // breaker. A cancelled probe proves nothing about the dependency, so it must not close it.
-    const probeCancelled = (error: unknown) => this.#policy.state === CircuitState.HalfOpen && isCancellation(error);
-    this.#policy = circuitBreaker(handleWhen((error) => isFailure(error) || probeCancelled(error)), {
-      halfOpenAfter: this.halfOpenAfterMs,
-      breaker: makeBreaker(options),
-    });
+    const probeCancelled = (error: unknown) =>
+      this.#policy.state === CircuitState.HalfOpen && isCancellation(error);
+    this.#policy = circuitBreaker(
+      handleWhen((error) => isFailure(error) || probeCancelled(error)),
+      {
+        halfOpenAfter: this.halfOpenAfterMs,
+        breaker: makeBreaker(options),
+      },
+    );
 
     const meter = options.meter ?? metrics.getMeter('@tether/retry');
     const attributes = { 'tether.dependency': this.name };
@@ -137,13 +145,21 @@ function makeBreaker(options: CircuitBreakerOptions): IBreaker {
     const s = options.sampling;
     const threshold = s.threshold;
     if (typeof threshold !== 'number' || !(threshold > 0 && threshold < 1)) {
-      throw new InvalidOptionError('sampling.threshold', `must be a number strictly between 0 and 1, got ${String(threshold)}`);
+      throw new InvalidOptionError(
+        'sampling.threshold',
+        `must be a number strictly between 0 and 1, got ${String(threshold)}`,
+      );
     }
     const duration = numberOption('sampling.durationMs', s.durationMs, Number.NaN, { min: 1 });
     if (Number.isNaN(duration)) throw new InvalidOptionError('sampling.durationMs', 'is required');
     // Undefined lets cockatiel pick its default: enough traffic for 5 failures per second at the threshold.
-    const minimumRps = s.minimumRps === undefined ? undefined : numberOption('sampling.minimumRps', s.minimumRps, 0, { min: 0 });
+    const minimumRps =
+      s.minimumRps === undefined
+        ? undefined
+        : numberOption('sampling.minimumRps', s.minimumRps, 0, { min: 0 });
     return new SamplingBreaker({ threshold, duration, ...(minimumRps === undefined ? {} : { minimumRps }) });
   }
-  return new ConsecutiveBreaker(numberOption('consecutiveFailures', options.consecutiveFailures, 5, { min: 1, integer: true }));
+  return new ConsecutiveBreaker(
+    numberOption('consecutiveFailures', options.consecutiveFailures, 5, { min: 1, integer: true }),
+  );
 }

@@ -37,7 +37,9 @@ export class RetryBudget {
 
   constructor(options: RetryBudgetOptions = {}) {
     this.ratio = numberOption('ratio', options.ratio, 0.1, { min: 0 });
-    this.minRetriesPerSecond = numberOption('minRetriesPerSecond', options.minRetriesPerSecond, 10, { min: 0 });
+    this.minRetriesPerSecond = numberOption('minRetriesPerSecond', options.minRetriesPerSecond, 10, {
+      min: 0,
+    });
     this.maxTokens = numberOption('maxTokens', options.maxTokens, 100, { min: 0 });
     this.#now = functionOption('now', options.now, () => performance.now());
     this.#depositUnit = Math.round(this.ratio * SCALE);
@@ -74,6 +76,9 @@ export class RetryBudget {
     const now = this.#now();
     const elapsedMs = Math.max(0, now - this.#floorUpdatedAt);
     this.#floorUpdatedAt = now;
-    this.#floor = Math.min(this.minRetriesPerSecond, this.#floor + (elapsedMs / 1000) * this.minRetriesPerSecond);
+    this.#floor = Math.min(
+      this.minRetriesPerSecond,
+      this.#floor + (elapsedMs / 1000) * this.minRetriesPerSecond,
+    );
   }
 }

@@ -18,7 +18,11 @@ export interface Classification {
   retryAfterMs?: number;
 }
 
-export function transient(safety: 'always' | 'idempotent' | 'never', reason: string, code?: string): Classification {
+export function transient(
+  safety: 'always' | 'idempotent' | 'never',
+  reason: string,
+  code?: string,
+): Classification {
   return withCode({ kind: 'transient', safety, retryTransaction: false, reason }, code);
 }
 

@@ -28,14 +28,18 @@ function httpShape(value: unknown): HttpShape | undefined {
   const status = typeof v['status'] === 'number' ? v['status'] : v['statusCode'];
   if (typeof status === 'number' && Number.isInteger(status) && status >= 100 && status <= 599) {
     const headers = v['headers'];
-    return { status, headers: typeof headers === 'object' && headers !== null ? (headers as HeaderSource) : undefined };
+    return {
+      status,
+      headers: typeof headers === 'object' && headers !== null ? (headers as HeaderSource) : undefined,
+    };
   }
   return 'response' in v ? httpShape(v['response']) : undefined;
 }
 
 function header(headers: HeaderSource | undefined, name: string): string | undefined {
   if (!headers) return undefined;
-  if (typeof headers['get'] === 'function') return (headers as { get(n: string): string | null }).get(name) ?? undefined;
+  if (typeof headers['get'] === 'function')
+    return (headers as { get(n: string): string | null }).get(name) ?? undefined;
   for (const [key, value] of Object.entries(headers)) {
     if (key.toLowerCase() !== name) continue;
     if (typeof value === 'string') return value;

@@ -1,4 +1,11 @@
-import { type Classification, messageOf, permanent, stringProp, transient, unknown } from './classification.ts';
+import {
+  type Classification,
+  messageOf,
+  permanent,
+  stringProp,
+  transient,
+  unknown,
+} from './classification.ts';
 
 // SQLSTATEs from the Postgres manual, appendix A. Everything not listed is a statement-level error
 // (syntax, constraint, data) that will fail the same way again, hence permanent by default.
@@ -14,8 +21,26 @@ const SQLSTATES = new Map<string, (code: string) => Classification>([
   ['53300', (c) => transient('always', '53300 too_many_connections', c)],
   // After a failover the old primary (or a replica) rejects writes; the statement did nothing.
   ['25006', (c) => transient('always', '25006 read_only_sql_transaction', c)],
-  ['40001', (c) => ({ kind: 'transient', safety: 'never', retryTransaction: true, reason: '40001 serialization_failure', code: c })],
-  ['40P01', (c) => ({ kind: 'transient', safety: 'never', retryTransaction: true, reason: '40P01 deadlock_detected', code: c })],
+  [
+    '40001',
+    (c) => ({
+      kind: 'transient',
+      safety: 'never',
+      retryTransaction: true,
+      reason: '40001 serialization_failure',
+      code: c,
+    }),
+  ],
+  [
+    '40P01',
+    (c) => ({
+      kind: 'transient',
+      safety: 'never',
+      retryTransaction: true,
+      reason: '40P01 deadlock_detected',
+      code: c,
+    }),
+  ],
   ['08001', (c) => transient('always', '08001 sqlclient_unable_to_establish_sqlconnection', c)],
   ['08004', (c) => transient('always', '08004 sqlserver_rejected_establishment_of_sqlconnection', c)],
   // The commit may or may not have happened: retrying could apply it twice.
@@ -37,7 +62,10 @@ const PG_MESSAGES = new Map<string, Classification>([
   ['timeout exceeded when trying to connect', transient('always', 'pg pool checkout timeout')],
   ['Query read timeout', transient('idempotent', 'pg query_timeout')],
   // The client refuses the query before sending it because its socket already failed.
-  ['Client has encountered a connection error and is not queryable', transient('always', 'pg client not queryable')],
+  [
+    'Client has encountered a connection error and is not queryable',
+    transient('always', 'pg client not queryable'),
+  ],
   // The application ended the client itself.
   ['Connection terminated', permanent('pg connection ended by the application')],
   ['Client was closed and is not queryable', permanent('pg client closed by the application')],

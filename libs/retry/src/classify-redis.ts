@@ -17,11 +17,17 @@ const REPLY_PREFIXES = new Map<string, Classification>([
 const IOREDIS_MESSAGES = new Map<string, Classification>([
   // Commands pending when the socket closed may have been executed.
   ['Connection is closed.', transient('idempotent', 'ioredis connection closed')],
-  ['Command aborted due to connection close', transient('idempotent', 'ioredis command aborted by connection close')],
+  [
+    'Command aborted due to connection close',
+    transient('idempotent', 'ioredis command aborted by connection close'),
+  ],
   ['Command timed out', transient('idempotent', 'ioredis commandTimeout')],
   ['connect ETIMEDOUT', transient('always', 'ioredis connectTimeout')],
   // Rejected before it was written because the offline queue is disabled.
-  ["Stream isn't writeable and enableOfflineQueue options is false", transient('always', 'ioredis offline, queue disabled')],
+  [
+    "Stream isn't writeable and enableOfflineQueue options is false",
+    transient('always', 'ioredis offline, queue disabled'),
+  ],
 ]);
 
 export function classifyRedis(error: unknown): Classification | undefined {
@@ -29,12 +35,14 @@ export function classifyRedis(error: unknown): Classification | undefined {
   const message = messageOf(error);
   // A sent command can be re-sent after a reconnect (autoResendUnfulfilledCommands) before this
   // error is raised, so only idempotent commands may be retried.
-  if (name === 'MaxRetriesPerRequestError') return transient('idempotent', 'ioredis maxRetriesPerRequest reached', name);
+  if (name === 'MaxRetriesPerRequestError')
+    return transient('idempotent', 'ioredis maxRetriesPerRequest reached', name);
   if (name === 'ReplyError') {
     // Any other error reply (ERR, WRONGTYPE, NOSCRIPT…) is about the command itself: it fails again.
     const prefix = /^[A-Z]+/.exec(message)?.[0] ?? 'ERR';
     return REPLY_PREFIXES.get(prefix) ?? permanent(`redis ${prefix} reply`, prefix);
   }
-  if (message.startsWith('Socket timeout. Expecting data')) return transient('idempotent', 'ioredis socketTimeout');
+  if (message.startsWith('Socket timeout. Expecting data'))
+    return transient('idempotent', 'ioredis socketTimeout');
   return IOREDIS_MESSAGES.get(message);
 }

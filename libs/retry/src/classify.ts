@@ -74,7 +74,8 @@ function classifyAbort(error: unknown): Classification | undefined {
   // AbortSignal.timeout() and undici's timeouts: the work may have run, the dependency was slow.
   if (name === 'TimeoutError') return transient('idempotent', 'timeout', name);
   // The caller (or a shutdown) cancelled the work: it no longer wants the answer.
-  if (name === 'AbortError' || stringProp(error, 'code') === 'ABORT_ERR') return permanent('aborted by the caller', 'AbortError');
+  if (name === 'AbortError' || stringProp(error, 'code') === 'ABORT_ERR')
+    return permanent('aborted by the caller', 'AbortError');
   return undefined;
 }
 

@@ -34,10 +34,14 @@ export class DeadlineExceededError extends TetherError {
   readonly attempts: number;
   readonly deadlineMs: number;
   constructor(name: string, deadlineMs: number, attempts: number, cause: unknown) {
-    super('TETHER_DEADLINE_EXCEEDED', `${name}: deadline of ${deadlineMs} ms exceeded after ${attempts} attempt(s): ${describe(cause)}`, {
-      retryable: true,
-      cause,
-    });
+    super(
+      'TETHER_DEADLINE_EXCEEDED',
+      `${name}: deadline of ${deadlineMs} ms exceeded after ${attempts} attempt(s): ${describe(cause)}`,
+      {
+        retryable: true,
+        cause,
+      },
+    );
     this.name = 'DeadlineExceededError';
     this.attempts = attempts;
     this.deadlineMs = deadlineMs;
@@ -51,10 +55,14 @@ export class DeadlineExceededError extends TetherError {
 export class RetryBudgetExhaustedError extends TetherError {
   readonly attempts: number;
   constructor(name: string, attempts: number, cause: unknown) {
-    super('TETHER_RETRY_BUDGET_EXHAUSTED', `${name}: retry budget exhausted after ${attempts} attempt(s): ${describe(cause)}`, {
-      retryable: false,
-      cause,
-    });
+    super(
+      'TETHER_RETRY_BUDGET_EXHAUSTED',
+      `${name}: retry budget exhausted after ${attempts} attempt(s): ${describe(cause)}`,
+      {
+        retryable: false,
+        cause,
+      },
+    );
     this.name = 'RetryBudgetExhaustedError';
     this.attempts = attempts;
   }
@@ -67,7 +75,11 @@ export class RetryBudgetExhaustedError extends TetherError {
 export class BreakerOpenError extends TetherError {
   readonly dependency: string;
   constructor(dependency: string, cause?: unknown) {
-    super('TETHER_BREAKER_OPEN', `${dependency}: circuit breaker is open, failing fast`, cause === undefined ? { retryable: true } : { retryable: true, cause });
+    super(
+      'TETHER_BREAKER_OPEN',
+      `${dependency}: circuit breaker is open, failing fast`,
+      cause === undefined ? { retryable: true } : { retryable: true, cause },
+    );
     this.name = 'BreakerOpenError';
     this.dependency = dependency;
   }

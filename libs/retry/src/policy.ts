@@ -1,7 +1,12 @@
 import { metrics, trace, type Counter, type Meter, type Tracer } from '@opentelemetry/api';
 import { sleep, raceAbort } from './abort.ts';
 import { AttemptTrace, type Outcome } from './attempt-trace.ts';
-import { createBackoff, resolveBackoffOptions, type BackoffOptions, type ResolvedBackoffOptions } from './backoff.ts';
+import {
+  createBackoff,
+  resolveBackoffOptions,
+  type BackoffOptions,
+  type ResolvedBackoffOptions,
+} from './backoff.ts';
 import { CircuitBreaker } from './breaker.ts';
 import { RetryBudget } from './budget.ts';
 import type { Classification } from './classification.ts';
@@ -83,7 +88,8 @@ class Policy implements RetryPolicy {
   #instruments: Instruments;
 
   constructor(options: RetryPolicyOptions) {
-    if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'must be an object');
+    if (typeof options !== 'object' || options === null)
+      throw new InvalidOptionError('options', 'must be an object');
     this.name = stringOption('name', options.name);
     this.#maxAttempts = numberOption('maxAttempts', options.maxAttempts, 3, { min: 1, integer: true });
     this.#deadlineMs = numberOption('deadlineMs', options.deadlineMs, 10_000, { min: 1, max: MAX_TIMER_MS });
@@ -100,7 +106,9 @@ class Policy implements RetryPolicy {
     this.#tracer = options.tracer ?? trace.getTracer('@tether/retry');
     const meter = options.meter ?? metrics.getMeter('@tether/retry');
     this.#instruments = {
-      retries: meter.createCounter('tether.retry.retries', { description: 'Retries performed (attempts after the first)' }),
+      retries: meter.createCounter('tether.retry.retries', {
+        description: 'Retries performed (attempts after the first)',
+      }),
       budgetExhausted: meter.createCounter('tether.retry.budget_exhausted', {
         description: 'Retries refused because the retry budget was spent',
       }),
@@ -109,7 +117,10 @@ class Policy implements RetryPolicy {
 
   async execute<T>(fn: (ctx: AttemptContext) => Promise<T>, call: CallOptions = {}): Promise<T> {
     if (typeof fn !== 'function') throw new InvalidOptionError('fn', `must be a function, got ${typeof fn}`);
-    const callDeadlineMs = numberOption('deadlineMs', call.deadlineMs, this.#deadlineMs, { min: 0, max: MAX_TIMER_MS });
+    const callDeadlineMs = numberOption('deadlineMs', call.deadlineMs, this.#deadlineMs, {
+      min: 0,
+      max: MAX_TIMER_MS,
+    });
     const deadlineMs = Math.min(this.#deadlineMs, callDeadlineMs);
     const operation = call.name ?? this.name;
     if (call.signal?.aborted) throw call.signal.reason;
@@ -166,7 +177,10 @@ class Policy implements RetryPolicy {
             throw giveUp('exhausted', new RetryExhaustedError(operation, attempt, error));
           }
           if (attempt >= this.#maxAttempts) {
-            throw giveUp('exhausted', attempt === 1 ? error : new RetryExhaustedError(operation, attempt, error));
+            throw giveUp(
+              'exhausted',
+              attempt === 1 ? error : new RetryExhaustedError(operation, attempt, error),
+            );
           }
           // Retry-After is the server's own estimate: never come back sooner than it asked.
           const delayMs = Math.max(backoff.next(), c.retryAfterMs ?? 0);
@@ -209,7 +223,13 @@ class Policy implements RetryPolicy {
   }
 
   /** The signal fired: the caller gets its own abort reason back, a deadline becomes DeadlineExceededError. */
-  #aborted(call: CallOptions, deadlineMs: number, attempts: number, error: unknown, lastError: unknown): unknown {
+  #aborted(
+    call: CallOptions,
+    deadlineMs: number,
+    attempts: number,
+    error: unknown,
+    lastError: unknown,
+  ): unknown {
     if (call.signal?.aborted) return call.signal.reason;
     const cause = lastError ?? error;
     return new DeadlineExceededError(call.name ?? this.name, deadlineMs, attempts, cause);

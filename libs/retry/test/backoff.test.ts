@@ -47,7 +47,12 @@ describe('decorrelated jitter', () => {
   const maxDelayMs = 2000;
 
   it('each delay lies in [initialDelayMs, min(maxDelayMs, previous * 3)]', () => {
-    const backoff = createBackoff({ initialDelayMs, maxDelayMs, jitter: 'decorrelated', random: mulberry32(3) });
+    const backoff = createBackoff({
+      initialDelayMs,
+      maxDelayMs,
+      jitter: 'decorrelated',
+      random: mulberry32(3),
+    });
     for (let run = 0; run < 500; run++) {
       let previous = initialDelayMs;
       for (let n = 0; n < 20; n++) {
@@ -61,7 +66,12 @@ describe('decorrelated jitter', () => {
   });
 
   it('spreads as the algorithm says: each delay uniform over [base, min(cap, previous * 3)]', () => {
-    const backoff = createBackoff({ initialDelayMs, maxDelayMs, jitter: 'decorrelated', random: mulberry32(4) });
+    const backoff = createBackoff({
+      initialDelayMs,
+      maxDelayMs,
+      jitter: 'decorrelated',
+      random: mulberry32(4),
+    });
     const first: number[] = [];
     // Where each delay fell inside the window its predecessor allowed, 0 = base, 1 = upper bound.
     const positions: number[] = [];

@@ -56,7 +56,8 @@ describe('CircuitBreaker', () => {
     const breaker = new CircuitBreaker({ name: 'dep', consecutiveFailures: 3, halfOpenAfterMs: 150 });
     const states = track(breaker);
 
-    for (let i = 0; i < 3; i++) await expect(breaker.execute(dependency.call)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    for (let i = 0; i < 3; i++)
+      await expect(breaker.execute(dependency.call)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     expect(breaker.state).toBe('open');
 
     // Open: fails fast without touching the dependency.
@@ -97,7 +98,9 @@ describe('CircuitBreaker', () => {
     const breaker = new CircuitBreaker({ name: 'dep', consecutiveFailures: 1, halfOpenAfterMs: 50 });
     await rejectionOf(breaker.execute(dependency.call));
     await sleep(80);
-    const cancelled = await rejectionOf(breaker.execute(() => Promise.reject(new DOMException('cancelled', 'AbortError'))));
+    const cancelled = await rejectionOf(
+      breaker.execute(() => Promise.reject(new DOMException('cancelled', 'AbortError'))),
+    );
     expect((cancelled as Error).name).toBe('AbortError');
     expect(breaker.state).toBe('open');
   });
@@ -105,25 +108,37 @@ describe('CircuitBreaker', () => {
   it('errors that say nothing about the dependency (a bad query, a cancelled call) do not open it', async () => {
     const breaker = new CircuitBreaker({ name: 'dep', consecutiveFailures: 2 });
     const syntax = Object.assign(new Error('syntax error'), { code: '42601', severity: 'ERROR' });
-    for (let i = 0; i < 5; i++) await expect(breaker.execute(() => Promise.reject(syntax))).rejects.toBe(syntax);
-    for (let i = 0; i < 5; i++) await rejectionOf(breaker.execute(() => Promise.reject(new DOMException('x', 'AbortError'))));
+    for (let i = 0; i < 5; i++)
+      await expect(breaker.execute(() => Promise.reject(syntax))).rejects.toBe(syntax);
+    for (let i = 0; i < 5; i++)
+      await rejectionOf(breaker.execute(() => Promise.reject(new DOMException('x', 'AbortError'))));
     expect(breaker.state).toBe('closed');
   });
 
   it('opens on a failure ratio with the sampling breaker', async () => {
     dependency = await Dependency.create();
     await dependency.up();
-    const breaker = new CircuitBreaker({ name: 'dep', sampling: { threshold: 0.5, durationMs: 5000, minimumRps: 1 } });
+    const breaker = new CircuitBreaker({
+      name: 'dep',
+      sampling: { threshold: 0.5, durationMs: 5000, minimumRps: 1 },
+    });
     for (let i = 0; i < 4; i++) await breaker.execute(dependency.call);
     await dependency.down();
-    for (let i = 0; i < 5 && breaker.state === 'closed'; i++) await rejectionOf(breaker.execute(dependency.call));
+    for (let i = 0; i < 5 && breaker.state === 'closed'; i++)
+      await rejectionOf(breaker.execute(dependency.call));
     expect(breaker.state).toBe('open');
   });
 
   it('in a retry policy: the call that opens the breaker stops retrying at once, later calls fail fast', async () => {
     dependency = await Dependency.create();
     const breaker = new CircuitBreaker({ name: 'dep', consecutiveFailures: 3, halfOpenAfterMs: 60_000 });
-    const policy = createRetryPolicy({ name: 'dep', maxAttempts: 10, initialDelayMs: 1, maxDelayMs: 2, breaker });
+    const policy = createRetryPolicy({
+      name: 'dep',
+      maxAttempts: 10,
+      initialDelayMs: 1,
+      maxDelayMs: 2,
+      breaker,
+    });
     const first = await rejectionOf(policy.execute(dependency.call));
     expect(first).toBeInstanceOf(BreakerOpenError);
     expect(dependency.calls).toBe(3);
@@ -135,7 +150,9 @@ describe('CircuitBreaker', () => {
   it('validates its options, naming them', () => {
     expect(() => new CircuitBreaker({} as never)).toThrow(/^name:/);
     expect(() => new CircuitBreaker({ name: 'x', consecutiveFailures: 0 })).toThrow(/^consecutiveFailures:/);
-    expect(() => new CircuitBreaker({ name: 'x', sampling: { threshold: 2, durationMs: 10 } })).toThrow(/^sampling.threshold:/);
+    expect(() => new CircuitBreaker({ name: 'x', sampling: { threshold: 2, durationMs: 10 } })).toThrow(
+      /^sampling.threshold:/,
+    );
     expect(() => new CircuitBreaker({ name: 'x', halfOpenAfterMs: 0 })).toThrow(/^halfOpenAfterMs:/);
   });
 });

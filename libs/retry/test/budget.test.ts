@@ -1,7 +1,12 @@
 import net from 'node:net';
 import { freePort } from '@tether/devstack';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createRetryPolicy, RetryBudget, RetryBudgetExhaustedError, RetryExhaustedError } from '../src/index.ts';
+import {
+  createRetryPolicy,
+  RetryBudget,
+  RetryBudgetExhaustedError,
+  RetryExhaustedError,
+} from '../src/index.ts';
 import { rejectionOf } from './errors-of.ts';
 
 /** A dependency that is down hard: every attempt is a real connect to a closed port (ECONNREFUSED). */
@@ -35,7 +40,13 @@ describe('RetryBudget under a total outage', () => {
   it(`${CALLS} calls make at most ${CALLS} x (1 + ratio) + floor attempts`, async () => {
     const frozenClock = () => 0; // the floor refills with time; freeze it so the bound is exact
     const budget = new RetryBudget({ ratio, minRetriesPerSecond: floor, now: frozenClock });
-    const policy = createRetryPolicy({ name: 'down', maxAttempts: 5, initialDelayMs: 1, maxDelayMs: 1, budget });
+    const policy = createRetryPolicy({
+      name: 'down',
+      maxAttempts: 5,
+      initialDelayMs: 1,
+      maxDelayMs: 1,
+      budget,
+    });
     const dependency = makeDependency(closedPort);
     const errors: unknown[] = [];
     for (let i = 0; i < CALLS; i++) errors.push(await rejectionOf(policy.execute(dependency.call)));
@@ -53,7 +64,8 @@ describe('RetryBudget under a total outage', () => {
     const policy = createRetryPolicy({ name: 'down', maxAttempts: 5, initialDelayMs: 1, maxDelayMs: 1 });
     const dependency = makeDependency(closedPort);
     const calls = 100;
-    for (let i = 0; i < calls; i++) expect(await rejectionOf(policy.execute(dependency.call))).toBeInstanceOf(RetryExhaustedError);
+    for (let i = 0; i < calls; i++)
+      expect(await rejectionOf(policy.execute(dependency.call))).toBeInstanceOf(RetryExhaustedError);
     expect(dependency.attempts).toBe(calls * 5);
   });
 });
@@ -85,7 +97,9 @@ describe('RetryBudget accounting', () => {
 
   it('validates its options, naming them', () => {
     expect(() => new RetryBudget({ ratio: -0.1 })).toThrow(/^ratio: must be >= 0/);
-    expect(() => new RetryBudget({ minRetriesPerSecond: Number.POSITIVE_INFINITY })).toThrow(/^minRetriesPerSecond:/);
+    expect(() => new RetryBudget({ minRetriesPerSecond: Number.POSITIVE_INFINITY })).toThrow(
+      /^minRetriesPerSecond:/,
+    );
     expect(() => new RetryBudget({ now: 5 as never })).toThrow(/^now: must be a function/);
   });
 });

@@ -37,10 +37,21 @@ describe('classify() on errors raised by a real Postgres and node-postgres', () 
     const socketError = nextError(client);
     client.on('error', () => {});
     const query = rejectionOf(client.query('SELECT pg_sleep(30)'));
-    await expect.poll(() => postgres.sql("SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND state = 'active'").then((r) => r.length)).toBe(1);
+    await expect
+      .poll(() =>
+        postgres
+          .sql("SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND state = 'active'")
+          .then((r) => r.length),
+      )
+      .toBe(1);
     await postgres.terminateBackends();
     const error = await query;
-    expect(classify(error)).toMatchObject({ kind: 'transient', safety: 'idempotent', code: '57P01', retryTransaction: false });
+    expect(classify(error)).toMatchObject({
+      kind: 'transient',
+      safety: 'idempotent',
+      code: '57P01',
+      retryTransaction: false,
+    });
     await socketError;
     const refused = await rejectionOf(client.query('SELECT 1'));
     expect((refused as Error).message).toBe('Client has encountered a connection error and is not queryable');
@@ -62,9 +73,16 @@ describe('classify() on errors raised by a real Postgres and node-postgres', () 
       await a.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
       await a.query('SELECT balance FROM accounts WHERE id = 1');
       await b.query('UPDATE accounts SET balance = balance + 1 WHERE id = 1');
-      const serialization = await rejectionOf(a.query('UPDATE accounts SET balance = balance - 1 WHERE id = 1'));
+      const serialization = await rejectionOf(
+        a.query('UPDATE accounts SET balance = balance - 1 WHERE id = 1'),
+      );
       await a.query('ROLLBACK');
-      expect(classify(serialization)).toMatchObject({ kind: 'transient', retryTransaction: true, code: '40001', safety: 'never' });
+      expect(classify(serialization)).toMatchObject({
+        kind: 'transient',
+        retryTransaction: true,
+        code: '40001',
+        safety: 'never',
+      });
 
       await a.query('BEGIN');
       await b.query('BEGIN');
@@ -77,7 +95,10 @@ describe('classify() on errors raised by a real Postgres and node-postgres', () 
       await Promise.all([a.query('ROLLBACK'), b.query('ROLLBACK')]);
       const deadlock = outcomes.find((o) => o.status === 'rejected');
       expect(deadlock).toBeDefined();
-      expect(classify((deadlock as PromiseRejectedResult).reason)).toMatchObject({ retryTransaction: true, code: '40P01' });
+      expect(classify((deadlock as PromiseRejectedResult).reason)).toMatchObject({
+        retryTransaction: true,
+        code: '40P01',
+      });
     } finally {
       await Promise.all([a.end(), b.end()]);
     }
@@ -146,7 +167,13 @@ describe('classify() on errors raised by a real Postgres and node-postgres', () 
     const client = await connected(postgres.url);
     client.on('error', () => {});
     const query = rejectionOf(client.query('SELECT pg_sleep(30)'));
-    await expect.poll(() => postgres.sql("SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'").then((r) => r.length)).toBe(1);
+    await expect
+      .poll(() =>
+        postgres
+          .sql("SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'")
+          .then((r) => r.length),
+      )
+      .toBe(1);
     await postgres.stop();
     try {
       expect(classify(await query)).toMatchObject({ kind: 'transient', code: '57P01' });
@@ -176,11 +203,27 @@ describe('classify() on node-postgres errors from misbehaving servers', () => {
     const sockets = new Set<net.Socket>();
     const server = net.createServer((socket) => sockets.add(socket));
     const port = await listen(server);
-    const pool = new pg.Pool({ host: '127.0.0.1', port, user: 'u', database: 'd', connectionTimeoutMillis: 100 });
+    const pool = new pg.Pool({
+      host: '127.0.0.1',
+      port,
+      user: 'u',
+      database: 'd',
+      connectionTimeoutMillis: 100,
+    });
     try {
-      const client = new pg.Client({ host: '127.0.0.1', port, user: 'u', database: 'd', connectionTimeoutMillis: 100 });
+      const client = new pg.Client({
+        host: '127.0.0.1',
+        port,
+        user: 'u',
+        database: 'd',
+        connectionTimeoutMillis: 100,
+      });
       const clientError = await rejectionOf(client.connect());
-      expect(classify(clientError)).toMatchObject({ kind: 'transient', safety: 'always', reason: 'pg connect timeout' });
+      expect(classify(clientError)).toMatchObject({
+        kind: 'transient',
+        safety: 'always',
+        reason: 'pg connect timeout',
+      });
       const poolError = await rejectionOf(pool.query('SELECT 1'));
       expect((poolError as Error).message).toBe('Connection terminated due to connection timeout');
       expect(classify(poolError)).toMatchObject({ kind: 'transient', safety: 'always' });
@@ -195,7 +238,9 @@ describe('classify() on node-postgres errors from misbehaving servers', () => {
 describe('classify() on socket errors', () => {
   it('connecting to a closed port raises ECONNREFUSED (also through fetch and a multi-address host name)', async () => {
     const port = await freePort();
-    const direct = await new Promise<unknown>((resolve) => net.connect(port, '127.0.0.1').once('error', resolve));
+    const direct = await new Promise<unknown>((resolve) =>
+      net.connect(port, '127.0.0.1').once('error', resolve),
+    );
     expect(classify(direct)).toMatchObject({ kind: 'transient', safety: 'always', code: 'ECONNREFUSED' });
 
     const viaFetch = await rejectionOf(fetch(`http://127.0.0.1:${port}/`));
@@ -203,7 +248,9 @@ describe('classify() on socket errors', () => {
     expect(classify(viaFetch)).toMatchObject({ kind: 'transient', safety: 'always', code: 'ECONNREFUSED' });
 
     // 'localhost' may resolve to ::1 and 127.0.0.1: Node then reports an AggregateError (or the one error).
-    const viaName = await new Promise<unknown>((resolve) => net.connect({ port, host: 'localhost', autoSelectFamily: true }).once('error', resolve));
+    const viaName = await new Promise<unknown>((resolve) =>
+      net.connect({ port, host: 'localhost', autoSelectFamily: true }).once('error', resolve),
+    );
     expect(classify(viaName)).toMatchObject({ kind: 'transient', safety: 'always' });
   });
 });
@@ -236,7 +283,11 @@ describe('classify() on errors raised by a real Redis and ioredis', () => {
 
   it('a client without reconnects or offline queue: "Connection is closed."', async () => {
     await redis.stop();
-    const client = new Redis(redis.url, { lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
+    const client = new Redis(redis.url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+    });
     client.on('error', () => {});
     try {
       const error = await rejectionOf(client.connect());
@@ -267,7 +318,11 @@ describe('classify() on errors raised by a real Redis and ioredis', () => {
     redis.pause();
     try {
       const error = await rejectionOf(client.get('k'));
-      expect(classify(error)).toMatchObject({ kind: 'transient', safety: 'idempotent', reason: 'ioredis commandTimeout' });
+      expect(classify(error)).toMatchObject({
+        kind: 'transient',
+        safety: 'idempotent',
+        reason: 'ioredis commandTimeout',
+      });
     } finally {
       redis.resume();
       client.disconnect();
@@ -302,7 +357,12 @@ describe('classify() on real HTTP responses', () => {
 
   it('503 with Retry-After in seconds', async () => {
     const response = await fetch(`${base}/`);
-    expect(classify(response)).toMatchObject({ kind: 'transient', safety: 'idempotent', code: '503', retryAfterMs: 7000 });
+    expect(classify(response)).toMatchObject({
+      kind: 'transient',
+      safety: 'idempotent',
+      code: '503',
+      retryAfterMs: 7000,
+    });
   });
 
   it('503 with Retry-After as an HTTP-date', async () => {
@@ -315,6 +375,11 @@ describe('classify() on real HTTP responses', () => {
   it('429 from an error carrying the response (got/axios style): nothing was processed', async () => {
     const response = await fetch(`${base}/limited`);
     const error = Object.assign(new Error('Too Many Requests'), { response });
-    expect(classify(error)).toMatchObject({ kind: 'transient', safety: 'always', code: '429', retryAfterMs: 7000 });
+    expect(classify(error)).toMatchObject({
+      kind: 'transient',
+      safety: 'always',
+      code: '429',
+      retryAfterMs: 7000,
+    });
   });
 });

@@ -18,7 +18,11 @@ function pgError(code: string, message = 'server error'): Error {
 }
 
 function errno(code: string, syscall?: string): Error {
-  return Object.assign(new Error(`${syscall ?? 'read'} ${code}`), { code, errno: -1, ...(syscall ? { syscall } : {}) });
+  return Object.assign(new Error(`${syscall ?? 'read'} ${code}`), {
+    code,
+    errno: -1,
+    ...(syscall ? { syscall } : {}),
+  });
 }
 
 /** ioredis' ReplyError (redis-errors): the name comes from the class. */
@@ -39,18 +43,46 @@ const table: Row[] = [
   ['08001 unable to establish', pgError('08001'), { kind: 'transient', safety: 'always' }],
   ['08003 connection_does_not_exist', pgError('08003'), { kind: 'transient', safety: 'idempotent' }],
   ['08006 connection_failure', pgError('08006'), { kind: 'transient', safety: 'idempotent' }],
-  ['08007 transaction_resolution_unknown', pgError('08007'), { kind: 'transient', safety: 'never', retryTransaction: false }],
+  [
+    '08007 transaction_resolution_unknown',
+    pgError('08007'),
+    { kind: 'transient', safety: 'never', retryTransaction: false },
+  ],
   ['08P01 protocol_violation', pgError('08P01'), { kind: 'permanent', safety: 'never' }],
   ['53300 too_many_connections', pgError('53300'), { kind: 'transient', safety: 'always' }],
   ['25006 read_only_sql_transaction', pgError('25006'), { kind: 'transient', safety: 'always' }],
-  ['40001 serialization_failure', pgError('40001'), { kind: 'transient', safety: 'never', retryTransaction: true }],
-  ['40P01 deadlock_detected', pgError('40P01'), { kind: 'transient', safety: 'never', retryTransaction: true }],
+  [
+    '40001 serialization_failure',
+    pgError('40001'),
+    { kind: 'transient', safety: 'never', retryTransaction: true },
+  ],
+  [
+    '40P01 deadlock_detected',
+    pgError('40P01'),
+    { kind: 'transient', safety: 'never', retryTransaction: true },
+  ],
   ['23505 unique_violation', pgError('23505'), { kind: 'permanent', safety: 'never' }],
-  ['pg Connection terminated unexpectedly', new Error('Connection terminated unexpectedly'), { kind: 'transient', safety: 'idempotent' }],
-  ['pg-pool connect timeout', new Error('Connection terminated due to connection timeout'), { kind: 'transient', safety: 'always' }],
-  ['pg-pool checkout timeout', new Error('timeout exceeded when trying to connect'), { kind: 'transient', safety: 'always' }],
+  [
+    'pg Connection terminated unexpectedly',
+    new Error('Connection terminated unexpectedly'),
+    { kind: 'transient', safety: 'idempotent' },
+  ],
+  [
+    'pg-pool connect timeout',
+    new Error('Connection terminated due to connection timeout'),
+    { kind: 'transient', safety: 'always' },
+  ],
+  [
+    'pg-pool checkout timeout',
+    new Error('timeout exceeded when trying to connect'),
+    { kind: 'transient', safety: 'always' },
+  ],
   ['pg Query read timeout', new Error('Query read timeout'), { kind: 'transient', safety: 'idempotent' }],
-  ['pg not queryable', new Error('Client has encountered a connection error and is not queryable'), { kind: 'transient', safety: 'always' }],
+  [
+    'pg not queryable',
+    new Error('Client has encountered a connection error and is not queryable'),
+    { kind: 'transient', safety: 'always' },
+  ],
   ['pg Connection terminated (client.end)', new Error('Connection terminated'), { kind: 'permanent' }],
   ['ECONNRESET', errno('ECONNRESET', 'read'), { kind: 'transient', safety: 'idempotent' }],
   ['ECONNREFUSED', errno('ECONNREFUSED', 'connect'), { kind: 'transient', safety: 'always' }],
@@ -62,28 +94,84 @@ const table: Row[] = [
   ['EAI_AGAIN', errno('EAI_AGAIN', 'getaddrinfo'), { kind: 'transient', safety: 'always' }],
   ['ENOENT is not a network failure', errno('ENOENT', 'open'), { kind: 'unknown', safety: 'never' }],
   ['undici connect timeout', errno('UND_ERR_CONNECT_TIMEOUT'), { kind: 'transient', safety: 'always' }],
-  ['ioredis Connection is closed.', new Error('Connection is closed.'), { kind: 'transient', safety: 'idempotent' }],
-  ['READONLY', new ReplyError("READONLY You can't write against a read only replica."), { kind: 'transient', safety: 'always' }],
-  ['LOADING', new ReplyError('LOADING Redis is loading the dataset in memory'), { kind: 'transient', safety: 'always' }],
-  ['TRYAGAIN', new ReplyError('TRYAGAIN Multiple keys request during rehashing of slot'), { kind: 'transient', safety: 'always' }],
+  [
+    'ioredis Connection is closed.',
+    new Error('Connection is closed.'),
+    { kind: 'transient', safety: 'idempotent' },
+  ],
+  [
+    'READONLY',
+    new ReplyError("READONLY You can't write against a read only replica."),
+    { kind: 'transient', safety: 'always' },
+  ],
+  [
+    'LOADING',
+    new ReplyError('LOADING Redis is loading the dataset in memory'),
+    { kind: 'transient', safety: 'always' },
+  ],
+  [
+    'TRYAGAIN',
+    new ReplyError('TRYAGAIN Multiple keys request during rehashing of slot'),
+    { kind: 'transient', safety: 'always' },
+  ],
   ['CLUSTERDOWN', new ReplyError('CLUSTERDOWN The cluster is down'), { kind: 'transient', safety: 'always' }],
   ['NOAUTH', new ReplyError('NOAUTH Authentication required.'), { kind: 'permanent' }],
-  ['MaxRetriesPerRequestError', Object.defineProperty(new Error('Reached the max retries per request limit'), 'name', { value: 'MaxRetriesPerRequestError' }), { kind: 'transient', safety: 'idempotent' }],
+  [
+    'MaxRetriesPerRequestError',
+    Object.defineProperty(new Error('Reached the max retries per request limit'), 'name', {
+      value: 'MaxRetriesPerRequestError',
+    }),
+    { kind: 'transient', safety: 'idempotent' },
+  ],
   ['HTTP 408', { status: 408 }, { kind: 'transient', safety: 'always' }],
-  ['HTTP 429', { statusCode: 429, headers: { 'Retry-After': '3' } }, { kind: 'transient', safety: 'always', retryAfterMs: 3000 }],
+  [
+    'HTTP 429',
+    { statusCode: 429, headers: { 'Retry-After': '3' } },
+    { kind: 'transient', safety: 'always', retryAfterMs: 3000 },
+  ],
   ['HTTP 502', { status: 502 }, { kind: 'transient', safety: 'idempotent' }],
-  ['HTTP 503', { status: 503, headers: new Headers({ 'retry-after': '1' }) }, { kind: 'transient', safety: 'idempotent', retryAfterMs: 1000 }],
+  [
+    'HTTP 503',
+    { status: 503, headers: new Headers({ 'retry-after': '1' }) },
+    { kind: 'transient', safety: 'idempotent', retryAfterMs: 1000 },
+  ],
   ['HTTP 504', { status: 504 }, { kind: 'transient', safety: 'idempotent' }],
   ['HTTP 500', { status: 500 }, { kind: 'unknown', safety: 'never' }],
   ['HTTP 404', { status: 404 }, { kind: 'permanent', safety: 'never' }],
-  ['AbortSignal.timeout()', new DOMException('The operation timed out.', 'TimeoutError'), { kind: 'transient', safety: 'idempotent' }],
-  ['AbortController.abort()', new DOMException('This operation was aborted', 'AbortError'), { kind: 'permanent', safety: 'never' }],
-  ['BreakerOpenError', new BreakerOpenError('postgres'), { kind: 'transient', safety: 'always', code: 'TETHER_BREAKER_OPEN' }],
-  ['RetryExhaustedError (no retry amplification)', new RetryExhaustedError('q', 3, new Error('x')), { kind: 'permanent' }],
+  [
+    'AbortSignal.timeout()',
+    new DOMException('The operation timed out.', 'TimeoutError'),
+    { kind: 'transient', safety: 'idempotent' },
+  ],
+  [
+    'AbortController.abort()',
+    new DOMException('This operation was aborted', 'AbortError'),
+    { kind: 'permanent', safety: 'never' },
+  ],
+  [
+    'BreakerOpenError',
+    new BreakerOpenError('postgres'),
+    { kind: 'transient', safety: 'always', code: 'TETHER_BREAKER_OPEN' },
+  ],
+  [
+    'RetryExhaustedError (no retry amplification)',
+    new RetryExhaustedError('q', 3, new Error('x')),
+    { kind: 'permanent' },
+  ],
   ['DeadlineExceededError', new DeadlineExceededError('q', 100, 1, new Error('x')), { kind: 'permanent' }],
   ['RetryBudgetExhaustedError', new RetryBudgetExhaustedError('q', 1, new Error('x')), { kind: 'permanent' }],
-  ['another lib’s retryable TetherError stating its safety', Object.assign(new TetherError('TETHER_POOL_CHECKOUT_TIMEOUT', 'x', { retryable: true }), { safety: 'always' }), { kind: 'transient', safety: 'always' }],
-  ['a non-retryable TetherError', new TetherError('TETHER_CONFIG_INVALID', 'x', { retryable: false }), { kind: 'permanent' }],
+  [
+    'another lib’s retryable TetherError stating its safety',
+    Object.assign(new TetherError('TETHER_POOL_CHECKOUT_TIMEOUT', 'x', { retryable: true }), {
+      safety: 'always',
+    }),
+    { kind: 'transient', safety: 'always' },
+  ],
+  [
+    'a non-retryable TetherError',
+    new TetherError('TETHER_CONFIG_INVALID', 'x', { retryable: false }),
+    { kind: 'permanent' },
+  ],
   ['a plain Error', new Error('boom'), { kind: 'unknown', safety: 'never' }],
   ['a string', 'boom', { kind: 'unknown', safety: 'never' }],
   ['undefined', undefined, { kind: 'unknown', safety: 'never' }],

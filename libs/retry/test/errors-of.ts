@@ -9,6 +9,8 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
 }
 
 /** Resolves with the first 'error' event of an emitter. */
-export function nextError(emitter: { once(event: 'error', listener: (error: unknown) => void): unknown }): Promise<unknown> {
+export function nextError(emitter: {
+  once(event: 'error', listener: (error: unknown) => void): unknown;
+}): Promise<unknown> {
   return new Promise((resolve) => emitter.once('error', resolve));
 }

@@ -58,10 +58,13 @@ describe('retry decisions', () => {
     const original = Object.assign(new Error('duplicate key'), { code: '23505', severity: 'ERROR' });
     let attempts = 0;
     const error = await rejectionOf(
-      fastPolicy().execute(async () => {
-        attempts++;
-        throw original;
-      }, { idempotent: true }),
+      fastPolicy().execute(
+        async () => {
+          attempts++;
+          throw original;
+        },
+        { idempotent: true },
+      ),
     );
     expect(error).toBe(original);
     expect(attempts).toBe(1);
@@ -82,29 +85,41 @@ describe('retry decisions', () => {
   });
 
   it('retries a serialization failure only when the call is a whole transaction', async () => {
-    const serialization = () => Object.assign(new Error('could not serialize access'), { code: '40001', severity: 'ERROR' });
+    const serialization = () =>
+      Object.assign(new Error('could not serialize access'), { code: '40001', severity: 'ERROR' });
     let statementAttempts = 0;
-    await rejectionOf(fastPolicy().execute(async () => {
-      statementAttempts++;
-      throw serialization();
-    }, { idempotent: true }));
+    await rejectionOf(
+      fastPolicy().execute(
+        async () => {
+          statementAttempts++;
+          throw serialization();
+        },
+        { idempotent: true },
+      ),
+    );
     expect(statementAttempts).toBe(1);
 
-    const value = await fastPolicy().execute(async ({ attempt }) => {
-      if (attempt === 1) throw serialization();
-      return attempt;
-    }, { transaction: true });
+    const value = await fastPolicy().execute(
+      async ({ attempt }) => {
+        if (attempt === 1) throw serialization();
+        return attempt;
+      },
+      { transaction: true },
+    );
     expect(value).toBe(2);
   });
 
   it("returns the caller's abort reason and aborts the attempt's signal when the caller cancels", async () => {
     const caller = new AbortController();
     let attemptSignal: AbortSignal | undefined;
-    const call = fastPolicy().execute(({ signal }) => {
-      attemptSignal = signal;
-      setTimeout(() => caller.abort(new Error('client went away')), 20);
-      return new Promise(() => {});
-    }, { signal: caller.signal });
+    const call = fastPolicy().execute(
+      ({ signal }) => {
+        attemptSignal = signal;
+        setTimeout(() => caller.abort(new Error('client went away')), 20);
+        return new Promise(() => {});
+      },
+      { signal: caller.signal },
+    );
     const error = await rejectionOf(call);
     expect((error as Error).message).toBe('client went away');
     expect(attemptSignal?.aborted).toBe(true);
@@ -113,7 +128,12 @@ describe('retry decisions', () => {
   it('a caller abort during the backoff delay ends the call at once', async () => {
     const caller = new AbortController();
     const started = performance.now();
-    const call = createRetryPolicy({ name: 'test', initialDelayMs: 5000, maxDelayMs: 5000, deadlineMs: 60_000 }).execute(
+    const call = createRetryPolicy({
+      name: 'test',
+      initialDelayMs: 5000,
+      maxDelayMs: 5000,
+      deadlineMs: 60_000,
+    }).execute(
       async () => {
         setTimeout(() => caller.abort(new Error('shutting down')), 20);
         await connectTo(closedPort);
@@ -125,7 +145,10 @@ describe('retry decisions', () => {
   });
 
   it('keeps credentials out of its error messages', async () => {
-    const leaky = Object.assign(new Error('could not reach postgres://app:s3cret@db:5432/app (password=s3cret)'), { code: 'ECONNREFUSED', syscall: 'connect' });
+    const leaky = Object.assign(
+      new Error('could not reach postgres://app:s3cret@db:5432/app (password=s3cret)'),
+      { code: 'ECONNREFUSED', syscall: 'connect' },
+    );
     const error = await rejectionOf(fastPolicy({ maxAttempts: 2 }).execute(() => Promise.reject(leaky)));
     expect(error).toBeInstanceOf(RetryExhaustedError);
     expect((error as Error).message).not.toContain('s3cret');
@@ -162,7 +185,9 @@ describe('non-idempotent work whose request was sent', () => {
   it('is not retried: exactly one request reaches the server', async () => {
     received.length = 0;
     const error = await rejectionOf(
-      fastPolicy({ maxAttempts: 5 }).execute(({ signal }) => fetch(`${url}/charge`, { method: 'POST', body: '{}', signal })),
+      fastPolicy({ maxAttempts: 5 }).execute(({ signal }) =>
+        fetch(`${url}/charge`, { method: 'POST', body: '{}', signal }),
+      ),
     );
     expect(received).toEqual(['/charge']);
     expect(error).toBeInstanceOf(TypeError); // the original fetch error, not wrapped
@@ -171,7 +196,9 @@ describe('non-idempotent work whose request was sent', () => {
   it('control: the same failure IS retried when the call is idempotent', async () => {
     received.length = 0;
     const error = await rejectionOf(
-      fastPolicy({ maxAttempts: 5 }).execute(({ signal }) => fetch(`${url}/lookup`, { signal }), { idempotent: true }),
+      fastPolicy({ maxAttempts: 5 }).execute(({ signal }) => fetch(`${url}/lookup`, { signal }), {
+        idempotent: true,
+      }),
     );
     expect(received).toHaveLength(5);
     expect(error).toBeInstanceOf(RetryExhaustedError);
@@ -184,7 +211,13 @@ describe('the deadline', () => {
     let attempts = 0;
     const started = performance.now();
     const error = await rejectionOf(
-      createRetryPolicy({ name: 'test', maxAttempts: 1000, deadlineMs: 400, initialDelayMs: 10, maxDelayMs: 80 }).execute(async () => {
+      createRetryPolicy({
+        name: 'test',
+        maxAttempts: 1000,
+        deadlineMs: 400,
+        initialDelayMs: 10,
+        maxDelayMs: 80,
+      }).execute(async () => {
         attempts++;
         await connectTo(closedPort);
       }),
@@ -238,7 +271,9 @@ describe('the deadline', () => {
     it('a per-call deadlineMs tightens the policy deadline', async () => {
       const started = performance.now();
       const error = await rejectionOf(
-        fastPolicy({ deadlineMs: 10_000 }).execute(({ signal }) => fetch(url, { signal }), { deadlineMs: 100 }),
+        fastPolicy({ deadlineMs: 10_000 }).execute(({ signal }) => fetch(url, { signal }), {
+          deadlineMs: 100,
+        }),
       );
       expect(error).toMatchObject({ deadlineMs: 100 });
       expect(performance.now() - started).toBeLessThan(100 + TOLERANCE_MS);
@@ -273,7 +308,9 @@ describe('Retry-After', () => {
   it('waits at least as long as the server asked, even with a 1 ms backoff', async () => {
     requests = 0;
     const started = performance.now();
-    const body = await fastPolicy({ deadlineMs: 5000 }).execute(({ signal }) => get('/', signal), { idempotent: true });
+    const body = await fastPolicy({ deadlineMs: 5000 }).execute(({ signal }) => get('/', signal), {
+      idempotent: true,
+    });
     expect(body).toBe('ok');
     expect(requests).toBe(2);
     expect(performance.now() - started).toBeGreaterThanOrEqual(1000);
@@ -282,7 +319,9 @@ describe('Retry-After', () => {
   it('a Retry-After beyond the deadline gives up at once instead of sleeping past it', async () => {
     requests = 0;
     const started = performance.now();
-    const error = await rejectionOf(fastPolicy({ deadlineMs: 2000 }).execute(({ signal }) => get('/long', signal), { idempotent: true }));
+    const error = await rejectionOf(
+      fastPolicy({ deadlineMs: 2000 }).execute(({ signal }) => get('/long', signal), { idempotent: true }),
+    );
     expect(error).toBeInstanceOf(DeadlineExceededError);
     expect(requests).toBe(1);
     expect(performance.now() - started).toBeLessThan(1000);
@@ -321,7 +360,13 @@ describe('riding through a real Postgres restart', () => {
   });
 
   it('the same query through the policy succeeds (a refused connect is safe to retry even for writes)', async () => {
-    const policy = createRetryPolicy({ name: 'postgres', maxAttempts: 50, deadlineMs: 10_000, initialDelayMs: 20, maxDelayMs: 200 });
+    const policy = createRetryPolicy({
+      name: 'postgres',
+      maxAttempts: 50,
+      deadlineMs: 10_000,
+      initialDelayMs: 20,
+      maxDelayMs: 200,
+    });
     const outcome = await duringRestart((pool) => policy.execute(() => pool.query('SELECT 1 AS one')));
     expect(outcome).toMatchObject({ status: 'fulfilled', value: { rows: [{ one: 1 }] } });
   });

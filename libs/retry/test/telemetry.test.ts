@@ -2,7 +2,12 @@ import net from 'node:net';
 import { context, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { MeterProvider, MetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import {
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  TracerProvider,
+  type ReadableSpan,
+} from '@opentelemetry/sdk-trace';
 import { freePort } from '@tether/devstack';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CircuitBreaker, createBackoff, createRetryPolicy, RetryBudget } from '../src/index.ts';
@@ -56,15 +61,24 @@ describe('spans and attempt events', () => {
 
   it('a retried operation gets one span under the active span, with one event per attempt', async () => {
     const seed = 7;
-    const policy = createRetryPolicy({ name: 'postgres', tracer, initialDelayMs: 5, maxDelayMs: 50, random: mulberry32(seed) });
+    const policy = createRetryPolicy({
+      name: 'postgres',
+      tracer,
+      initialDelayMs: 5,
+      maxDelayMs: 50,
+      random: mulberry32(seed),
+    });
     const parent = tracer.startSpan('handle request');
     const result = await context.with(trace.setSpan(context.active(), parent), () =>
-      policy.execute(async ({ attempt }) => {
-        if (attempt < 3) await connectTo(closedPort);
-        // The attempt's own spans nest under the retry span once it exists.
-        tracer.startSpan(`query attempt ${attempt}`).end();
-        return 'rows';
-      }, { name: 'SELECT jobs' }),
+      policy.execute(
+        async ({ attempt }) => {
+          if (attempt < 3) await connectTo(closedPort);
+          // The attempt's own spans nest under the retry span once it exists.
+          tracer.startSpan(`query attempt ${attempt}`).end();
+          return 'rows';
+        },
+        { name: 'SELECT jobs' },
+      ),
     );
     parent.end();
     expect(result).toBe('rows');
@@ -74,7 +88,11 @@ describe('spans and attempt events', () => {
     expect(span?.name).toBe('retry SELECT jobs');
     expect(span?.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
     expect(span?.status.code).toBe(SpanStatusCode.OK);
-    expect(span?.attributes).toMatchObject({ 'tether.dependency': 'postgres', 'tether.retry.attempts': 3, 'tether.retry.outcome': 'success' });
+    expect(span?.attributes).toMatchObject({
+      'tether.dependency': 'postgres',
+      'tether.retry.attempts': 3,
+      'tether.retry.outcome': 'success',
+    });
 
     const events = span?.events ?? [];
     // The span starts when the call did (before the first attempt failed), not when it was created.
@@ -93,7 +111,10 @@ describe('spans and attempt events', () => {
     expect(events[2]?.attributes).toMatchObject({ 'tether.retry.outcome': 'success' });
     // The delays recorded are the seeded backoff's delays.
     const expected = createBackoff({ initialDelayMs: 5, maxDelayMs: 50, random: mulberry32(seed) });
-    expect(events.slice(0, 2).map((e) => e.attributes?.['tether.retry.delay_ms'])).toEqual([Math.round(expected.next()), Math.round(expected.next())]);
+    expect(events.slice(0, 2).map((e) => e.attributes?.['tether.retry.delay_ms'])).toEqual([
+      Math.round(expected.next()),
+      Math.round(expected.next()),
+    ]);
 
     const attemptSpans = exporter.getFinishedSpans().filter((s) => s.name.startsWith('query attempt'));
     expect(attemptSpans.map((s) => s.parentSpanContext?.spanId)).toEqual([span?.spanContext().spanId]);
@@ -106,7 +127,13 @@ describe('spans and attempt events', () => {
   });
 
   it('a call that gives up ends its span with an error status and the give-up event', async () => {
-    const policy = createRetryPolicy({ name: 'postgres', tracer, maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 2 });
+    const policy = createRetryPolicy({
+      name: 'postgres',
+      tracer,
+      maxAttempts: 2,
+      initialDelayMs: 1,
+      maxDelayMs: 2,
+    });
     await rejectionOf(policy.execute(() => connectTo(closedPort)));
     const [span] = retrySpans();
     expect(span?.status).toMatchObject({ code: SpanStatusCode.ERROR, message: 'exhausted: ECONNREFUSED' });
@@ -117,7 +144,10 @@ describe('spans and attempt events', () => {
     const policy = createRetryPolicy({ name: 'redis', tracer, deadlineMs: 50 });
     await rejectionOf(policy.execute(() => new Promise(() => {})));
     const [span] = retrySpans();
-    expect(span?.attributes).toMatchObject({ 'tether.retry.outcome': 'deadline', 'tether.retry.attempts': 1 });
+    expect(span?.attributes).toMatchObject({
+      'tether.retry.outcome': 'deadline',
+      'tether.retry.attempts': 1,
+    });
     expect(span?.events[0]?.attributes).toMatchObject({ 'tether.retry.classification.reason': 'timeout' });
   });
 });
@@ -127,11 +157,28 @@ describe('metrics', () => {
     const reader = new TestReader();
     const meter = new MeterProvider({ readers: [reader] }).getMeter('test');
     const closedPort = await freePort();
-    const breaker = new CircuitBreaker({ name: 'billing', consecutiveFailures: 4, halfOpenAfterMs: 60_000, meter });
+    const breaker = new CircuitBreaker({
+      name: 'billing',
+      consecutiveFailures: 4,
+      halfOpenAfterMs: 60_000,
+      meter,
+    });
     const budget = new RetryBudget({ ratio: 0, minRetriesPerSecond: 2, now: () => 0 });
-    const policy = createRetryPolicy({ name: 'billing', maxAttempts: 5, initialDelayMs: 1, maxDelayMs: 1, budget, breaker, meter, tracer });
+    const policy = createRetryPolicy({
+      name: 'billing',
+      maxAttempts: 5,
+      initialDelayMs: 1,
+      maxDelayMs: 1,
+      budget,
+      breaker,
+      meter,
+      tracer,
+    });
 
-    expect((await reader.metric('tether.breaker.state'))?.dataPoints[0]).toMatchObject({ value: 0, attributes: { 'tether.dependency': 'billing' } });
+    expect((await reader.metric('tether.breaker.state'))?.dataPoints[0]).toMatchObject({
+      value: 0,
+      attributes: { 'tether.dependency': 'billing' },
+    });
     await rejectionOf(policy.execute(() => connectTo(closedPort))); // 1 attempt + 2 retries, then the budget is spent
     await rejectionOf(policy.execute(() => connectTo(closedPort))); // the 4th failure opens the breaker
 

@@ -42,7 +42,11 @@ export function createAdminServer(routes: AdminRoutes): Server {
       if (handler) return handler(req, res);
       return send(res, 404, { error: 'no metrics handler registered' });
     }
-    if (!probe) return send(res, 404, { error: 'not found', endpoints: ['/livez', '/readyz', '/startupz', '/metrics'] });
+    if (!probe)
+      return send(res, 404, {
+        error: 'not found',
+        endpoints: ['/livez', '/readyz', '/startupz', '/metrics'],
+      });
     send(res, probe.ok ? 200 : 503, probe.body);
   });
 }

@@ -21,7 +21,12 @@ const timedOut = Symbol('timed out');
  * timeout, cut short by the overall deadline; a hook that fails or times out is logged by name and
  * the rest still run. Returns false when any hook did not finish cleanly.
  */
-export async function runHooks(hooks: readonly Hook[], deadline: number, logger: Logger, onRunning: (name: string | undefined) => void): Promise<boolean> {
+export async function runHooks(
+  hooks: readonly Hook[],
+  deadline: number,
+  logger: Logger,
+  onRunning: (name: string | undefined) => void,
+): Promise<boolean> {
   let clean = true;
   for (const hook of [...hooks].reverse()) {
     const budgetMs = Math.min(hook.timeoutMs, Math.floor(deadline - performance.now()));
@@ -42,9 +47,15 @@ export async function runHooks(hooks: readonly Hook[], deadline: number, logger:
       ]);
       if (outcome === timedOut) {
         clean = false;
-        logger.error({ hook: hook.name, timeoutMs: budgetMs }, `shutdown hook ${hook.name} did not finish within ${budgetMs} ms`);
+        logger.error(
+          { hook: hook.name, timeoutMs: budgetMs },
+          `shutdown hook ${hook.name} did not finish within ${budgetMs} ms`,
+        );
       } else {
-        logger.info({ hook: hook.name, durationMs: Math.round(performance.now() - startedAt) }, `shutdown hook ${hook.name} done`);
+        logger.info(
+          { hook: hook.name, durationMs: Math.round(performance.now() - startedAt) },
+          `shutdown hook ${hook.name} done`,
+        );
       }
     } catch (error) {
       clean = false;

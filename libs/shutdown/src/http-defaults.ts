@@ -23,18 +23,28 @@ interface TimeoutServer {
  * Express's `app.listen()` returns). HTTP/2 servers have no keep-alive timeout to tune: use
  * `server.setTimeout()` there.
  */
-export function applyHttpServerDefaults<S extends TimeoutServer>(server: S, timeouts: HttpServerTimeouts = {}): S {
+export function applyHttpServerDefaults<S extends TimeoutServer>(
+  server: S,
+  timeouts: HttpServerTimeouts = {},
+): S {
   const keepAliveTimeoutMs = timeouts.keepAliveTimeoutMs ?? 65_000;
   const headersTimeoutMs = timeouts.headersTimeoutMs ?? 66_000;
   const requestTimeoutMs = timeouts.requestTimeoutMs ?? 300_000;
   for (const [name, value] of Object.entries({ keepAliveTimeoutMs, headersTimeoutMs, requestTimeoutMs })) {
-    if (!Number.isInteger(value) || value < 0) throw new InvalidOptionError(name, `must be a non-negative integer (ms), got ${JSON.stringify(value)}`);
+    if (!Number.isInteger(value) || value < 0)
+      throw new InvalidOptionError(name, `must be a non-negative integer (ms), got ${JSON.stringify(value)}`);
   }
   if (headersTimeoutMs <= keepAliveTimeoutMs) {
-    throw new InvalidOptionError('headersTimeoutMs', `(${headersTimeoutMs} ms) must be greater than keepAliveTimeoutMs (${keepAliveTimeoutMs} ms)`);
+    throw new InvalidOptionError(
+      'headersTimeoutMs',
+      `(${headersTimeoutMs} ms) must be greater than keepAliveTimeoutMs (${keepAliveTimeoutMs} ms)`,
+    );
   }
   if (requestTimeoutMs !== 0 && requestTimeoutMs < headersTimeoutMs) {
-    throw new InvalidOptionError('requestTimeoutMs', `(${requestTimeoutMs} ms) must be 0 or at least headersTimeoutMs (${headersTimeoutMs} ms)`);
+    throw new InvalidOptionError(
+      'requestTimeoutMs',
+      `(${requestTimeoutMs} ms) must be 0 or at least headersTimeoutMs (${headersTimeoutMs} ms)`,
+    );
   }
   server.keepAliveTimeout = keepAliveTimeoutMs;
   server.headersTimeout = headersTimeoutMs;

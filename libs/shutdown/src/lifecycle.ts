@@ -59,7 +59,8 @@ function raceUntil(work: Promise<unknown>, deadline: number): Promise<boolean> {
 }
 
 function requireName(field: string, name: unknown): void {
-  if (typeof name !== 'string' || name.trim() === '') throw new InvalidOptionError(field, `needs a non-empty name, got ${JSON.stringify(name)}`);
+  if (typeof name !== 'string' || name.trim() === '')
+    throw new InvalidOptionError(field, `needs a non-empty name, got ${JSON.stringify(name)}`);
 }
 
 class LifecycleManager implements Lifecycle {
@@ -84,11 +85,17 @@ class LifecycleManager implements Lifecycle {
 
   constructor(options: LifecycleOptions) {
     this.#options = resolveLifecycleOptions(options);
-    this.#eventLoop = new EventLoopMonitor(this.#options.maxEventLoopDelayMs, this.#options.eventLoopWindowMs);
+    this.#eventLoop = new EventLoopMonitor(
+      this.#options.maxEventLoopDelayMs,
+      this.#options.eventLoopWindowMs,
+    );
     this.adminServer = createAdminServer({
       livez: () => this.#livez(),
       readyz: () => this.#readyz(),
-      startupz: () => ({ ok: this.#started, body: { status: this.#started ? 'started' : 'starting', checks: { startup: { ok: this.#started } } } }),
+      startupz: () => ({
+        ok: this.#started,
+        body: { status: this.#started ? 'started' : 'starting', checks: { startup: { ok: this.#started } } },
+      }),
       metrics: () => this.#metrics,
     });
     for (const signal of this.#options.signals) {
@@ -108,14 +115,26 @@ class LifecycleManager implements Lifecycle {
 
   addReadinessCheck(name: string, check: ReadinessCheckFn, options: ReadinessCheckOptions = {}): void {
     requireName('addReadinessCheck', name);
-    if (typeof check !== 'function') throw new InvalidOptionError(`readiness check ${name}`, 'must be a function');
+    if (typeof check !== 'function')
+      throw new InvalidOptionError(`readiness check ${name}`, 'must be a function');
     if (this.#checks.has(name) || name === 'startup' || name === 'shutdown') {
-      throw new InvalidOptionError(`readiness check ${name}`, 'is already registered (startup and shutdown are built in)');
+      throw new InvalidOptionError(
+        `readiness check ${name}`,
+        'is already registered (startup and shutdown are built in)',
+      );
     }
     const timeoutMs = options.timeoutMs ?? this.#options.readinessTimeoutMs;
     const cacheMs = options.cacheMs ?? this.#options.readinessCacheMs;
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new InvalidOptionError(`readiness check ${name} timeoutMs`, `must be a positive integer (ms), got ${JSON.stringify(timeoutMs)}`);
-    if (!Number.isInteger(cacheMs) || cacheMs < 0) throw new InvalidOptionError(`readiness check ${name} cacheMs`, `must be a non-negative integer (ms), got ${JSON.stringify(cacheMs)}`);
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
+      throw new InvalidOptionError(
+        `readiness check ${name} timeoutMs`,
+        `must be a positive integer (ms), got ${JSON.stringify(timeoutMs)}`,
+      );
+    if (!Number.isInteger(cacheMs) || cacheMs < 0)
+      throw new InvalidOptionError(
+        `readiness check ${name} cacheMs`,
+        `must be a non-negative integer (ms), got ${JSON.stringify(cacheMs)}`,
+      );
     const entry = new ReadinessCheck(name, check, timeoutMs, cacheMs);
     this.#checks.set(name, entry);
     entry.run();
@@ -125,7 +144,11 @@ class LifecycleManager implements Lifecycle {
     requireName('addShutdownHook', name);
     if (typeof fn !== 'function') throw new InvalidOptionError(`shutdown hook ${name}`, 'must be a function');
     const timeoutMs = options.timeoutMs ?? this.#options.hookTimeoutMs;
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new InvalidOptionError(`shutdown hook ${name} timeoutMs`, `must be a positive integer (ms), got ${JSON.stringify(timeoutMs)}`);
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
+      throw new InvalidOptionError(
+        `shutdown hook ${name} timeoutMs`,
+        `must be a positive integer (ms), got ${JSON.stringify(timeoutMs)}`,
+      );
     this.#hooks.push({ name, fn, timeoutMs });
   }
 
@@ -151,7 +174,8 @@ class LifecycleManager implements Lifecycle {
   }
 
   setMetricsHandler(handler: MetricsHandler): void {
-    if (typeof handler !== 'function') throw new InvalidOptionError('setMetricsHandler', 'needs a (req, res) => void function');
+    if (typeof handler !== 'function')
+      throw new InvalidOptionError('setMetricsHandler', 'needs a (req, res) => void function');
     this.#metrics = handler;
   }
 
@@ -185,12 +209,18 @@ class LifecycleManager implements Lifecycle {
 
   #livez(): ProbeResult {
     const eventLoop = this.#eventLoop.read();
-    return { ok: eventLoop.ok, body: { status: eventLoop.ok ? 'alive' : 'event loop blocked', checks: { eventLoop } } };
+    return {
+      ok: eventLoop.ok,
+      body: { status: eventLoop.ok ? 'alive' : 'event loop blocked', checks: { eventLoop } },
+    };
   }
 
   #readyz(): ProbeResult {
     const shuttingDown = this.isShuttingDown;
-    const checks: Record<string, unknown> = { startup: { ok: this.#started }, shutdown: { ok: !shuttingDown } };
+    const checks: Record<string, unknown> = {
+      startup: { ok: this.#started },
+      shutdown: { ok: !shuttingDown },
+    };
     let ok = this.#started && !shuttingDown;
     for (const [name, check] of this.#checks) {
       // During shutdown the pools behind the checks are closing: report the last result, start no run.
@@ -219,7 +249,10 @@ class LifecycleManager implements Lifecycle {
     logger.info({ reason, drainDelayMs, shutdownTimeoutMs }, 'shutdown started: readiness fails from now on');
     // The watchdog is the last resort below the grace period: it fires even if a hook blocks forever.
     this.#watchdog = setTimeout(() => {
-      logger.error({ open: this.openWork() }, `shutdown deadline (${drainDelayMs + shutdownTimeoutMs} ms) reached: exiting with work still open`);
+      logger.error(
+        { open: this.openWork() },
+        `shutdown deadline (${drainDelayMs + shutdownTimeoutMs} ms) reached: exiting with work still open`,
+      );
       this.#finish(1);
     }, drainDelayMs + shutdownTimeoutMs);
     for (const drainer of this.#http) drainer.startDraining();
@@ -229,7 +262,10 @@ class LifecycleManager implements Lifecycle {
     logger.info({}, 'drain delay over: closing listeners, WebSockets and waiting for work in progress');
     // Keep enough of the budget for the hooks (pools close, telemetry flushes) and for beacons to requeue.
     const hooksReserveMs = this.#hooks.reduce((sum, hook) => sum + hook.timeoutMs, 0) + releaseGraceMs;
-    const workDeadline = Math.min(hardDeadline, Math.max(this.#startedAt + drainDelayMs + shutdownTimeoutMs / 2, hardDeadline - hooksReserveMs));
+    const workDeadline = Math.min(
+      hardDeadline,
+      Math.max(this.#startedAt + drainDelayMs + shutdownTimeoutMs / 2, hardDeadline - hooksReserveMs),
+    );
     const { webSocketCloseWindowMs, webSocketCloseCode, random } = this.#options;
     const drained = await raceUntil(
       Promise.all([
@@ -241,12 +277,22 @@ class LifecycleManager implements Lifecycle {
     );
     if (this.#finished) return;
     if (!drained) {
-      logger.error({ open: this.openWork() }, 'drain deadline reached: releasing beacons and closing the remaining connections');
+      logger.error(
+        { open: this.openWork() },
+        'drain deadline reached: releasing beacons and closing the remaining connections',
+      );
       if (this.#beacons.names().length > 0) {
         this.#beacons.abortAll(new Error('shutdown deadline reached: hand the work back'));
-        await raceUntil(this.#beacons.whenEmpty(), Math.min(hardDeadline, performance.now() + releaseGraceMs));
+        await raceUntil(
+          this.#beacons.whenEmpty(),
+          Math.min(hardDeadline, performance.now() + releaseGraceMs),
+        );
         const left = this.#beacons.names();
-        if (left.length > 0) logger.error({ beacons: left }, `beacons not released within ${releaseGraceMs} ms: ${left.join(', ')}`);
+        if (left.length > 0)
+          logger.error(
+            { beacons: left },
+            `beacons not released within ${releaseGraceMs} ms: ${left.join(', ')}`,
+          );
       }
       for (const drainer of this.#ws) drainer.force();
       for (const drainer of this.#http) drainer.force();
@@ -268,7 +314,11 @@ class LifecycleManager implements Lifecycle {
     this.adminServer.closeAllConnections();
     const durationMs = this.#startedAt === 0 ? 0 : Math.round(performance.now() - this.#startedAt);
     const log = code === 0 ? this.#options.logger.info : this.#options.logger.error;
-    log.call(this.#options.logger, { exitCode: code, durationMs }, code === 0 ? 'shutdown complete' : 'shutdown incomplete: exiting with code 1');
+    log.call(
+      this.#options.logger,
+      { exitCode: code, durationMs },
+      code === 0 ? 'shutdown complete' : 'shutdown incomplete: exiting with code 1',
+    );
     this.#resolveShutdown?.(code);
     this.#options.exit(code);
   }

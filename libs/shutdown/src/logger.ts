@@ -13,7 +13,9 @@ const levels = { info: 30, warn: 40, error: 50 } as const;
 
 function line(level: keyof typeof levels, fields: Record<string, unknown>, message: string): void {
   // stderr is synchronous for files and pipes on Linux, so lines written just before exit are not lost.
-  process.stderr.write(`${JSON.stringify({ level: levels[level], time: Date.now(), name: 'tether-shutdown', msg: message, ...fields })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ level: levels[level], time: Date.now(), name: 'tether-shutdown', msg: message, ...fields })}\n`,
+  );
 }
 
 /** Minimal JSON-lines logger to stderr (the default). */

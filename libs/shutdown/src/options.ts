@@ -46,10 +46,19 @@ export interface LifecycleOptions {
 
 export type ResolvedLifecycleOptions = Required<LifecycleOptions>;
 
-function nonNegativeInteger(field: string, value: unknown, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+function nonNegativeInteger(
+  field: string,
+  value: unknown,
+  fallback: number,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(field, `must be an integer between ${min} and ${max}, got ${JSON.stringify(value)}`);
+    throw new InvalidOptionError(
+      field,
+      `must be an integer between ${min} and ${max}, got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -62,12 +71,20 @@ export function resolveLifecycleOptions(options: LifecycleOptions = {}): Resolve
       throw new InvalidOptionError('logger', 'must have info, warn and error methods');
     }
   }
-  if (options.exit !== undefined && typeof options.exit !== 'function') throw new InvalidOptionError('exit', 'must be a function');
-  if (options.random !== undefined && typeof options.random !== 'function') throw new InvalidOptionError('random', 'must be a function');
-  if (options.signals !== undefined && (!Array.isArray(options.signals) || options.signals.some((s) => typeof s !== 'string'))) {
+  if (options.exit !== undefined && typeof options.exit !== 'function')
+    throw new InvalidOptionError('exit', 'must be a function');
+  if (options.random !== undefined && typeof options.random !== 'function')
+    throw new InvalidOptionError('random', 'must be a function');
+  if (
+    options.signals !== undefined &&
+    (!Array.isArray(options.signals) || options.signals.some((s) => typeof s !== 'string'))
+  ) {
     throw new InvalidOptionError('signals', 'must be an array of signal names');
   }
-  if (options.adminHost !== undefined && (typeof options.adminHost !== 'string' || options.adminHost === '')) {
+  if (
+    options.adminHost !== undefined &&
+    (typeof options.adminHost !== 'string' || options.adminHost === '')
+  ) {
     throw new InvalidOptionError('adminHost', 'must be a non-empty string');
   }
   const code = nonNegativeInteger('webSocketCloseCode', options.webSocketCloseCode, 1012, 1000, 4999);
@@ -76,7 +93,11 @@ export function resolveLifecycleOptions(options: LifecycleOptions = {}): Resolve
     shutdownTimeoutMs: nonNegativeInteger('shutdownTimeoutMs', options.shutdownTimeoutMs, 15_000, 1),
     hookTimeoutMs: nonNegativeInteger('hookTimeoutMs', options.hookTimeoutMs, 5000, 1),
     releaseGraceMs: nonNegativeInteger('releaseGraceMs', options.releaseGraceMs, 1000),
-    webSocketCloseWindowMs: nonNegativeInteger('webSocketCloseWindowMs', options.webSocketCloseWindowMs, 1000),
+    webSocketCloseWindowMs: nonNegativeInteger(
+      'webSocketCloseWindowMs',
+      options.webSocketCloseWindowMs,
+      1000,
+    ),
     webSocketCloseCode: code,
     maxEventLoopDelayMs: nonNegativeInteger('maxEventLoopDelayMs', options.maxEventLoopDelayMs, 2000, 1),
     eventLoopWindowMs: nonNegativeInteger('eventLoopWindowMs', options.eventLoopWindowMs, 1000, 10),

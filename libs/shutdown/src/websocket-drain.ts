@@ -40,7 +40,10 @@ export class WebSocketDrainer {
 
   constructor(wss: WebSocketServerLike) {
     if (!(wss.clients instanceof Set)) {
-      throw new InvalidOptionError('trackWebSocketServer', 'needs a WebSocketServer with clientTracking enabled (ws default)');
+      throw new InvalidOptionError(
+        'trackWebSocketServer',
+        'needs a WebSocketServer with clientTracking enabled (ws default)',
+      );
     }
     this.#wss = wss;
   }
@@ -53,10 +56,14 @@ export class WebSocketDrainer {
         httpServer.on('upgrade', (_req, socket) => {
           // Only answer when no other upgrade handler (e.g. a second WebSocket server) is left.
           if (httpServer.listenerCount('upgrade') > 1) return;
-          socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n');
+          socket.end(
+            'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n',
+          );
         });
       }
-      const clients = [...this.#wss.clients].filter((ws) => ws.readyState === CONNECTING || ws.readyState === OPEN);
+      const clients = [...this.#wss.clients].filter(
+        (ws) => ws.readyState === CONNECTING || ws.readyState === OPEN,
+      );
       let open = clients.length;
       if (open === 0) return resolve();
       for (const ws of clients) {
@@ -64,10 +71,13 @@ export class WebSocketDrainer {
           open -= 1;
           if (open === 0) resolve();
         });
-        const timer = setTimeout(() => {
-          this.#timers.delete(timer);
-          ws.close(code, 'service restart');
-        }, Math.floor(random() * windowMs));
+        const timer = setTimeout(
+          () => {
+            this.#timers.delete(timer);
+            ws.close(code, 'service restart');
+          },
+          Math.floor(random() * windowMs),
+        );
         this.#timers.add(timer);
       }
     });

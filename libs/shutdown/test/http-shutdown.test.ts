@@ -16,7 +16,11 @@ async function start(env: Record<string, string>): Promise<FixtureProcess> {
 
 describe('HTTP shutdown of a real process', () => {
   it('lets a 3 s request in flight at SIGTERM finish with 200, readiness 503 and liveness 200 meanwhile, then exits 0', async () => {
-    const app = await start({ FRAMEWORK: 'node', SHUTDOWN_DRAIN_DELAY_MS: '500', SHUTDOWN_TIMEOUT_MS: '8000' });
+    const app = await start({
+      FRAMEWORK: 'node',
+      SHUTDOWN_DRAIN_DELAY_MS: '500',
+      SHUTDOWN_TIMEOUT_MS: '8000',
+    });
     const admin = `http://127.0.0.1:${app.adminPort}`;
     expect((await get(`${admin}/readyz`)).status).toBe(200);
     const slow = get(`http://127.0.0.1:${app.port}/slow?ms=3000`);
@@ -25,7 +29,10 @@ describe('HTTP shutdown of a real process', () => {
     await sleep(100);
     const readyz = await get(`${admin}/readyz`);
     expect(readyz.status).toBe(503);
-    expect(JSON.parse(readyz.body)).toMatchObject({ status: 'shutting down', checks: { shutdown: { ok: false } } });
+    expect(JSON.parse(readyz.body)).toMatchObject({
+      status: 'shutting down',
+      checks: { shutdown: { ok: false } },
+    });
     expect((await get(`${admin}/livez`)).status).toBe(200);
 
     const res = await slow;
@@ -43,7 +50,9 @@ describe('HTTP shutdown of a real process', () => {
     await get(url, idle);
     const idleSocket = Object.values(idle.freeSockets).flat()[0];
     expect(idleSocket).toBeDefined();
-    const idleClosed = new Promise<number>((resolve) => idleSocket!.once('close', () => resolve(performance.now())));
+    const idleClosed = new Promise<number>((resolve) =>
+      idleSocket!.once('close', () => resolve(performance.now())),
+    );
 
     const sigtermAt = performance.now();
     app.child.kill('SIGTERM');
@@ -58,13 +67,19 @@ describe('HTTP shutdown of a real process', () => {
     expect((await app.exited).code).toBe(0);
     const output = app.output();
     expect(output.indexOf('hook last-registered ran')).toBeGreaterThan(-1);
-    expect(output.indexOf('hook last-registered ran')).toBeLessThan(output.indexOf('hook first-registered ran'));
+    expect(output.indexOf('hook last-registered ran')).toBeLessThan(
+      output.indexOf('hook first-registered ran'),
+    );
     busy.destroy();
     idle.destroy();
   });
 
   it('exits at once with code 1 on a second signal', async () => {
-    const app = await start({ FRAMEWORK: 'node', SHUTDOWN_DRAIN_DELAY_MS: '2000', SHUTDOWN_TIMEOUT_MS: '10000' });
+    const app = await start({
+      FRAMEWORK: 'node',
+      SHUTDOWN_DRAIN_DELAY_MS: '2000',
+      SHUTDOWN_TIMEOUT_MS: '10000',
+    });
     const slow = get(`http://127.0.0.1:${app.port}/slow?ms=5000`).catch((error: Error) => error);
     await sleep(200);
     app.child.kill('SIGTERM');
@@ -79,7 +94,13 @@ describe('HTTP shutdown of a real process', () => {
   });
 
   it('a hook that never resolves: exit code 1 before the hard deadline, and the log names the hook', async () => {
-    const app = await start({ FRAMEWORK: 'node', HANG_HOOK: '1', HOOK_TIMEOUT_MS: '500', SHUTDOWN_DRAIN_DELAY_MS: '200', SHUTDOWN_TIMEOUT_MS: '6000' });
+    const app = await start({
+      FRAMEWORK: 'node',
+      HANG_HOOK: '1',
+      HOOK_TIMEOUT_MS: '500',
+      SHUTDOWN_DRAIN_DELAY_MS: '200',
+      SHUTDOWN_TIMEOUT_MS: '6000',
+    });
     const sigtermAt = performance.now();
     app.child.kill('SIGTERM');
     const exit = await app.exited;

@@ -8,7 +8,13 @@ import { memoryLogger } from './support/memory-logger.ts';
 function setup(options: LifecycleOptions = {}) {
   const logger = memoryLogger();
   const exits: number[] = [];
-  const lifecycle = createLifecycle({ signals: [], exit: (code) => exits.push(code), logger, drainDelayMs: 0, ...options });
+  const lifecycle = createLifecycle({
+    signals: [],
+    exit: (code) => exits.push(code),
+    logger,
+    drainDelayMs: 0,
+    ...options,
+  });
   return { lifecycle, logger, exits };
 }
 
@@ -39,7 +45,10 @@ describe('lifecycle (in process)', () => {
     });
     expect(await lifecycle.shutdown('test')).toBe(1);
     expect(ran).toEqual(['flush']);
-    expect(logger.lines.find((l) => l.fields.hook === 'broken')).toMatchObject({ level: 'error', fields: { error: 'pool already closed' } });
+    expect(logger.lines.find((l) => l.fields.hook === 'broken')).toMatchObject({
+      level: 'error',
+      fields: { error: 'pool already closed' },
+    });
     expect(exits).toEqual([1]);
   });
 
@@ -104,7 +113,10 @@ describe('lifecycle (in process)', () => {
     await new Promise((r) => setTimeout(r, 20));
     const res = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(res.status).toBe(503);
-    expect(await res.json()).toMatchObject({ status: 'not ready', checks: { redis: { ok: false, error: 'redis not configured' } } });
+    expect(await res.json()).toMatchObject({
+      status: 'not ready',
+      checks: { redis: { ok: false, error: 'redis not configured' } },
+    });
     await lifecycle.shutdown('test over');
   });
 });

@@ -10,7 +10,13 @@ import { get } from './support/fixture-process.ts';
 import { memoryLogger } from './support/memory-logger.ts';
 
 function lifecycleForTest(options: Parameters<typeof createLifecycle>[0] = {}): Lifecycle {
-  return createLifecycle({ signals: [], exit: () => undefined, logger: memoryLogger(), drainDelayMs: 0, ...options });
+  return createLifecycle({
+    signals: [],
+    exit: () => undefined,
+    logger: memoryLogger(),
+    drainDelayMs: 0,
+    ...options,
+  });
 }
 
 async function admin(lifecycle: Lifecycle): Promise<string> {
@@ -30,7 +36,10 @@ describe('probes', () => {
     expect((await get(`${url}/startupz`)).status).toBe(200);
     const ready = await get(`${url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(JSON.parse(ready.body)).toMatchObject({ status: 'ready', checks: { startup: { ok: true }, shutdown: { ok: true }, cache: { ok: true } } });
+    expect(JSON.parse(ready.body)).toMatchObject({
+      status: 'ready',
+      checks: { startup: { ok: true }, shutdown: { ok: true }, cache: { ok: true } },
+    });
     expect(ready.headers['content-type']).toContain('application/json');
     await lifecycle.shutdown('test over');
   });
@@ -94,12 +103,20 @@ describe('a registered dependency goes down (real Postgres, paused with SIGSTOP)
     const end = performance.now() + 2500;
     while (performance.now() < end) {
       const [readyz, livez] = await Promise.all([get(`${url}/readyz`), get(`${url}/livez`)]);
-      samples.push({ readyz: readyz.status, livez: livez.status, ms: Math.max(readyz.ms, livez.ms), body: readyz.body });
+      samples.push({
+        readyz: readyz.status,
+        livez: livez.status,
+        ms: Math.max(readyz.ms, livez.ms),
+        body: readyz.body,
+      });
       await sleep(50);
     }
     const failing = samples.filter((s) => s.readyz === 503);
     expect(failing.length).toBeGreaterThan(0);
-    expect(JSON.parse(failing.at(-1)!.body)).toMatchObject({ status: 'not ready', checks: { postgres: { ok: false, error: 'timed out after 500 ms' } } });
+    expect(JSON.parse(failing.at(-1)!.body)).toMatchObject({
+      status: 'not ready',
+      checks: { postgres: { ok: false, error: 'timed out after 500 ms' } },
+    });
     expect(samples.every((s) => s.livez === 200)).toBe(true);
     expect(Math.max(...samples.map((s) => s.ms))).toBeLessThan(100);
     // ~50 probes, one query outstanding: no pile-up of connections or waiting queries on the hung database.
@@ -123,7 +140,10 @@ describe('a registered dependency goes down (real Postgres, paused with SIGSTOP)
     const url = `http://127.0.0.1:${(naive.address() as AddressInfo).port}/readyz`;
     expect((await get(url)).status).toBe(200);
     postgres.pause();
-    const outcome = await Promise.race([get(url).then(() => 'answered'), sleep(1000).then(() => 'still waiting after 1000 ms')]);
+    const outcome = await Promise.race([
+      get(url).then(() => 'answered'),
+      sleep(1000).then(() => 'still waiting after 1000 ms'),
+    ]);
     expect(outcome).toBe('still waiting after 1000 ms');
     postgres.resume();
     naive.closeAllConnections();

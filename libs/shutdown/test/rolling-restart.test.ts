@@ -1,4 +1,11 @@
-import { Deployment, LoadBalancer, runLoad, type LoadReport, type PodContext, type PodSpec } from '@tether/rollout-sim';
+import {
+  Deployment,
+  LoadBalancer,
+  runLoad,
+  type LoadReport,
+  type PodContext,
+  type PodSpec,
+} from '@tether/rollout-sim';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixtureCommand } from './support/fixture-process.ts';
@@ -17,7 +24,10 @@ function template(fixture: string, env: Record<string, string>) {
 }
 
 /** Two replicas behind a Kubernetes-like Service, `rounds` rolling restarts under keep-alive load. */
-async function rollUnderLoad(fixture: string, rounds: number): Promise<{ traffic: LoadReport; deployment: Deployment }> {
+async function rollUnderLoad(
+  fixture: string,
+  rounds: number,
+): Promise<{ traffic: LoadReport; deployment: Deployment }> {
   // Readiness polled every second, routing changes applied 500 ms later, as kube-proxy would.
   const loadBalancer = await LoadBalancer.start({ probePeriodMs: 1000, propagationDelayMs: 500 });
   cleanup.push(() => loadBalancer.close());
@@ -30,7 +40,13 @@ async function rollUnderLoad(fixture: string, rounds: number): Promise<{ traffic
   });
   cleanup.push(() => Promise.all(deployment.pods.map((pod) => pod.kill())));
   const stop = new AbortController();
-  const load = runLoad({ url: `${loadBalancer.url}/`, ratePerSec, durationMs: 80_000, maxSockets: 16, signal: stop.signal });
+  const load = runLoad({
+    url: `${loadBalancer.url}/`,
+    ratePerSec,
+    durationMs: 80_000,
+    maxSockets: 16,
+    signal: stop.signal,
+  });
   await sleep(1000);
   for (let round = 0; round < rounds; round += 1) await deployment.rollingRestart();
   await sleep(1000);

@@ -29,7 +29,14 @@ describe('WebSocket shutdown', () => {
       name: 'ws',
       template: ({ id, port, adminPort }: PodContext) => ({
         ...fixtureCommand('ws-app'),
-        env: { POD_ID: id, PORT: String(port), ADMIN_PORT: String(adminPort), SHUTDOWN_DRAIN_DELAY_MS: '800', SHUTDOWN_TIMEOUT_MS: '5000', WS_CLOSE_WINDOW_MS: '500' },
+        env: {
+          POD_ID: id,
+          PORT: String(port),
+          ADMIN_PORT: String(adminPort),
+          SHUTDOWN_DRAIN_DELAY_MS: '800',
+          SHUTDOWN_TIMEOUT_MS: '5000',
+          WS_CLOSE_WINDOW_MS: '500',
+        },
       }),
     });
     cleanup.push(() => Promise.all(deployment.pods.map((pod) => pod.kill())));

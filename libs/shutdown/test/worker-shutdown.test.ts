@@ -28,7 +28,9 @@ class Queue {
           if (!job) return res.writeHead(204).end();
           job.state = 'running';
           job.claims.push(worker);
-          return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: job.id, ms: job.ms }));
+          return res
+            .writeHead(200, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ id: job.id, ms: job.ms }));
         }
         const job = this.jobs.get((JSON.parse(body) as { id: string }).id)!;
         if (req.url === '/complete') {
@@ -63,7 +65,12 @@ afterEach(async () => {
 });
 
 async function worker(name: string, env: Record<string, string>): Promise<FixtureProcess> {
-  const w = await startFixture('worker-app', { POD_ID: name, QUEUE_URL: queue.url, SHUTDOWN_DRAIN_DELAY_MS: '0', ...env });
+  const w = await startFixture('worker-app', {
+    POD_ID: name,
+    QUEUE_URL: queue.url,
+    SHUTDOWN_DRAIN_DELAY_MS: '0',
+    ...env,
+  });
   workers.push(w);
   return w;
 }
@@ -97,7 +104,10 @@ describe('worker shutdown with beacons', () => {
     expect(exit.code).toBe(1);
     expect(job.state).toBe('queued');
     expect(a.output()).toContain('worker-a requeued job long');
-    const deadlineLine = a.output().split('\n').find((line) => line.includes('drain deadline reached'));
+    const deadlineLine = a
+      .output()
+      .split('\n')
+      .find((line) => line.includes('drain deadline reached'));
     expect(deadlineLine).toContain('job long');
 
     await worker('worker-b', { SHUTDOWN_TIMEOUT_MS: '5000' });

@@ -22,13 +22,21 @@ describe('WsClient telemetry', () => {
     const log = new EventLog();
     const gateway = await TestGateway.start({ token: TOKEN, log });
     cleanups.push(() => gateway.stop());
-    const client = new WsClient({ url: gateway.url, token: TOKEN, tracer, restartReconnectDelayMs: 50, initialReconnectDelayMs: 50 });
+    const client = new WsClient({
+      url: gateway.url,
+      token: TOKEN,
+      tracer,
+      restartReconnectDelayMs: 50,
+      initialReconnectDelayMs: 50,
+    });
     cleanups.push(() => client.close());
     await once(client, 'open');
 
     await gateway.stop(1012);
     // Nothing listens for a while: the reconnect attempts fail and are recorded as such.
-    await waitFor('a failed attempt', () => exporter.getFinishedSpans().some((s) => s.status.code === SpanStatusCode.ERROR));
+    await waitFor('a failed attempt', () =>
+      exporter.getFinishedSpans().some((s) => s.status.code === SpanStatusCode.ERROR),
+    );
     const again = await TestGateway.start({ token: TOKEN, log, port: gateway.port });
     cleanups.push(() => again.stop());
     await once(client, 'open');

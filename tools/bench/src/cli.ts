@@ -20,7 +20,11 @@ if (unknown.length > 0) {
 }
 let failed = 0;
 for (const name of wanted.length > 0 ? wanted : available) {
-  const result = spawnSync(process.execPath, ['--conditions=@tether/source', join(here, `${name}.bench.ts`)], { stdio: 'inherit' });
+  const result = spawnSync(
+    process.execPath,
+    ['--conditions=@tether/source', join(here, `${name}.bench.ts`)],
+    { stdio: 'inherit' },
+  );
   if (result.status !== 0) failed++;
 }
 process.exit(failed === 0 ? 0 : 1);

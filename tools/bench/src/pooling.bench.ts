@@ -110,11 +110,26 @@ async function compare(
   const c = empty();
   for (let round = 0; round < ROUNDS; round++) {
     // Alternate who goes first so neither always gets the warmer (or the noisier) slot.
-    const order: [Op, Tally][] = round % 2 === 0 ? [[baseline, b], [candidate, c]] : [[candidate, c], [baseline, b]];
+    const order: [Op, Tally][] =
+      round % 2 === 0
+        ? [
+            [baseline, b],
+            [candidate, c],
+          ]
+        : [
+            [candidate, c],
+            [baseline, b],
+          ];
     for (const [op, tally] of order) await run(op, ROUND_MS, tally);
   }
   process.stdout.write(`  ${scenario}: done\n`);
-  return { scenario, baseline: measurement(b), candidate: measurement(c), throughputGoal: 0.95, p99Goal: 1.1 };
+  return {
+    scenario,
+    baseline: measurement(b),
+    candidate: measurement(c),
+    throughputGoal: 0.95,
+    p99Goal: 1.1,
+  };
 }
 
 const postgres = await EphemeralPostgres.start();
@@ -127,7 +142,9 @@ const rawRedis = new Redis(redisServer.url);
 const tetherRedis = createRedis({ url: redisServer.url, logger: silent });
 
 try {
-  await tetherPool.query(`CREATE TABLE items (id bigserial PRIMARY KEY, owner int NOT NULL, created_at timestamptz NOT NULL, payload text NOT NULL)`);
+  await tetherPool.query(
+    `CREATE TABLE items (id bigserial PRIMARY KEY, owner int NOT NULL, created_at timestamptz NOT NULL, payload text NOT NULL)`,
+  );
   await tetherPool.query(
     `INSERT INTO items (owner, created_at, payload)
      SELECT (random() * ${OWNERS - 1})::int, now() - random() * interval '30 days', md5(g::text) FROM generate_series(1, 100000) g`,
@@ -138,27 +155,84 @@ try {
 
   let n = 0;
   const owner = () => [n++ % OWNERS];
-  const indexed = 'SELECT id, payload, created_at FROM items WHERE owner = $1 ORDER BY created_at DESC LIMIT 10';
+  const indexed =
+    'SELECT id, payload, created_at FROM items WHERE owner = $1 ORDER BY created_at DESC LIMIT 10';
   const sat = (callers: number) => (op: Op, ms: number, t: Tally) => saturate(op, callers, ms, t);
   const rate = (perSecond: number) => (op: Op, ms: number, t: Tally) => fixedRate(op, perSecond, ms, t);
 
   process.stdout.write('pooling benchmark (about 90 s)\n');
   const comparisons: Comparison[] = [];
   // A/A: the raw driver against itself shows how much of any difference is this machine's noise.
-  comparisons.push(await compare(`A/A noise floor: pg SELECT 1 raw vs raw, saturated`, () => rawPool.query('SELECT 1'), () => rawPool.query('SELECT 1'), sat(PG_CALLERS)));
-  comparisons.push(await compare(`pg SELECT 1, saturated (${PG_CALLERS} callers)`, () => rawPool.query('SELECT 1'), () => tetherPool.query('SELECT 1'), sat(PG_CALLERS)));
-  comparisons.push(await compare(`pg indexed query, saturated (${PG_CALLERS} callers)`, () => rawPool.query(indexed, owner()), () => tetherPool.query(indexed, owner()), sat(PG_CALLERS)));
-  comparisons.push(await compare(`pg SELECT 1, ${PG_RATE}/s`, () => rawPool.query('SELECT 1'), () => tetherPool.query('SELECT 1'), rate(PG_RATE)));
-  comparisons.push(await compare(`pg indexed query, ${PG_RATE}/s`, () => rawPool.query(indexed, owner()), () => tetherPool.query(indexed, owner()), rate(PG_RATE)));
+  comparisons.push(
+    await compare(
+      `A/A noise floor: pg SELECT 1 raw vs raw, saturated`,
+      () => rawPool.query('SELECT 1'),
+      () => rawPool.query('SELECT 1'),
+      sat(PG_CALLERS),
+    ),
+  );
+  comparisons.push(
+    await compare(
+      `pg SELECT 1, saturated (${PG_CALLERS} callers)`,
+      () => rawPool.query('SELECT 1'),
+      () => tetherPool.query('SELECT 1'),
+      sat(PG_CALLERS),
+    ),
+  );
+  comparisons.push(
+    await compare(
+      `pg indexed query, saturated (${PG_CALLERS} callers)`,
+      () => rawPool.query(indexed, owner()),
+      () => tetherPool.query(indexed, owner()),
+      sat(PG_CALLERS),
+    ),
+  );
+  comparisons.push(
+    await compare(
+      `pg SELECT 1, ${PG_RATE}/s`,
+      () => rawPool.query('SELECT 1'),
+      () => tetherPool.query('SELECT 1'),
+      rate(PG_RATE),
+    ),
+  );
+  comparisons.push(
+    await compare(
+      `pg indexed query, ${PG_RATE}/s`,
+      () => rawPool.query(indexed, owner()),
+      () => tetherPool.query(indexed, owner()),
+      rate(PG_RATE),
+    ),
+  );
   const get = (c: Redis) => c.get('bench:key');
   const set = (c: Redis) => c.set('bench:key', 'x'.repeat(100));
   const tGet = () => tetherRedis.execute((c) => c.get('bench:key'), { idempotent: true });
   const tSet = () => tetherRedis.execute((c) => c.set('bench:key', 'x'.repeat(100)), { idempotent: true });
-  comparisons.push(await compare(`redis GET, saturated (${REDIS_CALLERS} callers)`, () => get(rawRedis), tGet, sat(REDIS_CALLERS)));
-  comparisons.push(await compare(`redis SET, saturated (${REDIS_CALLERS} callers)`, () => set(rawRedis), tSet, sat(REDIS_CALLERS)));
+  comparisons.push(
+    await compare(
+      `redis GET, saturated (${REDIS_CALLERS} callers)`,
+      () => get(rawRedis),
+      tGet,
+      sat(REDIS_CALLERS),
+    ),
+  );
+  comparisons.push(
+    await compare(
+      `redis SET, saturated (${REDIS_CALLERS} callers)`,
+      () => set(rawRedis),
+      tSet,
+      sat(REDIS_CALLERS),
+    ),
+  );
   comparisons.push(await compare(`redis GET, ${REDIS_RATE}/s`, () => get(rawRedis), tGet, rate(REDIS_RATE)));
   comparisons.push(await compare(`redis SET, ${REDIS_RATE}/s`, () => set(rawRedis), tSet, rate(REDIS_RATE)));
-  comparisons.push(await compare(`A/A noise floor: redis GET raw vs raw, ${REDIS_RATE}/s`, () => get(rawRedis), () => get(rawRedis), rate(REDIS_RATE)));
+  comparisons.push(
+    await compare(
+      `A/A noise floor: redis GET raw vs raw, ${REDIS_RATE}/s`,
+      () => get(rawRedis),
+      () => get(rawRedis),
+      rate(REDIS_RATE),
+    ),
+  );
 
   writeReport({
     name: 'pooling',

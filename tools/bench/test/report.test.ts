@@ -38,7 +38,11 @@ describe('writeReport', () => {
     });
     const rows = table.mock.calls[0]?.[0] as Record<string, unknown>[];
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ scenario: 'SELECT 1', 'throughput ratio': '0.960x ok', 'p99 ratio': '1.200x (goal <= 1.1)' });
+    expect(rows[0]).toMatchObject({
+      scenario: 'SELECT 1',
+      'throughput ratio': '0.960x ok',
+      'p99 ratio': '1.200x (goal <= 1.1)',
+    });
     expect(existsSync(path)).toBe(true);
     const json = JSON.parse(readFileSync(path, 'utf8'));
     expect(json.comparisons[0].throughputRatio).toBeCloseTo(0.96);

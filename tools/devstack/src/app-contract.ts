@@ -31,7 +31,11 @@ export function describeAppContract(name: string, options: AppContractOptions): 
     });
 
     it('serves its admin probes and exits 0 through the graceful path on SIGTERM', async () => {
-      app = await startApp(options.entry, { DATABASE_URL: pg.url, REDIS_URL: redis.url, AUTH_JWT_SECRET: secret });
+      app = await startApp(options.entry, {
+        DATABASE_URL: pg.url,
+        REDIS_URL: redis.url,
+        AUTH_JWT_SECRET: secret,
+      });
       await app.ready();
       for (const probe of ['/livez', '/readyz', '/startupz', '/metrics']) {
         expect((await fetch(`http://127.0.0.1:${app.adminPort}${probe}`)).status, probe).toBe(200);

@@ -25,7 +25,13 @@ export async function startApp(entry: string, env: Record<string, string | undef
   const port = await freePort();
   const adminPort = await freePort();
   const child = spawn(process.execPath, ['--conditions=@tether/source', entry], {
-    env: { ...process.env, PORT: String(port), ADMIN_PORT: String(adminPort), SHUTDOWN_DRAIN_DELAY_MS: '0', ...env },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      ADMIN_PORT: String(adminPort),
+      SHUTDOWN_DRAIN_DELAY_MS: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -41,9 +47,12 @@ export async function startApp(entry: string, env: Record<string, string | undef
     async ready(probe = '/readyz', timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`app exited during start-up:\n${output}`);
+        if (child.exitCode !== null || child.signalCode !== null)
+          throw new Error(`app exited during start-up:\n${output}`);
         try {
-          const response = await fetch(`http://127.0.0.1:${adminPort}${probe}`, { signal: AbortSignal.timeout(1_000) });
+          const response = await fetch(`http://127.0.0.1:${adminPort}${probe}`, {
+            signal: AbortSignal.timeout(1_000),
+          });
           if (response.status === 200) return;
         } catch {
           // not listening yet

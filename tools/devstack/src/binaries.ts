@@ -68,7 +68,12 @@ export function findPostgres(candidateDirs: string[] = postgresDirs()): Postgres
 
 /** `redis-server` from PATH, else the usual package locations. */
 export function findRedis(
-  candidates: (string | undefined)[] = [fromPath('redis-server'), '/usr/bin/redis-server', '/usr/local/bin/redis-server', '/opt/homebrew/bin/redis-server'],
+  candidates: (string | undefined)[] = [
+    fromPath('redis-server'),
+    '/usr/bin/redis-server',
+    '/usr/local/bin/redis-server',
+    '/opt/homebrew/bin/redis-server',
+  ],
 ): string {
   const found = candidates.find((p): p is string => p !== undefined && isExecutable(p));
   if (found) return found;

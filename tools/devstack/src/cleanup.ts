@@ -29,7 +29,12 @@ let installed = false;
 
 function writeManifest(): void {
   if (!manifestPath) return;
-  const manifest: Manifest = { ownerPid: process.pid, pgids: [...groups], dirs: [...dirs], nftTables: [...nftTables] };
+  const manifest: Manifest = {
+    ownerPid: process.pid,
+    pgids: [...groups],
+    dirs: [...dirs],
+    nftTables: [...nftTables],
+  };
   writeFileSync(manifestPath, JSON.stringify(manifest));
 }
 
@@ -74,10 +79,14 @@ function install(): void {
       }
     });
   }
-  const watchdog = spawn(process.execPath, [new URL('./watchdog.ts', import.meta.url).pathname, manifestPath], {
-    detached: true,
-    stdio: 'ignore',
-  });
+  const watchdog = spawn(
+    process.execPath,
+    [new URL('./watchdog.ts', import.meta.url).pathname, manifestPath],
+    {
+      detached: true,
+      stdio: 'ignore',
+    },
+  );
   watchdog.unref();
 }
 

@@ -120,7 +120,9 @@ export class FaultProxy {
 
   /** Silently drop every established connection (and, with `newConnections`, every new one). */
   blackhole(options: { newConnections?: boolean } = {}): void {
-    const clientPorts = [...this.links].map((l) => l.client.remotePort).filter((p): p is number => p !== undefined);
+    const clientPorts = [...this.links]
+      .map((l) => l.client.remotePort)
+      .filter((p): p is number => p !== undefined);
     for (const link of this.links) link.blackholed = true;
     if (options.newConnections) this.blackholeNew = true;
     if (!canDropPackets()) return;
@@ -133,7 +135,10 @@ export class FaultProxy {
     }
     const rules: string[][] = [];
     if (options.newConnections) {
-      rules.push(['tcp', 'dport', String(this.listenPort), 'drop'], ['tcp', 'sport', String(this.listenPort), 'drop']);
+      rules.push(
+        ['tcp', 'dport', String(this.listenPort), 'drop'],
+        ['tcp', 'sport', String(this.listenPort), 'drop'],
+      );
     } else if (clientPorts.length > 0) {
       const set = `{ ${clientPorts.join(', ')} }`;
       rules.push(

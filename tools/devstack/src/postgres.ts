@@ -78,14 +78,29 @@ export class EphemeralPostgres {
     try {
       await run(
         bins.initdb,
-        ['-D', dataDir, '-U', 'postgres', '--auth-local=trust', '--auth-host=trust', '--no-sync', '-E', 'UTF8', '--locale=C'],
+        [
+          '-D',
+          dataDir,
+          '-U',
+          'postgres',
+          '--auth-local=trust',
+          '--auth-host=trust',
+          '--no-sync',
+          '-E',
+          'UTF8',
+          '--locale=C',
+        ],
         { ...(account ?? {}) },
       );
     } catch (error) {
       removeTempDir(dataDir);
-      throw new DevstackError('TETHER_DEVSTACK_INITDB', `initdb failed: ${(error as { stderr?: string }).stderr ?? error}`, {
-        cause: error,
-      });
+      throw new DevstackError(
+        'TETHER_DEVSTACK_INITDB',
+        `initdb failed: ${(error as { stderr?: string }).stderr ?? error}`,
+        {
+          cause: error,
+        },
+      );
     }
     // Application connections over TCP authenticate with scram; the superuser uses the socket.
     writeFileSync(
@@ -117,7 +132,13 @@ export class EphemeralPostgres {
       log_min_messages: 'warning',
       ...this.options.settings,
     };
-    return ['-D', this.dataDir, '-p', String(this.port), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
+    return [
+      '-D',
+      this.dataDir,
+      '-p',
+      String(this.port),
+      ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+    ];
   }
 
   private async startProcess(): Promise<void> {
@@ -133,9 +154,13 @@ export class EphemeralPostgres {
       ]);
     } catch (error) {
       await proc.kill();
-      throw new DevstackError('TETHER_DEVSTACK_START', `postgres did not start: ${(error as Error).message}\n${proc.recentOutput()}`, {
-        cause: error,
-      });
+      throw new DevstackError(
+        'TETHER_DEVSTACK_START',
+        `postgres did not start: ${(error as Error).message}\n${proc.recentOutput()}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 
@@ -175,7 +200,8 @@ export class EphemeralPostgres {
 
   /** `ALTER SYSTEM SET name = value` and reload: takes effect for new sessions. */
   async setConfig(name: string, value: string | number): Promise<void> {
-    if (!/^[a-z_.]+$/.test(name)) throw new DevstackError('TETHER_DEVSTACK_BAD_ARGUMENT', `not a setting name: ${name}`);
+    if (!/^[a-z_.]+$/.test(name))
+      throw new DevstackError('TETHER_DEVSTACK_BAD_ARGUMENT', `not a setting name: ${name}`);
     await this.sql(`ALTER SYSTEM SET ${name} = '${String(value).replaceAll("'", "''")}'`);
     await this.sql('SELECT pg_reload_conf()');
   }
@@ -193,7 +219,9 @@ export class EphemeralPostgres {
 
   /** Number of sessions of the application role. */
   async connectionCount(): Promise<number> {
-    const rows = await this.sql<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = '${this.user}'`);
+    const rows = await this.sql<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = '${this.user}'`,
+    );
     return rows[0]?.n ?? 0;
   }
 

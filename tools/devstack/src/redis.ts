@@ -70,9 +70,13 @@ export class EphemeralRedis {
       await this.command('PING');
     } catch (error) {
       await this.process.kill();
-      throw new DevstackError('TETHER_DEVSTACK_START', `redis did not start: ${(error as Error).message}\n${this.process.recentOutput()}`, {
-        cause: error,
-      });
+      throw new DevstackError(
+        'TETHER_DEVSTACK_START',
+        `redis did not start: ${(error as Error).message}\n${this.process.recentOutput()}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 
@@ -102,8 +106,10 @@ export class EphemeralRedis {
 
   /** `CLIENT KILL` every client connection except the admin one issuing it. Returns how many. */
   async killClients(): Promise<number> {
-    return Number(await this.command('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes')) +
-      Number(await this.command('CLIENT', 'KILL', 'TYPE', 'pubsub', 'SKIPME', 'yes'));
+    return (
+      Number(await this.command('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes')) +
+      Number(await this.command('CLIENT', 'KILL', 'TYPE', 'pubsub', 'SKIPME', 'yes'))
+    );
   }
 
   async stop(): Promise<void> {

@@ -54,7 +54,8 @@ export class ServerProcess {
     };
     child.stdout?.on('data', remember);
     child.stderr?.on('data', remember);
-    if (child.pid === undefined) throw new DevstackError('TETHER_DEVSTACK_SPAWN', `${this.name}: could not spawn ${this.spec.command}`);
+    if (child.pid === undefined)
+      throw new DevstackError('TETHER_DEVSTACK_SPAWN', `${this.name}: could not spawn ${this.spec.command}`);
     const pgid = child.pid;
     trackGroup(pgid);
     this.exitPromise = once(child, 'exit').then(() => {

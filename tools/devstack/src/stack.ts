@@ -93,7 +93,11 @@ export class LocalStack {
     this.description = {
       api: url(byKey('api').port),
       ws: `ws://127.0.0.1:${byKey('wsGateway').port}/v1/stream`,
-      admin: { api: url(byKey('api').adminPort), worker: url(byKey('worker').adminPort), wsGateway: url(byKey('wsGateway').adminPort) },
+      admin: {
+        api: url(byKey('api').adminPort),
+        worker: url(byKey('worker').adminPort),
+        wsGateway: url(byKey('wsGateway').adminPort),
+      },
       databaseUrl,
       redisUrl,
       token: devToken(secret),
@@ -134,7 +138,15 @@ export class LocalStack {
     const file = join(dirname(this.stackFile), 'traces.jsonl');
     const child = spawn(
       process.execPath,
-      ['--conditions=@tether/source', join(workspaceRoot, 'tools/trace-sink/src/cli.ts'), 'serve', '--port', '0', '--file', file],
+      [
+        '--conditions=@tether/source',
+        join(workspaceRoot, 'tools/trace-sink/src/cli.ts'),
+        'serve',
+        '--port',
+        '0',
+        '--file',
+        file,
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
     this.track('traceSink', child);
@@ -166,43 +178,63 @@ export class LocalStack {
     if (!this.options.freePorts) return defaultApps;
     const apps: AppSpec[] = [];
     for (const app of defaultApps) {
-      apps.push({ ...app, adminPort: await freePort(), ...(app.port === undefined ? {} : { port: await freePort() }) });
+      apps.push({
+        ...app,
+        adminPort: await freePort(),
+        ...(app.port === undefined ? {} : { port: await freePort() }),
+      });
     }
     return apps;
   }
 
   private async migrate(databaseUrl: string): Promise<void> {
-    const child = spawn(process.execPath, ['--conditions=@tether/source', join(workspaceRoot, 'libs/migrations/src/cli.ts'), 'up'], {
-      env: { ...process.env, DATABASE_URL: databaseUrl },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--conditions=@tether/source', join(workspaceRoot, 'libs/migrations/src/cli.ts'), 'up'],
+      {
+        env: { ...process.env, DATABASE_URL: databaseUrl },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     this.pipeOutput('migrations', child);
     const [code] = (await once(child, 'exit')) as [number | null];
-    if (code !== 0) throw new DevstackError('TETHER_DEVSTACK_MIGRATIONS', `migrations failed (exit ${code}); see the lines above`);
+    if (code !== 0)
+      throw new DevstackError(
+        'TETHER_DEVSTACK_MIGRATIONS',
+        `migrations failed (exit ${code}); see the lines above`,
+      );
   }
 
-  private spawnApp(app: AppSpec, ctx: { databaseUrl: string; redisUrl: string; secret: string; env: NodeJS.ProcessEnv }): void {
-    const child = spawn(process.execPath, ['--conditions=@tether/source', join(workspaceRoot, app.dir, 'src/main.ts')], {
-      env: {
-        ...ctx.env,
-        DATABASE_URL: ctx.databaseUrl,
-        REDIS_URL: ctx.redisUrl,
-        AUTH_JWT_SECRET: ctx.secret,
-        ADMIN_PORT: String(app.adminPort),
-        ...(app.port === undefined ? {} : { PORT: String(app.port) }),
-        SHUTDOWN_DRAIN_DELAY_MS: ctx.env.SHUTDOWN_DRAIN_DELAY_MS ?? '0',
-        SHUTDOWN_TIMEOUT_MS: ctx.env.SHUTDOWN_TIMEOUT_MS ?? String(this.options.shutdownTimeoutMs ?? 5_000),
-        LOG_LEVEL: ctx.env.LOG_LEVEL ?? 'info',
+  private spawnApp(
+    app: AppSpec,
+    ctx: { databaseUrl: string; redisUrl: string; secret: string; env: NodeJS.ProcessEnv },
+  ): void {
+    const child = spawn(
+      process.execPath,
+      ['--conditions=@tether/source', join(workspaceRoot, app.dir, 'src/main.ts')],
+      {
+        env: {
+          ...ctx.env,
+          DATABASE_URL: ctx.databaseUrl,
+          REDIS_URL: ctx.redisUrl,
+          AUTH_JWT_SECRET: ctx.secret,
+          ADMIN_PORT: String(app.adminPort),
+          ...(app.port === undefined ? {} : { PORT: String(app.port) }),
+          SHUTDOWN_DRAIN_DELAY_MS: ctx.env.SHUTDOWN_DRAIN_DELAY_MS ?? '0',
+          SHUTDOWN_TIMEOUT_MS: ctx.env.SHUTDOWN_TIMEOUT_MS ?? String(this.options.shutdownTimeoutMs ?? 5_000),
+          LOG_LEVEL: ctx.env.LOG_LEVEL ?? 'info',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // Own process group: a terminal's Ctrl-C reaches the CLI only, which stops the apps in order;
+        // the cleanup hooks SIGKILL the group if the CLI dies first.
+        detached: true,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Own process group: a terminal's Ctrl-C reaches the CLI only, which stops the apps in order;
-      // the cleanup hooks SIGKILL the group if the CLI dies first.
-      detached: true,
-    });
+    );
     this.track(app.key, child);
     this.pipeOutput(app.key, child);
     child.once('exit', (code, signal) => {
-      if (!this.stopping) this.reportUnexpectedExit(`${app.key} exited unexpectedly (${signal ?? `code ${code}`})`);
+      if (!this.stopping)
+        this.reportUnexpectedExit(`${app.key} exited unexpectedly (${signal ?? `code ${code}`})`);
     });
   }
 
@@ -218,7 +250,10 @@ export class LocalStack {
     for (;;) {
       const child = this.children.get(app.key);
       if (!child || child.exitCode !== null || child.signalCode !== null) {
-        throw new DevstackError('TETHER_DEVSTACK_APP_EXITED', `${app.key} exited during start-up; see its lines above`);
+        throw new DevstackError(
+          'TETHER_DEVSTACK_APP_EXITED',
+          `${app.key} exited during start-up; see its lines above`,
+        );
       }
       try {
         const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
@@ -226,7 +261,11 @@ export class LocalStack {
       } catch {
         // not listening yet
       }
-      if (Date.now() > deadline) throw new DevstackError('TETHER_DEVSTACK_APP_NOT_READY', `${app.key} was not ready at ${url} within ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new DevstackError(
+          'TETHER_DEVSTACK_APP_NOT_READY',
+          `${app.key} was not ready at ${url} within ${timeoutMs} ms`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   }

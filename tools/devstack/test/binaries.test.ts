@@ -20,6 +20,8 @@ describe('binary discovery', () => {
     expect(pgError).toMatchObject({ code: 'TETHER_DEVSTACK_MISSING_BINARY' });
     expect((pgError as Error).message).toMatch(/apt-get install postgresql/);
     expect((pgError as Error).message).toMatch(/brew install postgresql/);
-    expect(() => findRedis(['/nonexistent/redis-server'])).toThrow(/apt-get install redis-server.*brew install redis/);
+    expect(() => findRedis(['/nonexistent/redis-server'])).toThrow(
+      /apt-get install redis-server.*brew install redis/,
+    );
   });
 });

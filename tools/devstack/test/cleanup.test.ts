@@ -11,7 +11,6 @@ interface Started {
   dirs: string[];
 }
 
-
 async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

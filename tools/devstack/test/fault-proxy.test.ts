@@ -69,23 +69,19 @@ describe('FaultProxy', () => {
     expect(await roundTrip(fresh)).toBe('ping');
   });
 
-  it(
-    'drops packets in the kernel: TCP keepalive detects the dead peer (a userspace stall could not)',
-    async () => {
-      expect(canDropPackets(), 'kernel drops need nftables and root: apt-get install nftables').toBe(true);
-      proxy = await FaultProxy.start({ targetPort: (upstream.address() as { port: number }).port });
-      const victim = await client();
-      victim.setKeepAlive(true, 1_000);
-      expect(await roundTrip(victim)).toBe('ping');
-      const started = Date.now();
-      proxy.blackhole();
-      const [error] = (await once(victim, 'error')) as [NodeJS.ErrnoException];
-      expect(error.code).toBe('ETIMEDOUT');
-      // libuv: first probe after 1 s, then 10 probes 1 s apart (FIELD-NOTES): about 11 s.
-      expect(Date.now() - started).toBeLessThan(20_000);
-    },
-    30_000,
-  );
+  it('drops packets in the kernel: TCP keepalive detects the dead peer (a userspace stall could not)', async () => {
+    expect(canDropPackets(), 'kernel drops need nftables and root: apt-get install nftables').toBe(true);
+    proxy = await FaultProxy.start({ targetPort: (upstream.address() as { port: number }).port });
+    const victim = await client();
+    victim.setKeepAlive(true, 1_000);
+    expect(await roundTrip(victim)).toBe('ping');
+    const started = Date.now();
+    proxy.blackhole();
+    const [error] = (await once(victim, 'error')) as [NodeJS.ErrnoException];
+    expect(error.code).toBe('ETIMEDOUT');
+    // libuv: first probe after 1 s, then 10 probes 1 s apart (FIELD-NOTES): about 11 s.
+    expect(Date.now() - started).toBeLessThan(20_000);
+  }, 30_000);
 
   it('blackholes new connections: connects hang instead of failing', async () => {
     proxy = await FaultProxy.start({ targetPort: (upstream.address() as { port: number }).port });
@@ -94,7 +90,12 @@ describe('FaultProxy', () => {
     socket.on('error', () => {});
     sockets.push(socket);
     const outcome = await Promise.race([
-      once(socket, 'connect').then(() => roundTrip(socket, 500)).then(() => 'echoed', () => 'silent'),
+      once(socket, 'connect')
+        .then(() => roundTrip(socket, 500))
+        .then(
+          () => 'echoed',
+          () => 'silent',
+        ),
       new Promise((r) => setTimeout(() => r('silent'), 1_000)),
     ]);
     expect(outcome).toBe('silent');

@@ -24,7 +24,9 @@ describe('EphemeralPostgres', () => {
 
   it('serves the application role over TCP with a password and the superuser over the socket', async () => {
     expect(server.url).toMatch(/^postgres:\/\/tether:[0-9a-f]{24}@127\.0\.0\.1:\d+\/tether$/);
-    expect(await appQuery(server, 'SELECT current_user AS who, current_database() AS db')).toEqual([{ who: 'tether', db: 'tether' }]);
+    expect(await appQuery(server, 'SELECT current_user AS who, current_database() AS db')).toEqual([
+      { who: 'tether', db: 'tether' },
+    ]);
     expect(await server.sql('SELECT current_user AS who')).toEqual([{ who: 'postgres' }]);
     const wrong = new pg.Client({ connectionString: server.url.replace(server.password, 'wrong') });
     wrong.on('error', () => {});

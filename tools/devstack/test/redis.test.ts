@@ -15,13 +15,20 @@ describe('EphemeralRedis', () => {
     expect(await server.command('SET', 'k', 'v')).toBe('OK');
     expect(await server.command('GET', 'k')).toBe('v');
     expect(await server.command('CONFIG', 'GET', 'save')).toEqual(['save', '']);
-    expect(await server.command('CONFIG', 'GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
+    expect(await server.command('CONFIG', 'GET', 'maxmemory-policy')).toEqual([
+      'maxmemory-policy',
+      'noeviction',
+    ]);
     await server.configSet('timeout', 3);
     expect(await server.command('CONFIG', 'GET', 'timeout')).toEqual(['timeout', '3']);
   });
 
   it('kills client connections, restarts (losing data) and recovers after kill -9', async () => {
-    const client = new Redis(server.url, { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+    const client = new Redis(server.url, {
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      lazyConnect: true,
+    });
     const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
     client.on('error', () => {});
     await client.connect();

@@ -9,7 +9,6 @@ import type { StackDescription } from '../src/stack.ts';
 
 const workspaceRoot = new URL('../../..', import.meta.url).pathname;
 
-
 async function waitFor<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -51,14 +50,23 @@ describe.each([
     child.stderr?.on('data', (d) => (output += d));
     const stackFile = join(stateDir, 'stack.json');
     const stack = await waitFor(
-      () => (existsSync(stackFile) ? (JSON.parse(readFileSync(stackFile, 'utf8')) as StackDescription) : undefined),
+      () =>
+        existsSync(stackFile) ? (JSON.parse(readFileSync(stackFile, 'utf8')) as StackDescription) : undefined,
       60_000,
       'stack.json',
     ).catch((error: Error) => {
       throw new Error(`${error.message}\n${output}`);
     });
 
-    expect(Object.keys(stack).sort()).toEqual(['admin', 'api', 'databaseUrl', 'pids', 'redisUrl', 'token', 'ws']);
+    expect(Object.keys(stack).sort()).toEqual([
+      'admin',
+      'api',
+      'databaseUrl',
+      'pids',
+      'redisUrl',
+      'token',
+      'ws',
+    ]);
     expect(stack.api).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(stack.ws).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/v1\/stream$/);
     expect(stack.databaseUrl).toMatch(/^postgres:\/\//);
@@ -88,19 +96,33 @@ describe.each([
     // is gone within 10 s of the signal.
     const everything = [...pids, child.pid as number];
     const done = () => !everything.some(isAlive) && /stopped in \d+ ms/.test(output);
-    await waitFor(() => (done() ? true : undefined), 10_000 - (Date.now() - stoppedAt), 'every process to exit').catch(
-      () => {
-        throw new Error(`still running 10 s after ${signal}: ${everything.filter(isAlive).join(', ')}\n${output}`);
-      },
-    );
+    await waitFor(
+      () => (done() ? true : undefined),
+      10_000 - (Date.now() - stoppedAt),
+      'every process to exit',
+    ).catch(() => {
+      throw new Error(
+        `still running 10 s after ${signal}: ${everything.filter(isAlive).join(', ')}\n${output}`,
+      );
+    });
     expect(Date.now() - stoppedAt).toBeLessThan(10_000);
     // Each app went through its own graceful path (@tether/shutdown logs the outcome).
-    for (const app of ['api', 'worker', 'wsGateway']) expect(output).toMatch(new RegExp(`\\[${app}\\] .*shutdown complete`));
+    for (const app of ['api', 'worker', 'wsGateway'])
+      expect(output).toMatch(new RegExp(`\\[${app}\\] .*shutdown complete`));
     expect(existsSync(stackFile)).toBe(false);
     const spans = readFileSync(join(stateDir, 'traces.jsonl'), 'utf8')
       .trim()
       .split('\n')
-      .map((line) => JSON.parse(line) as { service: string; kind: number; attributes: Record<string, unknown> });
-    expect(spans.some((span) => span.service === 'tether-api' && span.kind === 2 && span.attributes['http.response.status_code'] === 501)).toBe(true);
+      .map(
+        (line) => JSON.parse(line) as { service: string; kind: number; attributes: Record<string, unknown> },
+      );
+    expect(
+      spans.some(
+        (span) =>
+          span.service === 'tether-api' &&
+          span.kind === 2 &&
+          span.attributes['http.response.status_code'] === 501,
+      ),
+    ).toBe(true);
   }, 90_000);
 });

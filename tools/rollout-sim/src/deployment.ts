@@ -54,7 +54,8 @@ export class Deployment {
   #sequence = 0;
 
   private constructor(options: DeploymentOptions) {
-    if (typeof options.template !== 'function') throw invalidOption('template', 'must be a function returning the pod process');
+    if (typeof options.template !== 'function')
+      throw invalidOption('template', 'must be a function returning the pod process');
     this.loadBalancer = options.loadBalancer;
     this.#options = {
       template: options.template,
@@ -63,7 +64,12 @@ export class Deployment {
       host: options.host ?? '127.0.0.1',
       readinessPath: options.readinessPath ?? '/readyz',
       preStopSleepMs: integerOption('preStopSleepMs', options.preStopSleepMs, 0),
-      terminationGracePeriodMs: integerOption('terminationGracePeriodMs', options.terminationGracePeriodMs, 30_000, 1),
+      terminationGracePeriodMs: integerOption(
+        'terminationGracePeriodMs',
+        options.terminationGracePeriodMs,
+        30_000,
+        1,
+      ),
       readyTimeoutMs: integerOption('readyTimeoutMs', options.readyTimeoutMs, 30_000, 1),
     };
   }
@@ -93,12 +99,20 @@ export class Deployment {
     const pod = new Pod(id, { port, adminPort }, this.#options.template({ id, port, adminPort }));
     this.#pods.set(id, pod);
     const { host, readinessPath } = this.#options;
-    this.loadBalancer.addEndpoint({ id, host, port, readinessUrl: `http://${host}:${adminPort}${readinessPath}` });
+    this.loadBalancer.addEndpoint({
+      id,
+      host,
+      port,
+      readinessUrl: `http://${host}:${adminPort}${readinessPath}`,
+    });
     try {
       await Promise.race([
         this.loadBalancer.waitUntilRoutable(id, this.#options.readyTimeoutMs),
         pod.exited.then((exit) => {
-          throw invalidOption(`pod ${id}`, `exited (code ${exit.code}, signal ${exit.signal}) before becoming ready:\n${pod.output}`);
+          throw invalidOption(
+            `pod ${id}`,
+            `exited (code ${exit.code}, signal ${exit.signal}) before becoming ready:\n${pod.output}`,
+          );
         }),
       ]);
     } catch (error) {
@@ -117,7 +131,9 @@ export class Deployment {
     this.#pods.delete(id);
     this.loadBalancer.markTerminating(id);
     const { preStopSleepMs, terminationGracePeriodMs } = this.#options;
-    const termination = pod.terminate({ preStopSleepMs, terminationGracePeriodMs }).finally(() => this.loadBalancer.removeEndpoint(id));
+    const termination = pod
+      .terminate({ preStopSleepMs, terminationGracePeriodMs })
+      .finally(() => this.loadBalancer.removeEndpoint(id));
     this.#terminating.add(termination);
     try {
       return await termination;

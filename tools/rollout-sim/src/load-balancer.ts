@@ -132,7 +132,12 @@ export class LoadBalancer extends EventEmitter {
       openConnections: 0,
       totalConnections: 0,
       sockets: new Set(),
-      prober: new ReadinessProber(spec.readinessUrl, this.#probe, (ready) => this.#onReadiness(spec.id, ready), this.#random),
+      prober: new ReadinessProber(
+        spec.readinessUrl,
+        this.#probe,
+        (ready) => this.#onReadiness(spec.id, ready),
+        this.#random,
+      ),
     };
     this.#endpoints.set(spec.id, endpoint);
   }
@@ -166,11 +171,18 @@ export class LoadBalancer extends EventEmitter {
   async waitUntilRoutable(id: string, timeoutMs: number): Promise<void> {
     const deadline = AbortSignal.timeout(timeoutMs);
     while (!this.#endpoints.get(id)?.routable) {
-      if (!this.#endpoints.has(id)) throw new RolloutSimError('TETHER_ROLLOUT_ENDPOINT_GONE', `endpoint ${id} was removed before it became routable`);
+      if (!this.#endpoints.has(id))
+        throw new RolloutSimError(
+          'TETHER_ROLLOUT_ENDPOINT_GONE',
+          `endpoint ${id} was removed before it became routable`,
+        );
       try {
         await once(this, 'change', { signal: deadline });
       } catch {
-        throw new RolloutSimError('TETHER_ROLLOUT_NOT_READY', `endpoint ${id} did not become routable within ${timeoutMs} ms`);
+        throw new RolloutSimError(
+          'TETHER_ROLLOUT_NOT_READY',
+          `endpoint ${id} did not become routable within ${timeoutMs} ms`,
+        );
       }
     }
   }

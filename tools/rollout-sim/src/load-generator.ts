@@ -50,7 +50,16 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   if (url.protocol !== 'http:') throw invalidOption('url', `must be an http:// URL, got ${options.url}`);
 
   const agent = new Agent({ keepAlive: true, maxSockets });
-  const report: LoadReport = { sent: 0, succeeded: 0, failed: 0, failures: {}, byResponder: {}, connectionsOpened: 0, durationMs: 0, achievedRatePerSec: 0 };
+  const report: LoadReport = {
+    sent: 0,
+    succeeded: 0,
+    failed: 0,
+    failures: {},
+    byResponder: {},
+    connectionsOpened: 0,
+    durationMs: 0,
+    achievedRatePerSec: 0,
+  };
   const fail = (kind: string): void => {
     report.failed += 1;
     report.failures[kind] = (report.failures[kind] ?? 0) + 1;
@@ -72,7 +81,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
         const status = res.statusCode ?? 0;
         const responder = res.headers[header];
         res.resume();
-        res.once('end', () => settle(status >= 200 && status < 300 ? undefined : `status ${status}`, typeof responder === 'string' ? responder : undefined));
+        res.once('end', () =>
+          settle(
+            status >= 200 && status < 300 ? undefined : `status ${status}`,
+            typeof responder === 'string' ? responder : undefined,
+          ),
+        );
         res.once('error', (error: NodeJS.ErrnoException) => settle(error.code ?? error.message));
       });
       req.once('socket', (socket) => {

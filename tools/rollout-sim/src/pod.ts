@@ -55,7 +55,10 @@ export class Pod {
     };
     this.process.stdout?.on('data', collect);
     this.process.stderr?.on('data', collect);
-    this.exited = once(this.process, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+    this.exited = once(this.process, 'exit').then(([code, signal]) => ({
+      code: code as number | null,
+      signal: signal as NodeJS.Signals | null,
+    }));
   }
 
   /** Everything the process wrote to stdout and stderr so far. */

@@ -35,7 +35,12 @@ export class ReadinessProber {
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
 
-  constructor(url: string, settings: ProbeSettings, onChange: (ready: boolean) => void, random: () => number) {
+  constructor(
+    url: string,
+    settings: ProbeSettings,
+    onChange: (ready: boolean) => void,
+    random: () => number,
+  ) {
     this.#url = url;
     this.#settings = settings;
     this.#onChange = onChange;

@@ -15,10 +15,23 @@ function template(onSigterm: string, extra: Record<string, string> = {}) {
   });
 }
 
-async function setup(onSigterm: string, options: { preStopSleepMs?: number; terminationGracePeriodMs?: number; extra?: Record<string, string> } = {}) {
+async function setup(
+  onSigterm: string,
+  options: {
+    preStopSleepMs?: number;
+    terminationGracePeriodMs?: number;
+    extra?: Record<string, string>;
+  } = {},
+) {
   const loadBalancer = await LoadBalancer.start({ probePeriodMs: 200, propagationDelayMs: 200 });
   cleanup.push(() => loadBalancer.close());
-  const deployment = await Deployment.start({ loadBalancer, template: template(onSigterm, options.extra), replicas: 2, name: onSigterm, ...options });
+  const deployment = await Deployment.start({
+    loadBalancer,
+    template: template(onSigterm, options.extra),
+    replicas: 2,
+    name: onSigterm,
+    ...options,
+  });
   cleanup.push(() => Promise.all(deployment.pods.map((pod) => pod.kill())));
   return { loadBalancer, deployment };
 }

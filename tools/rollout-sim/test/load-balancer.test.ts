@@ -45,7 +45,12 @@ async function startLb(): Promise<LoadBalancer> {
 }
 
 function add(lb: LoadBalancer, b: Backend): void {
-  lb.addEndpoint({ id: b.name, host: '127.0.0.1', port: b.port, readinessUrl: `http://127.0.0.1:${b.adminPort}/readyz` });
+  lb.addEndpoint({
+    id: b.name,
+    host: '127.0.0.1',
+    port: b.port,
+    readinessUrl: `http://127.0.0.1:${b.adminPort}/readyz`,
+  });
 }
 
 function fetchText(url: string, agent: Agent | false = false): Promise<string> {

@@ -18,7 +18,12 @@ describe('runLoad', () => {
     });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
-    const report = await runLoad({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, ratePerSec: 200, durationMs: 1000, maxSockets: 4 });
+    const report = await runLoad({
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+      ratePerSec: 200,
+      durationMs: 1000,
+      maxSockets: 4,
+    });
     server.close();
     expect(report.sent).toBeGreaterThanOrEqual(190);
     expect(report.sent).toBeLessThanOrEqual(200);
@@ -32,13 +37,19 @@ describe('runLoad', () => {
     const server = createServer((req) => req.socket.destroy());
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
-    const report = await runLoad({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, ratePerSec: 50, durationMs: 200 });
+    const report = await runLoad({
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+      ratePerSec: 50,
+      durationMs: 200,
+    });
     server.close();
     expect(report.failed).toBe(report.sent);
     expect(report.failures.ECONNRESET).toBe(report.sent);
   });
 
   it('rejects a bad option with its name', async () => {
-    await expect(runLoad({ url: 'http://127.0.0.1:1/', ratePerSec: 0, durationMs: 10 })).rejects.toThrow(/ratePerSec/);
+    await expect(runLoad({ url: 'http://127.0.0.1:1/', ratePerSec: 0, durationMs: 10 })).rejects.toThrow(
+      /ratePerSec/,
+    );
   });
 });

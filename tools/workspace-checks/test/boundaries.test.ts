@@ -15,7 +15,9 @@ async function boundaryErrors(project: string, code: string): Promise<string[]> 
   writeFileSync(file, code);
   try {
     const [result] = await eslint.lintFiles([file]);
-    return (result?.messages ?? []).filter((m) => m.ruleId === '@nx/enforce-module-boundaries').map((m) => m.message);
+    return (result?.messages ?? [])
+      .filter((m) => m.ruleId === '@nx/enforce-module-boundaries')
+      .map((m) => m.message);
   } finally {
     rmSync(file, { force: true });
   }
@@ -23,17 +25,30 @@ async function boundaryErrors(project: string, code: string): Promise<string[]> 
 
 describe('module boundaries', () => {
   it('lets a lib import another lib', async () => {
-    expect(await boundaryErrors('libs/pooling', "import { classify } from '@tether/retry';\nexport const c = classify;\n")).toEqual([]);
+    expect(
+      await boundaryErrors(
+        'libs/pooling',
+        "import { classify } from '@tether/retry';\nexport const c = classify;\n",
+      ),
+    ).toEqual([]);
   });
 
   it('forbids a lib from importing a tool', async () => {
-    const errors = await boundaryErrors('libs/migrations', "import { writeReport } from '@tether/bench';\nexport const w = writeReport;\n");
-    expect(errors.join('\n')).toMatch(/"type:lib" can only depend on libs tagged with "type:lib", "type:testkit"/);
+    const errors = await boundaryErrors(
+      'libs/migrations',
+      "import { writeReport } from '@tether/bench';\nexport const w = writeReport;\n",
+    );
+    expect(errors.join('\n')).toMatch(
+      /"type:lib" can only depend on libs tagged with "type:lib", "type:testkit"/,
+    );
   });
 
   it('forbids cycles between libs', async () => {
     // @tether/pooling already depends on @tether/retry; the reverse import would close a cycle.
-    const errors = await boundaryErrors('libs/retry', "import * as pooling from '@tether/pooling';\nexport const p = pooling;\n");
+    const errors = await boundaryErrors(
+      'libs/retry',
+      "import * as pooling from '@tether/pooling';\nexport const p = pooling;\n",
+    );
     expect(errors.join('\n')).toMatch(/Circular dependency/);
   });
 });

@@ -36,7 +36,11 @@ describe('a packed lib in a project outside the repo', () => {
       join(scratch, 'package.json'),
       JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }),
     );
-    run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', `./${tarball}`], scratch);
+    run(
+      'npm',
+      ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', `./${tarball}`],
+      scratch,
+    );
 
     // Types resolve for a TypeScript consumer (strict, nodenext) without our tsconfig.
     writeFileSync(
@@ -50,7 +54,18 @@ describe('a packed lib in a project outside the repo', () => {
     );
     writeFileSync(
       join(scratch, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2023', noEmit: true, skipLibCheck: false, types: [] }, files: ['main.ts'] }),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2023',
+          noEmit: true,
+          skipLibCheck: false,
+          types: [],
+        },
+        files: ['main.ts'],
+      }),
     );
     run('tsc', ['-p', 'tsconfig.json'], scratch);
 

@@ -14,7 +14,10 @@ export interface FixtureProcess {
 
 /** Node 24 runs the .ts fixture directly; the condition makes @tether/shutdown resolve to its source. */
 export function fixtureCommand(name: string): { command: string; args: string[] } {
-  return { command: process.execPath, args: ['--conditions=@tether/source', new URL(`../fixtures/${name}.ts`, import.meta.url).pathname] };
+  return {
+    command: process.execPath,
+    args: ['--conditions=@tether/source', new URL(`../fixtures/${name}.ts`, import.meta.url).pathname],
+  };
 }
 
 /** Starts a fixture and resolves once it printed "listening" (its admin server is up). */
@@ -26,7 +29,10 @@ export async function startFixture(name: string, env: Record<string, string> = {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  const exited = once(child, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
   await new Promise<void>((resolve, reject) => {
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
@@ -34,7 +40,9 @@ export async function startFixture(name: string, env: Record<string, string> = {
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    void exited.then((exit) => reject(new Error(`fixture ${name} exited early (${JSON.stringify(exit)}):\n${output}`)));
+    void exited.then((exit) =>
+      reject(new Error(`fixture ${name} exited early (${JSON.stringify(exit)}):\n${output}`)),
+    );
   });
   return { child, port, adminPort, output: () => output, exited };
 }
@@ -53,7 +61,14 @@ export function get(url: string, agent: Agent | false = false): Promise<HttpResu
     request(url, { agent }, (res) => {
       let body = '';
       res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, ms: performance.now() - startedAt }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body,
+          ms: performance.now() - startedAt,
+        }),
+      );
     })
       .once('error', reject)
       .end();

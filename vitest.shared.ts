@@ -2,13 +2,13 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type ViteUserConfig } from 'vitest/config';
 
-// tools/devstack/src -> the workspace root
-const root = dirname(dirname(dirname(dirname(fileURLToPath(import.meta.url)))));
+// this file sits at the workspace root
+const root = dirname(fileURLToPath(import.meta.url));
 
 /**
  * The one vitest configuration every project uses. Besides the console reporter it writes a JSON
  * report to `.cache/test-results/<project>.json`, which `tools/test-summary.ts` folds into the
- * single summary line `npm test` ends with. Import it as `@tether/devstack/vitest` from a project's `vitest.config.ts`.
+ * single summary line `npm test` ends with. Import it by relative path from a project's `vitest.config.ts`.
  */
 export function projectConfig(projectDir: string, overrides: ViteUserConfig['test'] = {}): ViteUserConfig {
   const name = `${basename(dirname(projectDir))}-${basename(projectDir)}`;
