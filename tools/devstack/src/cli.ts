@@ -75,10 +75,8 @@ Dev token (Authorization: Bearer …):
   ${d.token}
 
 Try: curl -s -H "Authorization: Bearer $(node -p 'require("./.tether/stack.json").token')" ${d.api}/v1/jobs
-Ctrl-C stops everything.`);
-  const why = await stack.unexpectedExit;
-  exitCode = 1;
-  await stop(why);
+An app that dies is restarted with backoff. Ctrl-C stops everything.`);
+  // Runs until a signal: an app that dies is restarted by the stack (see restartLater in stack.ts).
 } catch (error) {
   console.error(`npm start failed: ${(error as Error).message}`);
   exitCode = 1;

@@ -1,8 +1,9 @@
 /**
  * The local platform behind `npm start`: Postgres and Redis (ephemeral unless DATABASE_URL /
  * REDIS_URL are set), migrations, and the three apps as child processes, described in
- * `.tether/stack.json` (the contract in docs/architecture.md). Shutdown goes through each app's own
- * graceful path (SIGTERM), then the servers stop.
+ * `.tether/stack.json` (the contract in docs/architecture.md). An app that dies on its own is restarted
+ * with backoff, as a ReplicaSet would; shutdown goes through each app's own graceful path (SIGTERM),
+ * then the servers stop.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -44,6 +45,15 @@ export interface StackOptions {
   env?: NodeJS.ProcessEnv;
   /** Per-app graceful shutdown budget in ms (default 5000); the whole stack stops within 10 s. */
   shutdownTimeoutMs?: number;
+  /**
+   * Delay before restarting an app that died, ms (default 1000); doubles with each crash in a row up
+   * to `restartMaxDelayMs` (default 30000), like the kubelet's CrashLoopBackOff (10 s doubling to
+   * 5 min, shortened for a laptop). An app that stayed up for `restartResetAfterMs` (default 60000)
+   * starts again from the initial delay.
+   */
+  restartDelayMs?: number;
+  restartMaxDelayMs?: number;
+  restartResetAfterMs?: number;
   log?: (line: string) => void;
 }
 
@@ -57,6 +67,13 @@ export interface StackDescription {
   pids: { api: number; worker: number; wsGateway: number; postgres: number; redis: number };
 }
 
+interface AppContext {
+  databaseUrl: string;
+  redisUrl: string;
+  secret: string;
+  env: NodeJS.ProcessEnv;
+}
+
 export class LocalStack {
   private postgres: EphemeralPostgres | undefined;
   private redis: EphemeralRedis | undefined;
@@ -68,15 +85,20 @@ export class LocalStack {
   private stopping = false;
   readonly stackFile: string;
   description: StackDescription | undefined;
-  /** Resolves when an app exits on its own (not through `down`). */
-  readonly unexpectedExit: Promise<string>;
-  private reportUnexpectedExit: (why: string) => void = () => {};
+  /** How often each app was restarted after dying on its own. */
+  readonly restarts: Record<AppKey, number> = { api: 0, worker: 0, wsGateway: 0 };
+  private readonly crashLoop = new Map<AppKey, { delayMs: number; timer?: NodeJS.Timeout }>();
+  private appContext: AppContext | undefined;
 
   constructor(options: StackOptions = {}) {
+    for (const field of ['restartDelayMs', 'restartMaxDelayMs', 'restartResetAfterMs'] as const) {
+      const value = options[field];
+      if (value !== undefined && !(Number.isFinite(value) && value >= 0))
+        throw new DevstackError('TETHER_DEVSTACK_INVALID_OPTION', `${field} must be a number >= 0`);
+    }
     this.options = options;
     this.log = options.log ?? ((line) => console.log(line));
     this.stackFile = join(options.stateDir ?? join(workspaceRoot, '.tether'), 'stack.json');
-    this.unexpectedExit = new Promise((resolve) => (this.reportUnexpectedExit = resolve));
   }
 
   async up(): Promise<StackDescription> {
@@ -86,7 +108,8 @@ export class LocalStack {
     const secret = env.AUTH_JWT_SECRET ?? devSecret();
     const otel = env.OTEL_EXPORTER_OTLP_ENDPOINT ? {} : await this.traceSink();
     const apps = await this.ports();
-    for (const app of apps) this.spawnApp(app, { databaseUrl, redisUrl, secret, env: { ...otel, ...env } });
+    this.appContext = { databaseUrl, redisUrl, secret, env: { ...otel, ...env } };
+    for (const app of apps) this.spawnApp(app, this.appContext);
     await Promise.all(apps.map((app) => this.waitReady(app)));
     const url = (port?: number) => `http://127.0.0.1:${port}`;
     const byKey = (key: AppKey) => apps.find((a) => a.key === key) as AppSpec;
@@ -109,11 +132,16 @@ export class LocalStack {
         redis: this.redis?.pid ?? 0,
       },
     };
+    this.writeStackFile();
+    return this.description;
+  }
+
+  private writeStackFile(): void {
+    if (this.stopping || !this.description) return;
     mkdirSync(dirname(this.stackFile), { recursive: true });
     // Atomically: benchmarks and outside checks poll for this file and must never read half of it.
     writeFileSync(`${this.stackFile}.tmp`, `${JSON.stringify(this.description, null, 2)}\n`, { mode: 0o600 });
     renameSync(`${this.stackFile}.tmp`, this.stackFile);
-    return this.description;
   }
 
   private async database(env: NodeJS.ProcessEnv): Promise<string> {
@@ -205,10 +233,7 @@ export class LocalStack {
       );
   }
 
-  private spawnApp(
-    app: AppSpec,
-    ctx: { databaseUrl: string; redisUrl: string; secret: string; env: NodeJS.ProcessEnv },
-  ): void {
+  private spawnApp(app: AppSpec, ctx: AppContext): void {
     const child = spawn(
       process.execPath,
       ['--conditions=@tether/source', join(workspaceRoot, app.dir, 'src/main.ts')],
@@ -232,10 +257,35 @@ export class LocalStack {
     );
     this.track(app.key, child);
     this.pipeOutput(app.key, child);
+    const startedAt = Date.now();
     child.once('exit', (code, signal) => {
-      if (!this.stopping)
-        this.reportUnexpectedExit(`${app.key} exited unexpectedly (${signal ?? `code ${code}`})`);
+      // During start-up a dying app fails `up()` instead (waitReady): a bad configuration must not loop.
+      if (!this.stopping && this.description)
+        this.restartLater(app, `${signal ?? `code ${code}`}`, Date.now() - startedAt);
     });
+  }
+
+  /** CrashLoopBackOff: restart after a delay that doubles while the app keeps dying soon after start. */
+  private restartLater(app: AppSpec, how: string, upForMs: number): void {
+    const initialMs = this.options.restartDelayMs ?? 1_000;
+    const maxMs = this.options.restartMaxDelayMs ?? 30_000;
+    const state = this.crashLoop.get(app.key);
+    const delayMs =
+      state === undefined || upForMs >= (this.options.restartResetAfterMs ?? 60_000)
+        ? initialMs
+        : Math.min(state.delayMs * 2, maxMs);
+    this.log(`${app.key} exited unexpectedly (${how}); restarting in ${delayMs} ms`);
+    const timer = setTimeout(() => {
+      if (this.stopping || !this.appContext) return;
+      this.restarts[app.key]++;
+      this.spawnApp(app, this.appContext);
+      const pid = this.children.get(app.key)?.pid;
+      if (this.description && pid !== undefined) {
+        this.description.pids[app.key] = pid;
+        this.writeStackFile();
+      }
+    }, delayMs);
+    this.crashLoop.set(app.key, { delayMs, timer });
   }
 
   private pipeOutput(name: string, child: ChildProcess): void {
@@ -274,6 +324,7 @@ export class LocalStack {
   async down(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    for (const { timer } of this.crashLoop.values()) clearTimeout(timer);
     // A stopping stack is no stack: nobody should start using it now.
     rmSync(this.stackFile, { force: true });
     const budgetMs = (this.options.shutdownTimeoutMs ?? 5_000) + 2_000;

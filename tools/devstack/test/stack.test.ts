@@ -126,3 +126,84 @@ describe.each([
     ).toBe(true);
   }, 90_000);
 });
+
+describe('npm start, when an app dies on its own', () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'tether-stack-restart-test-'));
+  let child: ChildProcess | undefined;
+  let output = '';
+  afterAll(() => {
+    try {
+      process.kill(-(child?.pid as number), 'SIGKILL');
+    } catch {
+      // the group is gone, as it should be
+    }
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('restarts it with backoff (new pid in stack.json, ready again) and still stops everything on Ctrl-C', async () => {
+    const env = { ...process.env };
+    delete env.DATABASE_URL;
+    delete env.REDIS_URL;
+    child = spawn('npm', ['start', '--', '--free-ports', '--state-dir', stateDir], {
+      cwd: workspaceRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    child.stdout?.on('data', (d) => (output += d));
+    child.stderr?.on('data', (d) => (output += d));
+    const stackFile = join(stateDir, 'stack.json');
+    const read = () =>
+      existsSync(stackFile) ? (JSON.parse(readFileSync(stackFile, 'utf8')) as StackDescription) : undefined;
+    const first = await waitFor(read, 60_000, 'stack.json').catch((error: Error) => {
+      throw new Error(`${error.message}\n${output}`);
+    });
+
+    // Twice in a row: the second restart waits longer (backoff), each one gets a new pid.
+    let killed = first.pids.worker;
+    for (const round of [1, 2]) {
+      process.kill(killed, 'SIGKILL');
+      await waitFor(() => (isAlive(killed) ? undefined : true), 5_000, 'the killed worker to be gone');
+      // The fault is real: nothing answers on the worker's admin port until the restart.
+      await expect(fetch(`${first.admin.worker}/livez`)).rejects.toThrow();
+      const restarted = await waitFor(
+        () => {
+          const pid = read()?.pids.worker;
+          return pid !== undefined && pid !== killed && isAlive(pid) ? pid : undefined;
+        },
+        20_000,
+        `restart ${round} of the worker`,
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}\n${output}`);
+      });
+      const deadline = Date.now() + 20_000;
+      let status = 0;
+      while (status !== 200 && Date.now() < deadline) {
+        status = await fetch(`${first.admin.worker}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        );
+        if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(status, output).toBe(200);
+      killed = restarted;
+    }
+    expect(output).toMatch(/worker exited unexpectedly \(SIGKILL\); restarting in 1000 ms/);
+    expect(output).toMatch(/worker exited unexpectedly \(SIGKILL\); restarting in 2000 ms/);
+
+    const pids = Object.values((read() as StackDescription).pids);
+    expect(pids).toContain(killed);
+    const stoppedAt = Date.now();
+    process.kill(-(child.pid as number), 'SIGINT');
+    await once(child, 'exit');
+    const everything = [...pids, child.pid as number];
+    await waitFor(
+      () => (!everything.some(isAlive) && /stopped in \d+ ms/.test(output) ? true : undefined),
+      10_000 - (Date.now() - stoppedAt),
+      'every process to exit',
+    ).catch(() => {
+      throw new Error(`still running after SIGINT: ${everything.filter(isAlive).join(', ')}\n${output}`);
+    });
+    expect(output).toMatch(/\[worker\] .*shutdown complete/);
+  }, 120_000);
+});
