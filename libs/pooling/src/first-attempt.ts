@@ -1,4 +1,11 @@
-import { type AttemptContext, type CallOptions, classify, type RetryPolicy } from '@tether/retry';
+import {
+  type AttemptContext,
+  type AttemptRecord,
+  type CallOptions,
+  classify,
+  mayRetryAttempt,
+  type RetryPolicy,
+} from '@tether/retry';
 
 /**
  * The first attempt of an operation runs outside the retry policy; the policy takes over only if
@@ -7,33 +14,34 @@ import { type AttemptContext, type CallOptions, classify, type RetryPolicy } fro
  * costs throughput on a hot path of ~50 µs operations (see tools/bench/src/pooling.bench.ts).
  *
  * Callers use this only when the first attempt bounds its own time (pg's per-query timeout, a
- * timer) and no budget or breaker needs to see every call.
+ * timer) and no budget or breaker needs to see every call. The decision is @tether/retry's
+ * `mayRetryAttempt`, the same rule the policy applies to later attempts.
  */
 export function worthRetrying(
   error: unknown,
   call: Pick<CallOptions, 'idempotent' | 'transaction'>,
+  sent?: AttemptRecord,
 ): boolean {
-  const c = classify(error);
-  if (c.kind !== 'transient') return false;
-  if (c.retryTransaction) return call.transaction === true;
-  return c.safety === 'always' || (c.safety === 'idempotent' && call.idempotent === true);
+  return mayRetryAttempt(classify(error), sent?.anySent ?? false, call);
 }
 
 /**
  * Hands a failed first attempt to the policy: its attempt 1 replays the failure we already saw (so
- * classification, backoff, the retry span and its events are exactly as if the policy had run it),
- * and its later attempts run `attempt` for real.
+ * classification, backoff, the retry span and its events are exactly as if the policy had run it,
+ * including what that attempt had sent), and its later attempts run `attempt` for real.
  */
 export function continueWithPolicy<T>(
   policy: RetryPolicy,
   firstError: unknown,
   attempt: (ctx: AttemptContext) => Promise<T>,
   call: CallOptions,
+  firstSent?: AttemptRecord,
 ): Promise<T> {
   let replayed = false;
   return policy.execute((ctx) => {
     if (!replayed) {
       replayed = true;
+      if (firstSent?.anySent) ctx.sent.commandSent();
       return Promise.reject(firstError);
     }
     return attempt(ctx);

@@ -1,3 +1,11 @@
+export { attemptsOf } from './attempt-count.ts';
+export {
+  AttemptRecord,
+  attemptClassification,
+  mayRetryAttempt,
+  trackCommand,
+  type AttemptFlags,
+} from './attempt-safety.ts';
 export { createBackoff, type Backoff, type BackoffOptions, type Jitter } from './backoff.ts';
 export { CircuitBreaker, type BreakerState, type CircuitBreakerOptions } from './breaker.ts';
 export { RetryBudget, type RetryBudgetOptions } from './budget.ts';

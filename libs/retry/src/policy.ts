@@ -1,5 +1,7 @@
 import { metrics, trace, type Counter, type Meter, type Tracer } from '@opentelemetry/api';
 import { sleep, raceAbort } from './abort.ts';
+import { markAttempts } from './attempt-count.ts';
+import { AttemptRecord, attemptClassification, mayRetryAttempt } from './attempt-safety.ts';
 import { AttemptTrace, type Outcome } from './attempt-trace.ts';
 import {
   createBackoff,
@@ -44,14 +46,19 @@ export interface AttemptContext {
   signal: AbortSignal;
   /** 1 for the first attempt. */
   attempt: number;
+  /**
+   * What this attempt has sent. A `fn` that sends several commands wraps each in `trackCommand(ctx.sent, …)`:
+   * once one was sent, a later "nothing was sent" error no longer makes the attempt safe to re-run.
+   */
+  sent: AttemptRecord;
 }
 
 export interface CallOptions {
   /** The operation can run twice without harm (a SELECT, a GET, an upsert with a key). Default false. */
   idempotent?: boolean;
   /**
-   * `fn` is a whole transaction, from BEGIN to COMMIT: a serialization failure or deadlock (40001,
-   * 40P01) rolled all of it back, so running it again is safe. Default false.
+   * `fn` is a whole transaction, from BEGIN to COMMIT, with no side effects outside it: a serialization
+   * failure or deadlock (40001, 40P01) rolled all of it back, so running it again is safe. Default false.
    */
   transaction?: boolean;
   /** The caller's cancellation (an HTTP request's, a shutdown's). */
@@ -148,13 +155,20 @@ class Policy implements RetryPolicy {
     try {
       for (;;) {
         attempt++;
+        const sent = new AttemptRecord();
         try {
-          const result = await span.run(() => this.#attempt(fn, attempt, controller.signal));
+          const result = await span.run(() => this.#attempt(fn, attempt, controller.signal, sent));
           span.succeeded(attempt);
           return result;
         } catch (error) {
           if (controller.signal.aborted) {
-            span.failed(attempt, this.#classify(error), error, 'give_up', 0);
+            span.failed(
+              attempt,
+              attemptClassification(this.#classify(error), sent.anySent),
+              error,
+              'give_up',
+              0,
+            );
             throw this.#aborted(call, deadlineMs, attempt, error, lastError);
           }
           if (error instanceof BreakerOpenError) {
@@ -162,19 +176,21 @@ class Policy implements RetryPolicy {
             throw error;
           }
           lastError = error;
-          const c = this.#classify(error);
+          const c = attemptClassification(this.#classify(error), sent.anySent);
           const giveUp = (o: Outcome, e: unknown): unknown => {
             outcome = o;
             span.failed(attempt, c, error, 'give_up', 0);
             return e;
           };
-          if (!isRetryable(c, call)) {
-            // Nothing was retried: no span, the caller's own span already records the error.
+          if (!mayRetryAttempt(c, sent.anySent, call)) {
+            // The caller gets its own error, whatever the attempt (`err.code === '23505'` holds during a
+            // blip too); the count is on the error (`attemptsOf`) and, after a retry, on the span.
+            markAttempts(error, attempt);
             if (attempt === 1) {
               outcome = 'not_retryable';
               throw error;
             }
-            throw giveUp('exhausted', new RetryExhaustedError(operation, attempt, error));
+            throw giveUp('not_retryable', error);
           }
           if (attempt >= this.#maxAttempts) {
             throw giveUp(
@@ -217,8 +233,13 @@ class Policy implements RetryPolicy {
     }
   }
 
-  #attempt<T>(fn: (ctx: AttemptContext) => Promise<T>, attempt: number, signal: AbortSignal): Promise<T> {
-    const run = () => raceAbort(() => fn({ signal, attempt }), signal);
+  #attempt<T>(
+    fn: (ctx: AttemptContext) => Promise<T>,
+    attempt: number,
+    signal: AbortSignal,
+    sent: AttemptRecord,
+  ): Promise<T> {
+    const run = () => raceAbort(() => fn({ signal, attempt, sent }), signal);
     return this.#breaker ? this.#breaker.execute(run) : run();
   }
 
@@ -234,10 +255,4 @@ class Policy implements RetryPolicy {
     const cause = lastError ?? error;
     return new DeadlineExceededError(call.name ?? this.name, deadlineMs, attempts, cause);
   }
-}
-
-function isRetryable(c: Classification, call: CallOptions): boolean {
-  if (c.kind !== 'transient') return false;
-  if (c.retryTransaction) return call.transaction === true;
-  return c.safety === 'always' || (c.safety === 'idempotent' && call.idempotent === true);
 }
