@@ -55,6 +55,9 @@ export class HttpServerDrainer {
     server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
       this.#responses.set(res, req);
       res.once('close', () => this.#responses.delete(res));
+      res.once('finish', () => {
+        if (this.#draining && req.httpVersionMajor < 2) this.#closeWhenIdle(req.socket);
+      });
       if (this.#draining) this.#markClose(req, res);
     });
     if (this.#http2) {
@@ -69,6 +72,22 @@ export class HttpServerDrainer {
   #markClose(req: IncomingMessage, res: ServerResponse): void {
     // Connection-specific headers are illegal in HTTP/2 (allowHTTP1 servers see both versions).
     if (req.httpVersionMajor < 2 && !res.headersSent) res.setHeader('connection', 'close');
+  }
+
+  /**
+   * A response whose headers went out before the drain (SSE, a download, a long poll) promised
+   * keep-alive and cannot take `Connection: close` back. When it finishes, its socket turns idle,
+   * and `server.close()` reaped idle sockets only once, when it was called: this one would stay
+   * open until keepAliveTimeout (65 s) and hold the drain until the deadline. So a socket whose last
+   * response finished while draining is ended (after Node's own finish handling, hence setImmediate).
+   */
+  #closeWhenIdle(socket: Socket): void {
+    setImmediate(() => {
+      if (socket.destroyed) return;
+      // A pipelined request already on this socket still gets its answer (with Connection: close).
+      for (const [res, req] of this.#responses) if (req.socket === socket && !res.writableFinished) return;
+      socket.destroySoon();
+    });
   }
 
   /** Keep serving, but tell every client to go elsewhere for its next request. */
