@@ -82,6 +82,7 @@ class LifecycleManager implements Lifecycle {
   #finished = false;
   #watchdog: NodeJS.Timeout | undefined;
   #startedAt = 0;
+  #firstSignalAt: number | undefined;
 
   constructor(options: LifecycleOptions) {
     this.#options = resolveLifecycleOptions(options);
@@ -233,12 +234,23 @@ class LifecycleManager implements Lifecycle {
   }
 
   #onSignal(signal: NodeJS.Signals): void {
-    if (this.isShuttingDown) {
-      this.#options.logger.warn({ signal, open: this.openWork() }, `second ${signal}: exiting at once`);
-      this.#finish(1);
+    const now = performance.now();
+    // The first signal starts the shutdown, or joins one that shutdown() already started in code.
+    if (this.#firstSignalAt === undefined) {
+      this.#firstSignalAt = now;
+      void this.shutdown(`received ${signal}`);
       return;
     }
-    void this.shutdown(`received ${signal}`);
+    const afterMs = Math.round(now - this.#firstSignalAt);
+    if (afterMs < this.#options.duplicateSignalWindowMs) {
+      this.#options.logger.info(
+        { signal, afterMs },
+        `${signal} ${afterMs} ms after the first signal: the same request delivered twice, ignored`,
+      );
+      return;
+    }
+    this.#options.logger.warn({ signal, open: this.openWork() }, `second ${signal}: exiting at once`);
+    this.#finish(1);
   }
 
   async #run(reason: string): Promise<void> {

@@ -34,8 +34,14 @@ export interface LifecycleOptions {
   adminPort?: number;
   /** Address the admin server binds. Default '0.0.0.0' (the kubelet probes the pod IP). */
   adminHost?: string;
-  /** Signals that start the shutdown; a second one exits at once. `[]` installs no handler. Default ['SIGTERM', 'SIGINT']. */
+  /** Signals that start the shutdown; a later one exits at once (code 1). `[]` installs no handler. Default ['SIGTERM', 'SIGINT']. */
   signals?: NodeJS.Signals[];
+  /**
+   * A signal this soon after the one that started the shutdown is the same request delivered twice
+   * (Ctrl-C reaches both npm and the app, and npm forwards it): it is logged and ignored. Only a
+   * signal after this window forces the exit. 0 makes every second signal force it. Default 1000 ms.
+   */
+  duplicateSignalWindowMs?: number;
   /** Called with the exit code when shutdown ends. Default `process.exit`. */
   exit?: (code: number) => void;
   /** pino-compatible logger. Default: JSON lines on stderr. */
@@ -106,6 +112,13 @@ export function resolveLifecycleOptions(options: LifecycleOptions = {}): Resolve
     adminPort: nonNegativeInteger('adminPort', options.adminPort, 9090, 0, 65_535),
     adminHost: options.adminHost ?? '0.0.0.0',
     signals: options.signals ?? ['SIGTERM', 'SIGINT'],
+    duplicateSignalWindowMs: nonNegativeInteger(
+      'duplicateSignalWindowMs',
+      options.duplicateSignalWindowMs,
+      1000,
+      0,
+      60_000,
+    ),
     exit: options.exit ?? ((exitCode: number) => process.exit(exitCode)),
     logger: options.logger ?? stderrLogger,
     random: options.random ?? Math.random,

@@ -74,22 +74,61 @@ describe('HTTP shutdown of a real process', () => {
     idle.destroy();
   });
 
-  it('exits at once with code 1 on a second signal', async () => {
+  it('exits at once with code 1 on a second signal that comes after the duplicate window', async () => {
     const app = await start({
       FRAMEWORK: 'node',
-      SHUTDOWN_DRAIN_DELAY_MS: '2000',
+      SHUTDOWN_DRAIN_DELAY_MS: '3000',
       SHUTDOWN_TIMEOUT_MS: '10000',
     });
-    const slow = get(`http://127.0.0.1:${app.port}/slow?ms=5000`).catch((error: Error) => error);
+    const slow = get(`http://127.0.0.1:${app.port}/slow?ms=6000`).catch((error: Error) => error);
     await sleep(200);
     app.child.kill('SIGTERM');
-    await sleep(200);
+    // Past the default 1000 ms duplicate window: this is the operator insisting.
+    await sleep(1500);
     const secondAt = performance.now();
     app.child.kill('SIGTERM');
     const exit = await app.exited;
     expect(exit.code).toBe(1);
     expect(performance.now() - secondAt).toBeLessThan(1000);
     expect(app.output()).toContain('second SIGTERM');
+    expect(await slow).toBeInstanceOf(Error);
+  });
+
+  // Ctrl-C in a terminal reaches the whole foreground process group, and `npm start` forwards it too.
+  async function doubleSigint(env: Record<string, string>): Promise<{
+    app: FixtureProcess;
+    slow: Promise<Awaited<ReturnType<typeof get>> | Error>;
+  }> {
+    const app = await start({
+      FRAMEWORK: 'node',
+      SHUTDOWN_DRAIN_DELAY_MS: '300',
+      SHUTDOWN_TIMEOUT_MS: '10000',
+      ...env,
+    });
+    const slow = get(`http://127.0.0.1:${app.port}/slow?ms=1500`).catch((error: Error) => error);
+    await sleep(200);
+    app.child.kill('SIGINT');
+    await sleep(50);
+    app.child.kill('SIGINT');
+    return { app, slow };
+  }
+
+  it('a duplicate SIGINT within the window (terminal + npm) is ignored: the request finishes and the exit is 0', async () => {
+    const { app, slow } = await doubleSigint({});
+    const res = await slow;
+    expect(res).not.toBeInstanceOf(Error);
+    expect(res).toMatchObject({ status: 200 });
+    expect((await app.exited).code).toBe(0);
+    expect(app.output()).toMatch(
+      /SIGINT \d+ ms after the first signal: the same request delivered twice, ignored/,
+    );
+    expect(app.output()).not.toContain('second SIGINT');
+  });
+
+  it('CONTROL: without the duplicate window (0 ms), the same double Ctrl-C kills the request and exits 1', async () => {
+    const { app, slow } = await doubleSigint({ DUPLICATE_SIGNAL_WINDOW_MS: '0' });
+    expect((await app.exited).code).toBe(1);
+    expect(app.output()).toContain('second SIGINT');
     expect(await slow).toBeInstanceOf(Error);
   });
 
