@@ -6,3 +6,5 @@ export { EphemeralRedis, type RedisOptions } from './redis.ts';
 export { freePort, waitForPort } from './ports.ts';
 export { isAlive } from './process-tree.ts';
 export { startApp, type AppProcess } from './app-process.ts';
+export { EphemeralRedisCluster, type RedisClusterOptions } from './redis-cluster.ts';
+export { NatPath, natPrerequisites, type NatPathOptions } from './nat.ts';
