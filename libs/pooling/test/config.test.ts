@@ -7,7 +7,6 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import {
   createPgPool,
   createRedis,
-  isReadOnlyStatement,
   type PgPoolOptions,
   PoolConfigError,
   type RedisOptions,
@@ -283,22 +282,5 @@ const redisCases: [string, RedisOptions, string][] = [
 describe('createRedis configuration', () => {
   it.each(redisCases)('%s: one clear error naming the field, no password in it', (_name, options, field) => {
     expect(configError(() => createRedis({ ...options, logger: new CaptureLogger() })).field).toBe(field);
-  });
-});
-
-describe('isReadOnlyStatement (what query() retries without an idempotent flag)', () => {
-  it.each([
-    ['SELECT * FROM jobs WHERE id = $1', true],
-    ['  -- lookup\n select 1', true],
-    ['/* c */ WITH x AS (SELECT 1) SELECT * FROM x', true],
-    ['WITH x AS (DELETE FROM jobs RETURNING *) SELECT * FROM x', false],
-    ['SELECT * INTO archive FROM jobs', false],
-    ['EXPLAIN SELECT 1', true],
-    ['EXPLAIN ANALYZE DELETE FROM jobs', false],
-    ['SHOW statement_timeout', true],
-    ['INSERT INTO jobs DEFAULT VALUES', false],
-    ['UPDATE jobs SET status = $1', false],
-  ] as const)('%s -> %s', (sql, expected) => {
-    expect(isReadOnlyStatement(sql)).toBe(expected);
   });
 });
