@@ -5,8 +5,13 @@ import { type Classification, messageOf, permanent, stringProp, transient } from
 const REPLY_PREFIXES = new Map<string, Classification>([
   ['READONLY', transient('always', 'redis READONLY (failover in progress)', 'READONLY')],
   ['LOADING', transient('always', 'redis LOADING dataset', 'LOADING')],
-  ['TRYAGAIN', transient('always', 'redis TRYAGAIN', 'TRYAGAIN')],
-  ['CLUSTERDOWN', transient('always', 'redis CLUSTERDOWN', 'CLUSTERDOWN')],
+  ['TRYAGAIN', transient('always', 'redis TRYAGAIN (multi-key command during resharding)', 'TRYAGAIN')],
+  ['CLUSTERDOWN', transient('always', 'redis CLUSTERDOWN (slots not served)', 'CLUSTERDOWN')],
+  // Redirections: the node does not own the slot and did not run the command. ioredis' Cluster
+  // follows them itself and updates its slot map; one reaches the caller only when redirections ran
+  // out mid-resharding or failover, and the next attempt starts from the updated map.
+  ['MOVED', transient('always', 'redis MOVED (slot served by another node)', 'MOVED')],
+  ['ASK', transient('always', 'redis ASK (slot migrating)', 'ASK')],
   ['MASTERDOWN', transient('always', 'redis MASTERDOWN', 'MASTERDOWN')],
   ['BUSY', transient('always', 'redis BUSY running a script', 'BUSY')],
   ['NOAUTH', permanent('redis NOAUTH', 'NOAUTH')],
@@ -28,7 +33,27 @@ const IOREDIS_MESSAGES = new Map<string, Classification>([
     "Stream isn't writeable and enableOfflineQueue options is false",
     transient('always', 'ioredis offline, queue disabled'),
   ],
+  // Cluster mode (ioredis 6 built/cluster/index.js): no node was picked, so nothing was written.
+  [
+    "Cluster isn't ready and enableOfflineQueue options is false",
+    transient('always', 'ioredis cluster not ready, queue disabled'),
+  ],
+  // The cluster could not reach any seed node; queued commands are flushed with it unsent.
+  ['None of startup nodes is available', transient('always', 'ioredis cluster: no startup node reachable')],
+  ['Failed to refresh slots cache.', transient('always', 'ioredis cluster: slot map refresh failed')],
 ]);
+
+// "Too many Cluster redirections. Last error: <String(error)>": safe exactly when the last error
+// was itself a refusal; after "Connection is closed." the command may have run.
+const REDIRECTIONS = 'Too many Cluster redirections. Last error: ';
+
+function classifyRedirections(message: string): Classification {
+  const last = message.slice(REDIRECTIONS.length);
+  const refused = /^ReplyError: (MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/.test(last);
+  return refused
+    ? transient('always', 'ioredis cluster: redirections exhausted, every try refused')
+    : transient('idempotent', 'ioredis cluster: redirections exhausted after a connection error');
+}
 
 export function classifyRedis(error: unknown): Classification | undefined {
   const name = stringProp(error, 'name');
@@ -42,6 +67,7 @@ export function classifyRedis(error: unknown): Classification | undefined {
     const prefix = /^[A-Z]+/.exec(message)?.[0] ?? 'ERR';
     return REPLY_PREFIXES.get(prefix) ?? permanent(`redis ${prefix} reply`, prefix);
   }
+  if (message.startsWith(REDIRECTIONS)) return classifyRedirections(message);
   if (message.startsWith('Socket timeout. Expecting data'))
     return transient('idempotent', 'ioredis socketTimeout');
   return IOREDIS_MESSAGES.get(message);
