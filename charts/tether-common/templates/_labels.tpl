@@ -12,3 +12,13 @@ app.kubernetes.io/part-of: tether
 app.kubernetes.io/name: {{ include "tether-common.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
+
+{{/* Labels for the umbrella chart's own objects (Secret, migration Job, rules, dashboard, tests). */}}
+{{- define "tether-common.releaseLabels" -}}
+helm.sh/chart: {{ include "tether-common.chart" . }}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: tether
+{{- end -}}
