@@ -3,6 +3,7 @@ export {
   migrationsDir,
   migrationsTable,
   pendingMigrations,
+  QUEUE_SCHEMA,
   type MigrateOptions,
   type MigrationResult,
 } from './migrate.ts';

@@ -1,6 +1,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
+import { migrateQueueSchema, queueSchemaInstalled } from './queue-schema.ts';
 
 /** The SQL migrations shipped with this package (also in the npm tarball). */
 export const migrationsDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
@@ -24,10 +25,15 @@ export interface MigrationResult {
   applied: string[];
 }
 
+/** The name `pendingMigrations` reports while graphile-worker's schema is missing. */
+export const QUEUE_SCHEMA = 'graphile-worker';
+
 /**
- * Applies the Tether schema. node-pg-migrate takes a Postgres advisory lock, so many pods (or a
- * Helm hook Job and an app) starting at once apply each migration exactly once, each in its own
- * transaction.
+ * Applies the Tether schema, then (direction `up` only) graphile-worker's queue schema.
+ * node-pg-migrate takes a Postgres advisory lock, so many pods (or a Helm hook Job and an app)
+ * starting at once apply each migration exactly once, each in its own transaction; the queue
+ * schema is installed under a lock of its own. `down` never drops the queue schema (it may hold
+ * other applications' jobs).
  */
 export async function migrate(options: MigrateOptions): Promise<MigrationResult> {
   const direction = options.direction ?? 'up';
@@ -50,12 +56,13 @@ export async function migrate(options: MigrateOptions): Promise<MigrationResult>
       error: (m: string) => log(m),
     },
   });
+  if (direction === 'up') await migrateQueueSchema(options.databaseUrl, log);
   return { applied: ran.map((m) => m.name) };
 }
 
 /**
- * Names of migrations shipped here that the database has not applied: empty means the schema is
- * current. Apps call this from their start-up probe instead of migrating themselves.
+ * Names of migrations shipped here that the database has not applied, plus `graphile-worker` while
+ * the queue schema is missing: empty means the schema is current. Apps call this from their start-up probe instead of migrating themselves.
  */
 export async function pendingMigrations(databaseUrl: string): Promise<string[]> {
   const ran = await runner({
@@ -69,5 +76,6 @@ export async function pendingMigrations(databaseUrl: string): Promise<string[]> 
     log: () => {},
     logger: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
   });
-  return ran.map((m) => m.name);
+  const pending = ran.map((m) => m.name);
+  return (await queueSchemaInstalled(databaseUrl)) ? pending : [...pending, QUEUE_SCHEMA];
 }

@@ -1,6 +1,8 @@
 import { EphemeralPostgres } from '@tether/devstack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate, pendingMigrations } from '../src/index.ts';
+import { migrate, pendingMigrations, QUEUE_SCHEMA } from '../src/index.ts';
+
+const SHIPPED = ['1732400000000_jobs', '1732500000000_job_event_seq'];
 
 describe('migrate', () => {
   let server: EphemeralPostgres;
@@ -12,15 +14,20 @@ describe('migrate', () => {
   });
 
   it('applies every migration exactly once even when several pods migrate at the same moment', async () => {
-    expect(await pendingMigrations(server.url)).toEqual(['1732400000000_jobs']);
+    expect(await pendingMigrations(server.url)).toEqual([...SHIPPED, QUEUE_SCHEMA]);
     const results = await Promise.all([1, 2, 3].map(() => migrate({ databaseUrl: server.url })));
-    expect(results.flatMap((r) => r.applied)).toEqual(['1732400000000_jobs']);
+    expect(results.flatMap((r) => r.applied)).toEqual(SHIPPED);
     expect(await pendingMigrations(server.url)).toEqual([]);
     expect((await migrate({ databaseUrl: server.url })).applied).toEqual([]);
     const tables = await server.sql<{ name: string }>(
       "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
     );
     expect(tables.map((t) => t.name)).toEqual(['tether_job_events', 'tether_jobs', 'tether_migrations']);
+    // graphile-worker's schema came with it: the API's enqueue transaction calls add_job.
+    const [queue] = await server.sql<{ installed: boolean }>(
+      "SELECT to_regproc('graphile_worker.add_job') IS NOT NULL AS installed",
+    );
+    expect(queue!.installed).toBe(true);
   });
 
   it('enforces the job contract in the schema', async () => {
@@ -42,12 +49,47 @@ describe('migrate', () => {
     });
   });
 
-  it('reverts the last migration', async () => {
-    expect((await migrate({ databaseUrl: server.url, direction: 'down' })).applied).toEqual([
-      '1732400000000_jobs',
+  it('gives events a per-job seq: unique per job, positive, with the full set of event types', async () => {
+    const [job] = await server.sql<{ id: string }>(
+      `INSERT INTO tether_jobs (owner, type) VALUES ('erin', 'demo.sleep') RETURNING id`,
+    );
+    await server.sql(`INSERT INTO tether_job_events (job_id, seq, type) VALUES ('${job!.id}', 1, 'queued')`);
+    await expect(
+      server.sql(`INSERT INTO tether_job_events (job_id, seq, type) VALUES ('${job!.id}', 1, 'running')`),
+    ).rejects.toMatchObject({ code: '23505' });
+    await expect(
+      server.sql(`INSERT INTO tether_job_events (job_id, type) VALUES ('${job!.id}', 'running')`),
+    ).rejects.toMatchObject({ code: '23502' });
+    await expect(
+      server.sql(`INSERT INTO tether_job_events (job_id, seq, type) VALUES ('${job!.id}', 2, 'lost')`),
+    ).rejects.toMatchObject({ code: '23514' });
+  });
+
+  it('reverts the last migration, and numbers existing events per job when applied again', async () => {
+    expect((await migrate({ databaseUrl: server.url, direction: 'down' })).applied).toEqual([SHIPPED[1]]);
+    expect(await pendingMigrations(server.url)).toEqual([SHIPPED[1]]);
+    // Events written by the old schema, interleaved across two jobs.
+    const jobs = await server.sql<{ id: string }>(
+      `INSERT INTO tether_jobs (owner, type) VALUES ('old', 'a'), ('old', 'b') RETURNING id`,
+    );
+    for (const job of [jobs[0], jobs[1], jobs[0], jobs[0], jobs[1]]) {
+      await server.sql(`INSERT INTO tether_job_events (job_id, type) VALUES ('${job!.id}', 'progress')`);
+    }
+    expect((await migrate({ databaseUrl: server.url })).applied).toEqual([SHIPPED[1]]);
+    const rows = await server.sql<{ job_id: string; seq: number }>(
+      `SELECT job_id, seq FROM tether_job_events WHERE job_id IN ('${jobs[0]!.id}', '${jobs[1]!.id}') ORDER BY id`,
+    );
+    expect(rows.map((r) => [r.job_id === jobs[0]!.id ? 'a' : 'b', r.seq])).toEqual([
+      ['a', 1],
+      ['b', 1],
+      ['a', 2],
+      ['a', 3],
+      ['b', 2],
     ]);
-    expect(await pendingMigrations(server.url)).toEqual(['1732400000000_jobs']);
-    expect((await migrate({ databaseUrl: server.url })).applied).toEqual(['1732400000000_jobs']);
+    const lastSeq = await server.sql<{ last_seq: number }>(
+      `SELECT last_seq FROM tether_jobs WHERE owner = 'old' ORDER BY type`,
+    );
+    expect(lastSeq.map((r) => r.last_seq)).toEqual([3, 2]);
   });
 
   it('fails with the server error and never echoes the password', async () => {
