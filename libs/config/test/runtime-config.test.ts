@@ -65,8 +65,23 @@ describe('loadRuntimeConfig', () => {
   });
 });
 
-describe('redactUrl', () => {
-  it('hides passwords and secret query values', () => {
+describe('ConfigError', () => {
+  it('scrubs a secret that a validator message quotes, with the shared rule', () => {
+    const problem = `could not parse postgres://app:${secret}@db/x (password=${secret})`;
+    const error = new ConfigError([{ variable: 'DATABASE_URL', problem }]);
+    expect(problem).toContain(secret);
+    expect(error.message).toBe(
+      // The value runs to the next space: a password may contain ')', so the ')' goes too.
+      'invalid configuration: DATABASE_URL could not parse postgres://***@db/x (password=***',
+    );
+  });
+});
+
+describe('redactUrl (the shared @tether/redact rule)', () => {
+  it('hides passwords and secret query values, by whole words only', () => {
+    expect(redactUrl(`https://api/x?api_key=${secret}&max_tokens=5&access_token=${secret}`)).toBe(
+      'https://api/x?api_key=***&max_tokens=5&access_token=***',
+    );
     expect(redactUrl(`postgres://app:${secret}@db:5432/x?sslpassword=${secret}&sslmode=require`)).toBe(
       'postgres://app:***@db:5432/x?sslpassword=***&sslmode=require',
     );

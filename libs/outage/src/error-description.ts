@@ -1,15 +1,13 @@
 import type { Attributes } from '@opentelemetry/api';
+import { redactText } from '@tether/redact';
 
-// `scheme://user:password@host` -> `scheme://***@host`. Driver errors sometimes echo the DSN they
-// were given; an outage span is exported to a tracing backend, so it must never carry credentials.
-const credentialsInUrl = /([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi;
-// `password=secret` style fragments (libpq keyword/value connection strings).
-const passwordPair = /\b(password|passwd|pwd)\s*=\s*('[^']*'|\S+)/gi;
-
-/** Removes credentials from a driver error message before it is attached to telemetry. */
-export function redactMessage(message: string): string {
-  return message.replace(credentialsInUrl, '$1***@').replace(passwordPair, '$1=***');
-}
+/**
+ * Removes credentials from a driver error message before it is attached to telemetry: driver
+ * errors sometimes echo the DSN they were given, and an outage span is exported to a tracing
+ * backend. The workspace's one rule (`redactText` from @tether/redact); kept under this name for
+ * the libs that import it from here.
+ */
+export const redactMessage: (message: string) => string = redactText;
 
 /**
  * Semantic-convention attributes for an error: `error.type` is the most specific stable identifier

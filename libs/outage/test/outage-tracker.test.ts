@@ -189,11 +189,20 @@ describe('OutageTracker', () => {
     const t = tracker();
     t.failure(new Error('could not connect to postgres://tether:s3cr3t-pw@db.internal:5432/app'));
     t.attempt({ error: new Error('host=db password=hunter2 sslmode=require: timeout') });
+    t.attempt({
+      error: new Error(
+        'upgrade to wss://gw/v1/stream?access_token=qs-secret&max_tokens=5 got 503 (Bearer bear-secret)',
+      ),
+    });
+    t.attempt({ error: new Error('WRONGPASS invalid username-password pair or user is disabled.') });
     t.success();
     const json = JSON.stringify(h.exporter.getFinishedSpans().map((s) => ({ a: s.attributes, e: s.events })));
     expect(json).toContain('postgres://***@db.internal');
-    expect(json).not.toContain('s3cr3t-pw');
-    expect(json).not.toContain('hunter2');
+    for (const secret of ['s3cr3t-pw', 'hunter2', 'qs-secret', 'bear-secret'])
+      expect(json).not.toContain(secret);
+    // The shared rule matches whole words: look-alikes and the driver's own wording stay readable.
+    expect(json).toContain('max_tokens=5');
+    expect(json).toContain('WRONGPASS invalid username-password pair or user is disabled.');
   });
 
   it('uses the global tracer when none is given', () => {
