@@ -1,8 +1,14 @@
 import { EphemeralPostgres } from '@tether/devstack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate, pendingMigrations, QUEUE_SCHEMA } from '../src/index.ts';
+import { readdirSync } from 'node:fs';
+import { migrate, migrationsDir, pendingMigrations, QUEUE_SCHEMA } from '../src/index.ts';
 
-const SHIPPED = ['1732400000000_jobs', '1732500000000_job_event_seq'];
+// Every migration shipped (other issues add theirs), in the order they apply.
+const SHIPPED = readdirSync(migrationsDir)
+  .filter((f) => f.endsWith('.sql'))
+  .map((f) => f.replace(/\.sql$/, ''))
+  .sort();
+const EVENT_SEQ = '1732500000000_job_event_seq';
 
 describe('migrate', () => {
   let server: EphemeralPostgres;
@@ -65,9 +71,11 @@ describe('migrate', () => {
     ).rejects.toMatchObject({ code: '23514' });
   });
 
-  it('reverts the last migration, and numbers existing events per job when applied again', async () => {
-    expect((await migrate({ databaseUrl: server.url, direction: 'down' })).applied).toEqual([SHIPPED[1]]);
-    expect(await pendingMigrations(server.url)).toEqual([SHIPPED[1]]);
+  it('reverts migrations, and numbers existing events per job when applied again', async () => {
+    const later = SHIPPED.slice(SHIPPED.indexOf(EVENT_SEQ));
+    const reverted = await migrate({ databaseUrl: server.url, direction: 'down', count: later.length });
+    expect(reverted.applied).toEqual([...later].reverse());
+    expect(await pendingMigrations(server.url)).toEqual(later);
     // Events written by the old schema, interleaved across two jobs.
     const jobs = await server.sql<{ id: string }>(
       `INSERT INTO tether_jobs (owner, type) VALUES ('old', 'a'), ('old', 'b') RETURNING id`,
@@ -75,7 +83,7 @@ describe('migrate', () => {
     for (const job of [jobs[0], jobs[1], jobs[0], jobs[0], jobs[1]]) {
       await server.sql(`INSERT INTO tether_job_events (job_id, type) VALUES ('${job!.id}', 'progress')`);
     }
-    expect((await migrate({ databaseUrl: server.url })).applied).toEqual([SHIPPED[1]]);
+    expect((await migrate({ databaseUrl: server.url })).applied).toEqual(later);
     const rows = await server.sql<{ job_id: string; seq: number }>(
       `SELECT job_id, seq FROM tether_job_events WHERE job_id IN ('${jobs[0]!.id}', '${jobs[1]!.id}') ORDER BY id`,
     );
