@@ -20,8 +20,10 @@ import {
  *   in flight when the socket closed (it cannot know whether it is idempotent; our retry policy
  *   does), short command and socket timeouts.
  * - `worker`: for job workers and subscribers. Blocking reads (BRPOP, XREAD BLOCK) must wait for as
- *   long as they asked, across reconnects: offline queue on, no command or socket timeout (keepalive
- *   detects dead peers), subscriptions restored after a reconnect.
+ *   long as they asked: offline queue on (bounded by `offlineQueueLimit`, and a command still queued
+ *   when its call's deadline passes is taken out, never sent), no command or socket timeout
+ *   (keepalive detects dead peers), subscriptions restored after a reconnect. A command in flight
+ *   when the connection closes is rejected (RedisConnectionLostError), not re-sent: it may have run.
  */
 export type RedisProfile = 'request' | 'worker';
 
@@ -80,6 +82,8 @@ export interface RedisOptions {
   reconnectMaxDelayMs?: number;
   /** Default deadline of one `execute()`, retries included, ms. Default: request 5000, worker 30000. */
   deadlineMs?: number;
+  /** Worker profile: commands `execute()` lets wait in the offline queue while disconnected; beyond it a call fails at once with RedisOfflineQueueFullError (nothing sent). Default 1000. */
+  offlineQueueLimit?: number;
   retry?: RedisRetryOptions;
   /** Sentinel endpoints; with `sentinelMasterName`, the master is discovered (and followed on failover) through them. */
   sentinels?: RedisEndpoint[];
@@ -114,6 +118,7 @@ const KNOWN_KEYS = [
   'reconnectInitialDelayMs',
   'reconnectMaxDelayMs',
   'deadlineMs',
+  'offlineQueueLimit',
   'retry',
   'sentinels',
   'sentinelMasterName',
@@ -133,6 +138,8 @@ export interface ResolvedRedisOptions {
   deadlineMs: number;
   reconnectInitialDelayMs: number;
   reconnectMaxDelayMs: number;
+  /** 0 for the request profile (no offline queue at all). */
+  offlineQueueLimit: number;
   retry: Required<Pick<RedisRetryOptions, 'maxAttempts' | 'initialDelayMs' | 'maxDelayMs'>> &
     Pick<RedisRetryOptions, 'budget' | 'breaker'>;
   logger: Logger;
@@ -203,6 +210,16 @@ function endpoints(field: string, value: unknown): RedisEndpoint[] | undefined {
     if (p === 0 || p > 65535) throw new PoolConfigError(`${field}[${i}].port`, 'must be 1-65535');
     return { host: h, port: p };
   });
+}
+
+function offlineQueueLimit(value: unknown, request: boolean): number {
+  if (!request) return numberOption('offlineQueueLimit', value, 1_000, { min: 1, integer: true });
+  if (value !== undefined)
+    throw new PoolConfigError(
+      'offlineQueueLimit',
+      'applies to the worker profile; request has no offline queue',
+    );
+  return 0;
 }
 
 /** Validates everything up front; the first problem throws a PoolConfigError naming its field. */
@@ -304,10 +321,12 @@ export function resolveRedisOptions(options: RedisOptions): ResolvedRedisOptions
     // re-send the command, which the replica refused and therefore never ran.
     reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
     enableOfflineQueue: !request,
-    // 0: a command in flight when the socket closes is rejected at once (request); null: it waits
-    // for the reconnect however long it takes (worker).
+    // 0: a command in flight when the socket closes is rejected at once (request); null: a queued
+    // command waits for the reconnect (worker), bounded by its call's deadline (redis-attempt.ts).
     maxRetriesPerRequest: request ? 0 : null,
-    autoResendUnfulfilledCommands: !request,
+    // Never re-send a command that was in flight: it may have run (an INCR would count twice). The
+    // worker profile's in-flight commands are rejected on close instead (redis.ts).
+    autoResendUnfulfilledCommands: false,
     autoResubscribe: true,
     ...(sentinels
       ? {
@@ -328,6 +347,13 @@ export function resolveRedisOptions(options: RedisOptions): ResolvedRedisOptions
         options: {
           enableOfflineQueue: !request,
           maxRedirections: 16,
+          // ioredis' Cluster would re-send a command rejected with "Connection is closed." (which it
+          // may have run: a master restarted with it in flight) on another node, and retry CLUSTERDOWN
+          // and TRYAGAIN on its own timers, out of reach of the call's deadline. Hand them to the
+          // retry policy, which knows whether the work is idempotent.
+          retryDelayOnFailover: 0,
+          retryDelayOnClusterDown: 0,
+          retryDelayOnTryAgain: 0,
         } satisfies ClusterOptions,
       }
     : undefined;
@@ -340,6 +366,7 @@ export function resolveRedisOptions(options: RedisOptions): ResolvedRedisOptions
     deadlineMs: numberOption('deadlineMs', options.deadlineMs, request ? 5_000 : 30_000, { min: 1 }),
     reconnectInitialDelayMs,
     reconnectMaxDelayMs,
+    offlineQueueLimit: offlineQueueLimit(options.offlineQueueLimit, request),
     retry: {
       maxAttempts: numberOption('retry.maxAttempts', retry.maxAttempts, 150, { min: 1, integer: true }),
       initialDelayMs,

@@ -2,12 +2,15 @@ import { trace } from '@opentelemetry/api';
 import type { OutageTracker } from '@tether/outage';
 import {
   type AttemptContext,
+  AttemptRecord,
   type CallOptions,
   createBackoff,
   DeadlineExceededError,
   type RetryPolicy,
 } from '@tether/retry';
-import { Cluster, Redis } from 'ioredis';
+import { Cluster, type Command, Redis } from 'ioredis';
+import { RedisAttempts } from './redis-attempt.ts';
+import { RedisConnectionLostError } from './redis-errors.ts';
 import { dependencyResilience } from './dependency.ts';
 import { PoolDrainingError } from './errors.ts';
 import { continueWithPolicy, worthRetrying } from './first-attempt.ts';
@@ -52,6 +55,7 @@ export class TetherRedis {
   private drained: Promise<void> | undefined;
   private connectingSince = 0;
   private readonly endBackoff: ReturnType<typeof createBackoff>;
+  private readonly attempts: RedisAttempts;
 
   constructor(options: RedisOptions) {
     const opts = resolveRedisOptions(options);
@@ -89,14 +93,18 @@ export class TetherRedis {
     } else {
       this.client = new Redis({ ...opts.ioredis, retryStrategy });
     }
+    this.attempts = new RedisAttempts(this.client, opts.name, opts.offlineQueueLimit);
     this.listen();
     this.metrics = new PoolMetrics(opts.meter, 'redis', opts.name, () => this.snapshot());
   }
 
   /**
-   * Runs `fn` with the client under the retry policy: retried when nothing reached the server
-   * (offline, connect refused, READONLY…) and, when flagged `idempotent`, on any transient failure
-   * (connection closed with the command in flight, timeouts), until the deadline.
+   * Runs `fn` with the client under the retry policy, until the deadline. An attempt is re-run when
+   * nothing of it reached the server (offline, connect refused, READONLY, MOVED…) and, when flagged
+   * `idempotent`, on any transient failure (connection closed with a command in flight, timeouts).
+   * "Nothing reached the server" is judged per attempt (@tether/retry's `mayRetryAttempt`): after
+   * `INCR a` was sent, a refused `INCR b` does not make re-running `fn` safe. When the deadline
+   * passes, the attempt's commands still queued are taken out and never sent (redis-attempt.ts).
    */
   execute<T>(fn: (client: Redis | Cluster) => Promise<T>, options: RedisCallOptions = {}): Promise<T> {
     if (this.draining) return Promise.reject(new PoolDrainingError(this.name));
@@ -139,6 +147,8 @@ export class TetherRedis {
   ): Promise<T> {
     const startedAt = performance.now();
     this.inFlight++;
+    const sent = new AttemptRecord();
+    const view = this.attempts.view(sent);
     return new Promise<T>((resolve, reject) => {
       let pending = true;
       const finish = (error: unknown, value?: T) => {
@@ -148,21 +158,25 @@ export class TetherRedis {
       };
       const fail = (error: unknown) => {
         const call = this.callOptions(options, deadlineMs);
-        if (error instanceof DeadlineExceededError || this.draining || !worthRetrying(error, call))
+        if (error instanceof DeadlineExceededError || this.draining || !worthRetrying(error, call, sent))
           return finish(error);
         const remainingMs = deadlineMs - (performance.now() - startedAt);
         if (remainingMs < 1)
           return finish(new DeadlineExceededError(options.name ?? this.name, deadlineMs, 1, error));
-        continueWithPolicy(this.policy, error, (ctx) => this.attempt(ctx, fn), {
-          ...call,
-          deadlineMs: remainingMs,
-        }).then(
+        continueWithPolicy(
+          this.policy,
+          error,
+          (ctx) => this.attempt(ctx, fn),
+          { ...call, deadlineMs: remainingMs },
+          sent,
+        ).then(
           (value) => finish(undefined, value),
           (e: unknown) => finish(e),
         );
       };
       const timer = setTimeout(() => {
         pending = false;
+        this.attempts.abandon(view);
         finish(
           new DeadlineExceededError(
             options.name ?? this.name,
@@ -174,7 +188,7 @@ export class TetherRedis {
       }, deadlineMs);
       let work: Promise<T>;
       try {
-        work = fn(this.client);
+        work = fn(view);
       } catch (error) {
         work = Promise.reject(error);
       }
@@ -229,13 +243,16 @@ export class TetherRedis {
       const span = trace.getActiveSpan();
       if (span) this.outage.linkTo(span, { 'tether.retry.attempt': ctx.attempt });
     }
-    return this.run(fn);
+    const view = this.attempts.view(ctx.sent);
+    const abandon = () => this.attempts.abandon(view);
+    ctx.signal.addEventListener('abort', abandon, { once: true });
+    return this.run(fn, view).finally(() => ctx.signal.removeEventListener('abort', abandon));
   }
 
-  private async run<T>(fn: (client: Redis | Cluster) => Promise<T>): Promise<T> {
+  private async run<T>(fn: (client: Redis | Cluster) => Promise<T>, view: Redis | Cluster): Promise<T> {
     const startedAt = performance.now();
     try {
-      return await fn(this.client);
+      return await fn(view);
     } catch (error) {
       this.countTimeout(error);
       throw error;
@@ -285,11 +302,29 @@ export class TetherRedis {
       timer.unref();
     });
     c.on('close', () => {
+      this.rejectInFlight();
       if (this.draining) return;
       // The server closed an idle connection (`timeout`) or went away: either way ioredis reconnects.
       this.metrics.evicted('closed');
       this.opts.logger.debug({ client: this.name }, 'redis: connection closed, reconnecting');
     });
+  }
+
+  /**
+   * The worker profile keeps in-flight commands across a reconnect (maxRetriesPerRequest null) but
+   * never re-sends them (autoResendUnfulfilledCommands off): without this they would wait forever.
+   * They may have run, so they fail with RedisConnectionLostError (idempotent-only retry). Runs on
+   * `close`, before the reconnect: the queue still holds them. (The request profile's are already
+   * rejected by ioredis with MaxRetriesPerRequestError.)
+   */
+  private rejectInFlight(): void {
+    if (this.client instanceof Cluster) return;
+    const queue = this.client.commandQueue;
+    while (queue.length > 0) {
+      const { command } = queue.shift() as unknown as { command: Command };
+      if (!command.isSettled)
+        command.reject(new RedisConnectionLostError(this.name, command.name.toUpperCase()));
+    }
   }
 
   private snapshot() {
