@@ -37,11 +37,3 @@ export {
   type StreamEntry,
   type StreamWriter,
 } from './relay.ts';
-export {
-  DEFAULT_STREAM_MAXLEN,
-  JOB_EVENTS_STREAM,
-  relayBatch,
-  type RelayBatchResult,
-  type StreamEntry,
-  type StreamWriter,
-} from './relay.ts';
