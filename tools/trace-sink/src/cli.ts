@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * trace-sink serve   [--port 4318] [--file .tether/traces.jsonl]   receive OTLP/HTTP JSON spans
+ * trace-sink serve   [--port 4318] [--file .tether/traces.jsonl] [--metrics-file …]   receive OTLP/HTTP JSON spans and metrics
  * trace-sink outages [--file …] [--dependency redis]              print outage timelines
  * trace-sink trace <traceId> [--file …]                           print one trace as a tree
  */
@@ -11,7 +11,7 @@ import { startTraceSink } from './sink-server.ts';
 import { formatOutages, formatTrace } from './timeline.ts';
 
 const usage = `usage:
-  trace-sink serve   [--port 4318] [--file .tether/traces.jsonl]
+  trace-sink serve   [--port 4318] [--file .tether/traces.jsonl] [--metrics-file <dir of --file>/metrics.jsonl]
   trace-sink outages [--file .tether/traces.jsonl] [--dependency <name>]
   trace-sink trace <traceId> [--file .tether/traces.jsonl]`;
 
@@ -20,6 +20,7 @@ const { values, positionals } = parseArgs({
   options: {
     port: { type: 'string', default: '4318' },
     file: { type: 'string', default: join(process.cwd(), '.tether', 'traces.jsonl') },
+    'metrics-file': { type: 'string' },
     dependency: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -37,11 +38,15 @@ if (command === 'serve') {
     console.error(`--port must be an integer 0..65535 (got "${values.port}")`);
     process.exit(2);
   }
-  const sink = await startTraceSink({ port, file: values.file });
+  const sink = await startTraceSink({
+    port,
+    file: values.file,
+    ...(values['metrics-file'] ? { metricsFile: values['metrics-file'] } : {}),
+  });
   // One machine-readable line first: tests and `npm start` read the URL from it.
-  console.log(JSON.stringify({ url: sink.url, file: values.file }));
+  console.log(JSON.stringify({ url: sink.url, file: values.file, metricsFile: sink.metricsFile }));
   console.error(
-    `trace-sink: OTEL_EXPORTER_OTLP_ENDPOINT=${sink.url} OTEL_EXPORTER_OTLP_PROTOCOL=http/json -> ${values.file}`,
+    `trace-sink: OTEL_EXPORTER_OTLP_ENDPOINT=${sink.url} OTEL_EXPORTER_OTLP_PROTOCOL=http/json -> ${values.file}, ${sink.metricsFile}`,
   );
   const stop = () => {
     sink.close().then(() => process.exit(0));

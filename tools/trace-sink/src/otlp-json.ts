@@ -52,13 +52,13 @@ function anyValue(v: OtlpAnyValue | undefined): AttributeValue {
   return null;
 }
 
-function attributes(list: OtlpKeyValue[] | undefined): Record<string, AttributeValue> {
+export function attributes(list: OtlpKeyValue[] | undefined): Record<string, AttributeValue> {
   const out: Record<string, AttributeValue> = {};
   for (const kv of list ?? []) out[kv.key] = anyValue(kv.value);
   return out;
 }
 
-const nanosToMs = (nanos: string | number | undefined): number => {
+export const nanosToMs = (nanos: string | number | undefined): number => {
   if (nanos === undefined) return 0;
   const big = BigInt(nanos);
   return Number(big / 1000n) / 1000;

@@ -1,14 +1,23 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { context, SpanKind, trace } from '@opentelemetry/api';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { OutageTracker } from '@tether/outage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatOutages, formatTrace, readSpans, startTraceSink, type TraceSink } from '../src/index.ts';
+import {
+  type FlatMetricPoint,
+  formatOutages,
+  formatTrace,
+  readSpans,
+  startTraceSink,
+  type TraceSink,
+} from '../src/index.ts';
 
 let sink: TraceSink;
 let file: string;
@@ -75,6 +84,38 @@ describe('trace-sink', () => {
     expect(tree).toMatch(/GET \/v1\/jobs\/:id .*\n.* {4}redis GET/);
   });
 
+  it('receives a real OTLP/HTTP JSON metrics export into metrics.jsonl beside the traces', async () => {
+    const reader = new PeriodicExportingMetricReader({
+      exporter: new OTLPMetricExporter({ url: `${sink.url}/v1/metrics` }),
+      exportIntervalMillis: 60_000,
+    });
+    const provider = new MeterProvider({ readers: [reader] });
+    const meter = provider.getMeter('sink-test');
+    meter.createCounter('jobs.enqueued').add(3, { 'job.type': 'demo.sleep' });
+    meter.createHistogram('job.duration', { unit: 's' }).record(0.25);
+    await provider.forceFlush();
+    await provider.shutdown();
+
+    expect(sink.metricsFile).toBe(join(file, '..', 'metrics.jsonl'));
+    const points = readFileSync(sink.metricsFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as FlatMetricPoint);
+    expect(points.find((p) => p.name === 'jobs.enqueued')).toMatchObject({
+      type: 'sum',
+      value: 3,
+      scope: 'sink-test',
+      attributes: { 'job.type': 'demo.sleep' },
+    });
+    expect(points.find((p) => p.name === 'job.duration')).toMatchObject({
+      type: 'histogram',
+      unit: 's',
+      count: 1,
+      sum: 0.25,
+    });
+    expect(sink.metricPointsWritten).toBe(points.length);
+  });
+
   it('explains what it refuses', async () => {
     const proto = await fetch(`${sink.url}/v1/traces`, {
       method: 'POST',
@@ -90,6 +131,13 @@ describe('trace-sink', () => {
     });
     expect(bad.status).toBe(400);
     expect(await bad.text()).toContain('resourceSpans');
+    const badMetrics = await fetch(`${sink.url}/v1/metrics`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"nope":1}',
+    });
+    expect(badMetrics.status).toBe(400);
+    expect(await badMetrics.text()).toContain('resourceMetrics');
     expect((await fetch(`${sink.url}/other`)).status).toBe(404);
   });
 
