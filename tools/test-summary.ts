@@ -1,53 +1,97 @@
 /**
- * `npm test`: runs every project's `test` target through Nx, then folds the per-project vitest JSON
- * reports into one closing line, `N passed, N failed`, so CI and humans read a single verdict.
- * Exits non-zero when Nx or any test failed, or when no test ran at all.
+ * `npm test` [-- --projects <pattern>] [--exclude <pattern>]: checks the machine's prerequisites,
+ * runs every project's `test` target through Nx, then ends with one line, `N passed, N failed`.
+ *
+ * The projects expected to report are the ones Nx says have a `test` target, not the reports that
+ * happen to exist: a project that crashed before writing its report is counted as failed and named.
+ * A vitest config that throws while loading also breaks Nx's project graph (the @nx/vitest plugin
+ * loads every config); then each project's vitest runs directly, so the others still run and the
+ * broken one is named. The exit code is 0 exactly when the closing line says `0 failed`.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-
-interface VitestJsonReport {
-  numPassedTests: number;
-  numFailedTests: number;
-  numPendingTests: number;
-  numTodoTests: number;
-  success: boolean;
-}
+import { readOutcome, resultsDir, verdict } from './workspace-checks/src/test-results.ts';
+import { projectsWithVitest, selectProjects } from './workspace-checks/src/test-projects.ts';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const resultsDir = join(root, '.cache', 'test-results');
-rmSync(resultsDir, { recursive: true, force: true });
+const bin = join(root, 'node_modules', '.bin');
+const nxEnv = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' };
+const usage = 'usage: npm test [-- --projects <pattern>] [--exclude <pattern>]';
 
-const extra = process.argv.slice(2);
-const nx = spawnSync(
-  join(root, 'node_modules', '.bin', 'nx'),
-  ['run-many', '-t', 'test', '--outputStyle=static', '--parallel=1', '--skipNxCache', ...extra],
-  {
-    stdio: 'inherit',
-    cwd: root,
-    env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' },
-  },
-);
-
-let passed = 0;
-let failed = 0;
-let skipped = 0;
-const failedProjects: string[] = [];
-const reports = existsSync(resultsDir) ? readdirSync(resultsDir).filter((f) => f.endsWith('.json')) : [];
-for (const file of reports.sort()) {
-  const report = JSON.parse(readFileSync(join(resultsDir, file), 'utf8')) as VitestJsonReport;
-  passed += report.numPassedTests;
-  failed += report.numFailedTests;
-  skipped += report.numPendingTests + report.numTodoTests;
-  if (!report.success) failedProjects.push(file.replace(/\.json$/, ''));
+const selection: string[] = [];
+const include: string[] = [];
+const exclude: string[] = [];
+const args = process.argv.slice(2);
+for (let i = 0; i < args.length; i++) {
+  const arg = args[i] as string;
+  const [flag, inline] = arg.split(/=(.*)/s, 2);
+  if (flag !== '--projects' && flag !== '-p' && flag !== '--exclude') {
+    console.error(`${usage} (unexpected: ${arg})`);
+    process.exit(2);
+  }
+  const value = inline ?? args[++i];
+  if (!value) {
+    console.error(`${usage} (${flag} needs a pattern)`);
+    process.exit(2);
+  }
+  selection.push(flag === '--exclude' ? '--exclude' : '--projects', value);
+  (flag === '--exclude' ? exclude : include).push(value);
 }
 
-console.log('');
-console.log(
-  `projects: ${reports.length}${failedProjects.length ? ` (failing: ${failedProjects.join(', ')})` : ''}`,
+const preflight = spawnSync(process.execPath, [join(root, 'tools/devstack/src/preflight-cli.ts'), 'test'], {
+  stdio: 'inherit',
+  cwd: root,
+});
+if (preflight.status !== 0) process.exit(preflight.status ?? 1);
+
+const dir = resultsDir(root);
+rmSync(dir, { recursive: true, force: true });
+
+const listed = spawnSync(
+  join(bin, 'nx'),
+  ['show', 'projects', '--with-target', 'test', '--json', ...selection],
+  {
+    cwd: root,
+    env: nxEnv,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
 );
-console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
-const ok = nx.status === 0 && failed === 0 && failedProjects.length === 0 && passed > 0;
-process.exit(ok ? 0 : 1);
+let projects: string[];
+let runnerFailure: string | undefined;
+try {
+  projects = (JSON.parse(listed.stdout) as string[]).sort();
+  if (projects.length > 0) {
+    const run = spawnSync(
+      join(bin, 'nx'),
+      ['run-many', '-t', 'test', '--outputStyle=static', '--parallel=1', '--skipNxCache', ...selection],
+      { stdio: 'inherit', cwd: root, env: nxEnv },
+    );
+    if (run.status !== 0) runnerFailure = `nx run-many exited with ${run.status ?? run.signal}`;
+  }
+} catch {
+  console.error(
+    '\nNx could not build the project graph (see above): running each project’s vitest directly.',
+  );
+  const found = selectProjects(projectsWithVitest(root), include, exclude);
+  projects = found.map((p) => p.name).sort();
+  for (const project of found) {
+    console.log(`\n> ${project.name}: vitest (in ${project.dir})`);
+    spawnSync(join(bin, 'vitest'), ['run'], { stdio: 'inherit', cwd: project.dir });
+  }
+  runnerFailure = 'Nx could not build the project graph'; // so `npx nx test <project>` fails for all
+}
+
+const result = verdict(
+  projects.map((project) => readOutcome(dir, project)),
+  runnerFailure,
+);
+console.log('');
+for (const o of result.outcomes) {
+  const counts = `${o.passed} passed${o.status === 'passed' ? '' : `, ${o.reason}`}`;
+  console.log(`  ${o.status === 'passed' ? 'ok  ' : 'FAIL'}  ${o.project.padEnd(28)} ${counts}`);
+}
+console.log(result.line);
+process.exit(result.ok ? 0 : 1);
