@@ -11,8 +11,16 @@ function isExecutable(path: string): boolean {
   }
 }
 
-function fromPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+/**
+ * `name` from PATH, else from `extraDirs` (package locations that are often not on PATH, such as
+ * `/usr/sbin` for a non-root user); undefined when it is nowhere.
+ */
+export function findExecutable(
+  name: string,
+  extraDirs: string[] = [],
+  path = process.env.PATH,
+): string | undefined {
+  for (const dir of [...(path ?? '').split(delimiter), ...extraDirs]) {
     if (dir && isExecutable(join(dir, name))) return join(dir, name);
   }
   return undefined;
@@ -34,7 +42,7 @@ function versionedDirs(parent: string, pattern: RegExp, suffix: string): string[
 }
 
 function postgresDirs(): string[] {
-  const onPath = fromPath('initdb');
+  const onPath = findExecutable('initdb');
   return [
     ...(onPath ? [onPath.slice(0, -'/initdb'.length)] : []),
     ...versionedDirs('/usr/lib/postgresql', /^(\d+)$/, 'bin'),
@@ -69,7 +77,7 @@ export function findPostgres(candidateDirs: string[] = postgresDirs()): Postgres
 /** `redis-server` from PATH, else the usual package locations. */
 export function findRedis(
   candidates: (string | undefined)[] = [
-    fromPath('redis-server'),
+    findExecutable('redis-server'),
     '/usr/bin/redis-server',
     '/usr/local/bin/redis-server',
     '/opt/homebrew/bin/redis-server',

@@ -4,6 +4,7 @@
  * Ctrl-C or SIGTERM stops everything through the apps' graceful path.
  */
 import { LocalStack } from './stack.ts';
+(await import('./preflight.ts')).preflight('start'); // lists every missing prerequisite first
 
 const usage = 'usage: node tools/devstack/src/cli.ts up [--free-ports] [--state-dir <dir>]';
 const [command = 'up', ...args] = process.argv.slice(2);
