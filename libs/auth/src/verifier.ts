@@ -1,0 +1,146 @@
+/**
+ * Bearer-token verification, one home for the API (HTTP) and the gateway (WebSocket upgrade and
+ * token expiry while connected). jose does the cryptography and the JWKS cache; this file fixes the
+ * policy: an explicit algorithm allow-list that never contains `none`, explicit clock tolerance,
+ * `sub` required, and a clear line between "this token is bad" (401) and "we could not fetch the
+ * keys to check it" (503: the client did nothing wrong).
+ */
+import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+
+export interface TokenVerifierOptions {
+  /** HS256 shared secret (AUTH_JWT_SECRET). Exactly one of this and `jwksUrl`. */
+  secret?: string;
+  /** JWKS endpoint (AUTH_JWKS_URL); keys are cached and re-fetched when a token names an unknown `kid`. */
+  jwksUrl?: string;
+  /** Accepted `alg` values. Default `['HS256']` with a secret, `['RS256', 'ES256', 'EdDSA']` with JWKS. Never `none`. */
+  algorithms?: string[];
+  /** Allowed clock skew for `exp` / `nbf` / `iat`, seconds. Default 5. */
+  clockToleranceS?: number;
+  /** Required `iss`, when set. */
+  issuer?: string;
+  /** Required `aud`, when set. */
+  audience?: string;
+  /** How long fetched JWKS keys are used before a re-fetch, ms. Default 600 000 (10 min). */
+  jwksCacheMaxAgeMs?: number;
+  /** Minimum time between two JWKS fetches triggered by unknown `kid`s, ms. Default 30 000. */
+  jwksCooldownMs?: number;
+  /** JWKS fetch timeout, ms. Default 2000. */
+  jwksTimeoutMs?: number;
+}
+
+export interface VerifiedToken {
+  /** The principal (`sub`): it owns the jobs it creates. */
+  subject: string;
+  /** When the token expires (ms since epoch), if it has `exp`. */
+  expiresAt: number | undefined;
+}
+
+/** The token is missing, malformed, expired, wrongly signed or lacks `sub` (HTTP 401, close 4401). */
+export class TokenRejectedError extends Error {
+  readonly code = 'TETHER_AUTH_TOKEN_REJECTED';
+  readonly retryable = false;
+  /** Safe to show the client: never contains the token. */
+  readonly reason: 'missing' | 'malformed' | 'expired' | 'invalid' | 'no_subject';
+  constructor(reason: TokenRejectedError['reason'], options?: ErrorOptions) {
+    super(`bearer token ${reason === 'no_subject' ? 'has no subject' : reason}`, options);
+    this.name = 'TokenRejectedError';
+    this.reason = reason;
+  }
+}
+
+/** The signing keys could not be fetched, so the token could not be checked (HTTP 503, retry later). */
+export class TokenKeysUnavailableError extends Error {
+  readonly code = 'TETHER_AUTH_KEYS_UNAVAILABLE';
+  readonly retryable = true;
+  constructor(options?: ErrorOptions) {
+    super('the token signing keys could not be fetched', options);
+    this.name = 'TokenKeysUnavailableError';
+  }
+}
+
+export class AuthOptionError extends Error {
+  readonly code = 'TETHER_INVALID_OPTION';
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(`auth.${field}: ${message}`);
+    this.name = 'AuthOptionError';
+    this.field = field;
+  }
+}
+
+const KEYS_UNAVAILABLE = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID']);
+const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
+
+export type TokenVerifier = (token: string | undefined) => Promise<VerifiedToken>;
+
+export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
+  if (Boolean(options.secret) === Boolean(options.jwksUrl)) {
+    throw new AuthOptionError(
+      'secret',
+      'set exactly one of secret (AUTH_JWT_SECRET) and jwksUrl (AUTH_JWKS_URL)',
+    );
+  }
+  const algorithms = options.algorithms ?? (options.secret ? ['HS256'] : ['RS256', 'ES256', 'EdDSA']);
+  if (algorithms.length === 0 || algorithms.some((a) => a.toLowerCase() === 'none')) {
+    throw new AuthOptionError('algorithms', 'must be non-empty and must not contain "none"');
+  }
+  const clockToleranceS = options.clockToleranceS ?? 5;
+  if (!Number.isFinite(clockToleranceS) || clockToleranceS < 0) {
+    throw new AuthOptionError('clockToleranceS', `must be a number >= 0 (got ${clockToleranceS})`);
+  }
+  let jwksUrl: URL | undefined;
+  if (options.jwksUrl) {
+    try {
+      jwksUrl = new URL(options.jwksUrl);
+    } catch {
+      throw new AuthOptionError('jwksUrl', 'must be an absolute http(s) URL');
+    }
+  }
+  const verifyOptions: JWTVerifyOptions = {
+    algorithms,
+    clockTolerance: clockToleranceS,
+    requiredClaims: ['sub'],
+    ...(options.issuer ? { issuer: options.issuer } : {}),
+    ...(options.audience ? { audience: options.audience } : {}),
+  };
+  const secret = options.secret ? new TextEncoder().encode(options.secret) : undefined;
+  const jwks: JWTVerifyGetKey | undefined = jwksUrl
+    ? createRemoteJWKSet(jwksUrl, {
+        cacheMaxAge: options.jwksCacheMaxAgeMs ?? 600_000,
+        cooldownDuration: options.jwksCooldownMs ?? 30_000,
+        timeoutDuration: options.jwksTimeoutMs ?? 2_000,
+      })
+    : undefined;
+
+  return async (token) => {
+    if (token === undefined || token === '') throw new TokenRejectedError('missing');
+    if (!JWT.test(token)) throw new TokenRejectedError('malformed');
+    let payload;
+    try {
+      ({ payload } = secret
+        ? await jwtVerify(token, secret, verifyOptions)
+        : await jwtVerify(token, jwks!, verifyOptions));
+    } catch (error) {
+      if (jwks && (!(error instanceof errors.JOSEError) || KEYS_UNAVAILABLE.has(error.code))) {
+        throw new TokenKeysUnavailableError({ cause: error });
+      }
+      if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'sub') {
+        throw new TokenRejectedError('no_subject', { cause: error });
+      }
+      throw new TokenRejectedError(error instanceof errors.JWTExpired ? 'expired' : 'invalid', {
+        cause: error,
+      });
+    }
+    if (typeof payload.sub !== 'string' || payload.sub === '') throw new TokenRejectedError('no_subject');
+    return {
+      subject: payload.sub,
+      expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined,
+    };
+  };
+}
+
+/** The token of an `Authorization: Bearer …` header (undefined when absent or another scheme). */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = header === undefined ? null : /^Bearer +(\S+)$/i.exec(header);
+  return match ? match[1] : undefined;
+}
