@@ -85,8 +85,9 @@ describe('JWKS', () => {
   let keys: unknown[] = [];
   let fetches = 0;
   let down = false;
-  let first: CryptoKeyPair;
-  let second: CryptoKeyPair;
+  type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
+  let first: KeyPair;
+  let second: KeyPair;
 
   beforeAll(async () => {
     first = await generateKeyPair('ES256');
@@ -102,7 +103,7 @@ describe('JWKS', () => {
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  const es256 = (pair: CryptoKeyPair, kid: string, sub = 'bob') =>
+  const es256 = (pair: KeyPair, kid: string, sub = 'bob') =>
     new SignJWT({ sub })
       .setProtectedHeader({ alg: 'ES256', kid })
       .setExpirationTime('5m')
