@@ -1,6 +1,12 @@
 import type { Meter, Tracer } from '@opentelemetry/api';
 import { OutageTracker } from '@tether/outage';
-import { type CircuitBreaker, createRetryPolicy, type RetryBudget, type RetryPolicy } from '@tether/retry';
+import {
+  type CircuitBreaker,
+  type Classification,
+  createRetryPolicy,
+  type RetryBudget,
+  type RetryPolicy,
+} from '@tether/retry';
 
 /** setTimeout's limit: the policy's own deadline never fires; each call's `deadlineMs` is the real bound. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -25,6 +31,7 @@ export interface DependencyOptions {
 export function dependencyResilience(
   system: 'postgresql' | 'redis',
   opts: DependencyOptions,
+  classify?: (error: unknown) => Classification,
 ): { outage: OutageTracker; policy: RetryPolicy } {
   const telemetry = {
     ...(opts.tracer ? { tracer: opts.tracer } : {}),
@@ -44,6 +51,7 @@ export function dependencyResilience(
     deadlineMs: MAX_TIMER_MS,
     ...(opts.retry.budget ? { budget: opts.retry.budget } : {}),
     ...(opts.retry.breaker ? { breaker: opts.retry.breaker } : {}),
+    ...(classify ? { classify } : {}),
     ...telemetry,
   });
   return { outage, policy };

@@ -32,21 +32,39 @@ export class PoolDrainingError extends TetherError {
 }
 
 /**
- * The connection failed while COMMIT was in flight: the transaction may or may not have been applied.
- * Never retried automatically (a retry could apply it twice); the caller must check.
+ * The connection failed, or the call's deadline passed, while COMMIT was in flight: the transaction
+ * may or may not have been applied. Never retried automatically (a retry could apply it twice); the
+ * caller must check (e.g. look the row up by its id).
  */
 export class CommitOutcomeUnknownError extends TetherError {
   readonly safety = 'never';
   constructor(cause: unknown) {
     super(
       'TETHER_PG_COMMIT_OUTCOME_UNKNOWN',
-      'postgres: the connection failed during COMMIT; the transaction may or may not be applied',
+      'postgres: the connection failed or the deadline passed during COMMIT; the transaction may or may not be applied',
       {
         retryable: false,
         cause,
       },
     );
     this.name = 'CommitOutcomeUnknownError';
+  }
+}
+
+/**
+ * `transaction()` did not commit: a statement failed inside it and the callback went on (it caught
+ * the error), so Postgres would answer COMMIT with ROLLBACK — or did. Nothing of the transaction was
+ * applied. `cause` is the statement error that aborted it (e.g. a 23505 the callback swallowed).
+ */
+export class TransactionRolledBackError extends TetherError {
+  readonly safety = 'never';
+  constructor(cause: unknown) {
+    super(
+      'TETHER_PG_TRANSACTION_ROLLED_BACK',
+      'postgres: a statement failed inside the transaction, so it was rolled back instead of committed',
+      cause === undefined ? { retryable: false } : { retryable: false, cause },
+    );
+    this.name = 'TransactionRolledBackError';
   }
 }
 

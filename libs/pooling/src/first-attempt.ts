@@ -2,7 +2,8 @@ import {
   type AttemptContext,
   type AttemptRecord,
   type CallOptions,
-  classify,
+  type Classification,
+  classify as defaultClassify,
   mayRetryAttempt,
   type RetryPolicy,
 } from '@tether/retry';
@@ -21,6 +22,7 @@ export function worthRetrying(
   error: unknown,
   call: Pick<CallOptions, 'idempotent' | 'transaction'>,
   sent?: AttemptRecord,
+  classify: (error: unknown) => Classification = defaultClassify,
 ): boolean {
   return mayRetryAttempt(classify(error), sent?.anySent ?? false, call);
 }

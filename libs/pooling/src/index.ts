@@ -3,6 +3,7 @@ export {
   PgBouncerUnsupportedError,
   PoolConfigError,
   PoolDrainingError,
+  TransactionRolledBackError,
 } from './errors.ts';
 export type { Logger } from './logger.ts';
 export type { PgPoolOptions, PgRetryOptions } from './pg-options.ts';

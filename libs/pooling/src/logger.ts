@@ -23,6 +23,8 @@ export const stderrLogger: Logger = {
   },
 };
 
+const MAX_SECRETS = 32;
+
 /**
  * Removes credentials from text: URLs with user:password, `password=` pairs, and every secret value
  * this pool knows (the password from options or read from the password file).
@@ -32,7 +34,10 @@ export class Redactor {
 
   add(secret: string | undefined): void {
     // Very short "secrets" would blank out ordinary words in every message.
-    if (secret && secret.length >= 4) this.secrets.add(secret);
+    if (!secret || secret.length < 4 || this.secrets.has(secret)) return;
+    this.secrets.add(secret);
+    // A password function returns a new token every few minutes: remember the recent ones only.
+    if (this.secrets.size > MAX_SECRETS) this.secrets.delete(this.secrets.values().next().value as string);
   }
 
   redact(text: string): string {

@@ -22,6 +22,7 @@ export type TetherClient = pg.PoolClient & { readonly tether: ClientState };
 
 /** What the pool hears from its connections. */
 export interface ClientHooks {
+  created(client: TetherClient): void;
   lifetimeMs(): number;
   connected(client: TetherClient, error: Error | undefined, durationMs: number): void;
   clientError(client: TetherClient, error: Error): void;
@@ -47,6 +48,7 @@ export function clientClass(hooks: ClientHooks): typeof pg.Client {
 
     constructor(config?: string | pg.ClientConfig) {
       super(config);
+      hooks.created(this as unknown as TetherClient);
       this.on('error', (error: Error) => hooks.clientError(this as unknown as TetherClient, error));
     }
 

@@ -9,12 +9,25 @@ export interface DsnFields {
   password?: string;
   sslmode?: string;
   sslrootcert?: string;
+  sslcert?: string;
+  sslkey?: string;
+  options?: string;
   applicationName?: string;
   connectTimeoutMs?: number;
 }
 
 // libpq query parameters we honour; anything else is refused so a typo (`sslmod=`) is not ignored.
-const PARAMETERS = ['sslmode', 'sslrootcert', 'application_name', 'connect_timeout', 'host', 'port'] as const;
+const PARAMETERS = [
+  'sslmode',
+  'sslrootcert',
+  'sslcert',
+  'sslkey',
+  'options',
+  'application_name',
+  'connect_timeout',
+  'host',
+  'port',
+] as const;
 
 const FIELD = 'connectionString';
 
@@ -53,6 +66,15 @@ export function parseDsn(dsn: unknown): DsnFields {
         break;
       case 'sslrootcert':
         fields.sslrootcert = value;
+        break;
+      case 'sslcert':
+        fields.sslcert = value;
+        break;
+      case 'sslkey':
+        fields.sslkey = value;
+        break;
+      case 'options':
+        fields.options = value;
         break;
       case 'application_name':
         fields.applicationName = value;

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Meter, Tracer } from '@opentelemetry/api';
 import type { CircuitBreaker, RetryBudget } from '@tether/retry';
-import type { PoolConfig } from 'pg';
+import type { CustomTypesConfig, PoolConfig } from 'pg';
 import { PoolConfigError } from './errors.ts';
 import { type Logger, Redactor, stderrLogger } from './logger.ts';
 import {
@@ -41,14 +41,30 @@ export interface PgPoolOptions {
   database?: string;
   /** Role. Required (here or in the URL). */
   user?: string;
-  /** Password. Prefer `passwordFile`. Never logged. */
-  password?: string;
+  /**
+   * Password, or a function returning it (sync or async) called for every new connection: short-lived
+   * tokens (AWS RDS IAM, Azure AD / Entra). Prefer `passwordFile` for static secrets. Never logged.
+   */
+  password?: string | (() => string | Promise<string>);
   /** File holding the password (a Kubernetes secret mount). Checked at creation, re-read for every new connection so a rotated secret is picked up. */
   passwordFile?: string;
   /** `disable | require | verify-ca | verify-full`. Default: from the URL, else `disable` (use `verify-full` in production). */
   sslmode?: SslMode;
   /** CA bundle (PEM) to verify the server certificate against. Default: from the URL's `sslrootcert`, else the system store. */
   sslRootCertFile?: string;
+  /** Client certificate (PEM) for certificate authentication. Default: the URL's `sslcert`. Needs `sslKeyFile` and sslmode other than disable. */
+  sslCertFile?: string;
+  /** Private key (PEM) of that certificate. Default: the URL's `sslkey`. Never logged. */
+  sslKeyFile?: string;
+  /**
+   * libpq `options`: command-line options sent at session start, e.g. `-c lock_timeout=2000`.
+   * Default: the URL's `options`. Not with `pgbouncer` (it refuses the startup parameter).
+   */
+  options?: string;
+  /** Schemas for `search_path`, in order, e.g. `['app', 'public']`; sent at session start. Not with `pgbouncer`. */
+  searchPath?: string[];
+  /** Custom type parsers (pg's `types`: an object with `getTypeParser(oid, format)`), e.g. bigint as BigInt. */
+  types?: CustomTypesConfig;
   /** `application_name` shown in pg_stat_activity and passed on by PgBouncer. Default: `$OTEL_SERVICE_NAME`, else `tether`. */
   applicationName?: string;
   /** Name of this pool in metrics, logs and outage spans. Default `postgres`. */
@@ -107,6 +123,11 @@ const KNOWN_KEYS = [
   'passwordFile',
   'sslmode',
   'sslRootCertFile',
+  'sslCertFile',
+  'sslKeyFile',
+  'options',
+  'searchPath',
+  'types',
   'applicationName',
   'name',
   'max',
@@ -178,12 +199,23 @@ export function resolvePgOptions(options: PgPoolOptions): ResolvedPgOptions {
     throw new PoolConfigError('user', 'is required (in the options or the connection string)');
   const database = stringOption('database', options.database) ?? dsn.database ?? user;
 
-  const explicitPassword = secretOption('password', options.password);
-  if (explicitPassword !== undefined && options.passwordFile !== undefined) {
+  const passwordSource = options.password;
+  const explicitPassword =
+    typeof passwordSource === 'function' ? undefined : secretOption('password', passwordSource);
+  if (passwordSource !== undefined && options.passwordFile !== undefined) {
     throw new PoolConfigError('passwordFile', 'cannot be combined with password; pick one');
   }
   let password: PoolConfig['password'];
-  if (options.passwordFile !== undefined) {
+  if (typeof passwordSource === 'function') {
+    // Called by pg for every new connection (a token may expire between two connects).
+    password = async () => {
+      const value: unknown = await passwordSource();
+      if (typeof value !== 'string' || value.length === 0)
+        throw new PoolConfigError('password', 'the password function must return a non-empty string');
+      redactor.add(value);
+      return value;
+    };
+  } else if (options.passwordFile !== undefined) {
     const path = options.passwordFile;
     redactor.add(readRequiredFile('passwordFile', path));
     password = async () => {
@@ -207,6 +239,15 @@ export function resolvePgOptions(options: PgPoolOptions): ResolvedPgOptions {
   const ca = caFile === undefined ? undefined : readRequiredFile('sslRootCertFile', caFile);
   if (ca !== undefined && sslmode === 'disable')
     throw new PoolConfigError('sslRootCertFile', 'is set but sslmode is disable');
+  const clientCert = clientCertificate(
+    options.sslCertFile ?? dsn.sslcert,
+    options.sslKeyFile ?? dsn.sslkey,
+    sslmode,
+  );
+  if (clientCert) redactor.add(clientCert.key);
+  const pgbouncer = booleanOption('pgbouncer', options.pgbouncer, false);
+  const sessionOptions = startupOptions(options.options ?? dsn.options, options.searchPath, pgbouncer);
+  const types = typesOption(options.types);
 
   const max = numberOption('max', options.max, 10, { min: 1, integer: true });
   const min = numberOption('min', options.min, 0, { min: 0, integer: true });
@@ -285,7 +326,7 @@ export function resolvePgOptions(options: PgPoolOptions): ResolvedPgOptions {
       ...(retry.budget === undefined ? {} : { budget: retry.budget }),
       ...(retry.breaker === undefined ? {} : { breaker: retry.breaker }),
     },
-    pgbouncer: booleanOption('pgbouncer', options.pgbouncer, false),
+    pgbouncer,
     logger: options.logger ?? stderrLogger,
     meter: options.meter,
     tracer: options.tracer,
@@ -304,7 +345,9 @@ export function resolvePgOptions(options: PgPoolOptions): ResolvedPgOptions {
     port,
     database,
     user,
-    ssl: tlsOptions(sslmode, host, ca),
+    ssl: tlsOptions(sslmode, host, ca, clientCert),
+    ...(sessionOptions === undefined ? {} : { options: sessionOptions }),
+    ...(types === undefined ? {} : { types }),
     max,
     min,
     application_name: applicationName,
@@ -326,4 +369,60 @@ export function resolvePgOptions(options: PgPoolOptions): ResolvedPgOptions {
   };
   if (password !== undefined) pg.password = password;
   return { ...resolved, pg };
+}
+
+/** Client certificate and key, both or neither, read (and checked) at creation. */
+function clientCertificate(
+  certFile: string | undefined,
+  keyFile: string | undefined,
+  sslmode: SslMode,
+): { cert: string; key: string } | undefined {
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined) throw new PoolConfigError('sslCertFile', 'is required with sslKeyFile');
+  if (keyFile === undefined) throw new PoolConfigError('sslKeyFile', 'is required with sslCertFile');
+  if (sslmode === 'disable') throw new PoolConfigError('sslCertFile', 'is set but sslmode is disable');
+  return { cert: readRequiredFile('sslCertFile', certFile), key: readRequiredFile('sslKeyFile', keyFile) };
+}
+
+// Unquoted identifiers only: anything else would need quoting rules that differ between libpq's
+// option parser and the server's list syntax.
+const SCHEMA = /^[A-Za-z_][A-Za-z0-9_$]*$/;
+
+/** libpq `options` plus `-c search_path=…`; refused behind PgBouncer, which rejects the startup parameter. */
+function startupOptions(
+  raw: string | undefined,
+  searchPath: unknown,
+  pgbouncer: boolean,
+): string | undefined {
+  const parts: string[] = [];
+  const text = stringOption('options', raw);
+  if (text !== undefined) parts.push(text);
+  if (searchPath !== undefined) {
+    if (!Array.isArray(searchPath) || searchPath.length === 0)
+      throw new PoolConfigError('searchPath', 'must be a non-empty array of schema names');
+    for (const schema of searchPath) {
+      if (typeof schema !== 'string' || !SCHEMA.test(schema))
+        throw new PoolConfigError('searchPath', `"${String(schema)}" is not a plain schema name`);
+    }
+    parts.push(`-c search_path=${searchPath.join(',')}`);
+  }
+  if (parts.length === 0) return undefined;
+  if (pgbouncer) {
+    throw new PoolConfigError(
+      searchPath === undefined ? 'options' : 'searchPath',
+      'cannot be sent through PgBouncer (it refuses the startup parameter); set it per role: ALTER ROLE … SET',
+    );
+  }
+  return parts.join(' ');
+}
+
+function typesOption(types: unknown): CustomTypesConfig | undefined {
+  if (types === undefined) return undefined;
+  if (
+    typeof types !== 'object' ||
+    types === null ||
+    typeof (types as { getTypeParser?: unknown }).getTypeParser !== 'function'
+  )
+    throw new PoolConfigError('types', 'must be an object with a getTypeParser(oid, format) function');
+  return types as CustomTypesConfig;
 }

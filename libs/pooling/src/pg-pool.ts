@@ -4,7 +4,11 @@ import type { OutageTracker } from '@tether/outage';
 import {
   type AttemptContext,
   type CallOptions,
+  type Classification,
+  classify,
+  classifyPgBouncer,
   DeadlineExceededError,
+  permanent,
   type RetryPolicy,
 } from '@tether/retry';
 import pg from 'pg';
@@ -12,18 +16,25 @@ import { dependencyResilience } from './dependency.ts';
 import { CommitOutcomeUnknownError, PgBouncerUnsupportedError, PoolDrainingError } from './errors.ts';
 import { continueWithPolicy, worthRetrying } from './first-attempt.ts';
 import { describeForLog } from './logger.ts';
+import { attemptClient, type PgQueryClient } from './pg-attempt-client.ts';
+import { sendCancelRequest } from './pg-cancel.ts';
 import { clientClass, type TetherClient } from './pg-client.ts';
 import { isConnectionBroken } from './pg-fatal.ts';
 import { type PgPoolOptions, type ResolvedPgOptions, resolvePgOptions } from './pg-options.ts';
 import { isReadOnlyStatement } from './pg-statements.ts';
+import { type CommitWatch, runTransaction } from './pg-transaction.ts';
 import { type EvictionReason, PoolMetrics } from './pool-metrics.ts';
+
+export type { PgQueryClient } from './pg-attempt-client.ts';
 
 /** Per-call options of `query()`, `withClient()` and `transaction()`. */
 export interface PgCallOptions {
   /**
    * The work may run twice without harm, so it is retried even when a failure leaves its outcome
-   * unknown. Default for `query()`: true for plain reads (SELECT, SHOW, WITH without writes…), else
-   * false; for `withClient()` / `transaction()`: false.
+   * unknown, or after an earlier statement of the same attempt was sent. For `transaction()`: the
+   * callback has no side effects outside the database (no HTTP call, no message sent), so a
+   * transaction the server rolled back may be run again. Default for `query()`: true for plain reads
+   * (see `isReadOnlyStatement`), else false; for `withClient()` / `transaction()`: false.
    */
   idempotent?: boolean;
   /** Deadline of the whole call, retries included, ms. Default: the pool's `deadlineMs`. */
@@ -41,12 +52,6 @@ export interface PgTransactionOptions extends PgCallOptions {
   readOnly?: boolean;
 }
 
-/** What `withClient()` / `transaction()` callbacks get: query on one connection; releasing is ours. */
-export type PgQueryClient = Pick<
-  pg.PoolClient,
-  'query' | 'escapeIdentifier' | 'escapeLiteral' | 'getTransactionStatus'
->;
-
 export interface PgEvictionEvent {
   reason: EvictionReason;
   /** How long the session had been established, ms. */
@@ -61,6 +66,29 @@ export interface TetherPgPoolEvents {
 }
 
 const ISOLATION = new Set(['read committed', 'repeatable read', 'serializable']);
+
+/**
+ * Fresh connections a call tries after 25006 read_only_sql_transaction before it gives up. After a
+ * failover, DNS or the proxy moves new connections to the new primary within a few attempts; a
+ * database that is read-only for good fails fast instead of spinning until the deadline.
+ */
+const READ_ONLY_RETRIES = 2;
+
+/** What one call (all its attempts) has seen. */
+interface CallState {
+  deadlineAt: number;
+  /** 25006 answers so far. */
+  readOnlyRejections: number;
+  /** A transaction this lib opened READ ONLY (at the caller's request): a 25006 there is the caller's bug. */
+  readOnlyTransaction: boolean;
+}
+
+function sqlstateOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && typeof (error as { severity?: unknown }).severity === 'string'
+    ? code
+    : undefined;
+}
 /**
  * A node-postgres pool that survives Kubernetes networks: keepalive, timeouts on every wait,
  * validation of idle connections on checkout, eviction of broken ones, jittered lifetimes, retries
@@ -79,6 +107,17 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
   private readonly checkedOut = new Set<TetherClient>();
   /** A ping failed at this time: connections idle since before it are replaced without their own ping. */
   private condemnedBefore = 0;
+  /** Every connection pg-pool made and has not removed, also those a caller took from `.pool` directly. */
+  private readonly clients = new Set<TetherClient>();
+  /** Errors this pool decided not to retry whatever their classification says (with the reason). */
+  private readonly final = new WeakMap<object, string>();
+  /** The connection made to tell a dead idle connection from a slow server (one at a time). */
+  private probe: Promise<'reachable' | 'unreachable'> | undefined;
+  private readonly classifyError = (error: unknown): Classification => {
+    const reason = typeof error === 'object' && error !== null ? this.final.get(error) : undefined;
+    if (reason !== undefined) return permanent(reason, sqlstateOf(error));
+    return (this.opts.pgbouncer ? classifyPgBouncer(error) : undefined) ?? classify(error);
+  };
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
   private draining = false;
@@ -91,8 +130,13 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
     this.name = opts.name;
     const { pg: _pg, redactor: _r, logger: _l, ...visible } = opts;
     this.options = visible;
-    ({ outage: this.outage, policy: this.policy } = dependencyResilience('postgresql', opts));
+    ({ outage: this.outage, policy: this.policy } = dependencyResilience(
+      'postgresql',
+      opts,
+      this.classifyError,
+    ));
     const Client = clientClass({
+      created: (client) => this.clients.add(client),
       lifetimeMs: () => this.drawLifetimeMs(),
       connected: (client, error, durationMs) => this.onConnected(client, error, durationMs),
       clientError: (client, error) => this.onCheckedOutError(client, error),
@@ -135,52 +179,56 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
     const idempotent = options.idempotent ?? isReadOnlyStatement(typeof text === 'string' ? text : text.text);
     const deadlineMs = options.deadlineMs ?? this.opts.deadlineMs;
     if (typeof text !== 'string' || !this.canSkipPolicy(options, deadlineMs)) {
-      return this.execute((client) => client.query<R>(text as string, params), options, idempotent, true);
+      // One statement is its own (implicit) transaction: a 40001 rolled all of it back.
+      return this.execute((client) => client.query<R>(text as string, params), options, {
+        idempotent,
+        transaction: true,
+      });
     }
     if (this.draining) return Promise.reject(new PoolDrainingError(this.name));
     return this.fastQuery<R>(text, params, idempotent, deadlineMs, options.name);
   }
 
   /**
-   * Several statements on one connection (session work outside a transaction). Retried only when
-   * nothing reached the server, or on any transient failure when flagged `idempotent`. Returning
-   * with a transaction still open closes the connection (the server rolls it back).
+   * Several statements on one connection (session work outside a transaction). Re-run only when no
+   * statement of the failed attempt was sent, or on any transient failure when flagged `idempotent`
+   * (the rule: @tether/retry `mayRetryAttempt`). Returning with a transaction still open closes the
+   * connection (the server rolls it back).
    */
   withClient<T>(fn: (client: PgQueryClient) => Promise<T>, options: PgCallOptions = {}): Promise<T> {
-    return this.execute(fn, options, options.idempotent ?? false, false);
+    return this.execute(
+      (client, ctx) => fn(attemptClient(client, ctx.sent, { lastError: undefined })),
+      options,
+      { idempotent: options.idempotent ?? false, transaction: false },
+    );
   }
 
   /**
-   * `fn` inside BEGIN … COMMIT, rolled back if it throws. The whole transaction runs again on a
-   * serialization failure or deadlock (40001, 40P01), when nothing reached the server, or on other
-   * transient failures before COMMIT when flagged `idempotent` (no side effects outside the database).
-   * A connection lost during COMMIT raises CommitOutcomeUnknownError and is never retried.
+   * `fn` inside BEGIN … COMMIT, rolled back if it throws; COMMIT is checked (a transaction a failed
+   * statement aborted rejects with TransactionRolledBackError, cause = that statement's error). Run
+   * again only when no statement of the attempt was sent, or — the server having rolled it all back
+   * (40001, 40P01, a connection lost before COMMIT) — when flagged `idempotent` (no side effects
+   * outside the database). A connection lost or the deadline reached during COMMIT raises
+   * CommitOutcomeUnknownError, never retried.
    */
   transaction<T>(fn: (client: PgQueryClient) => Promise<T>, options: PgTransactionOptions = {}): Promise<T> {
     const begin = this.beginStatement(options);
+    const commit: CommitWatch = { inFlight: false };
+    const sideEffectFree = options.idempotent ?? false;
+    const hooks = {
+      rollback: (client: TetherClient, cause: unknown) => this.rollback(client, cause),
+      evictBroken: (client: TetherClient, error: unknown) => this.evict(client, 'fatal_error', error),
+    };
     return this.execute(
-      async (client) => {
-        await client.query(begin);
-        let result: T;
-        try {
-          result = await fn(client);
-        } catch (error) {
-          await this.rollback(client as TetherClient, error);
-          throw error;
-        }
-        try {
-          await client.query('COMMIT');
-        } catch (error) {
-          if (!isConnectionBroken(error)) throw error;
-          this.evict(client as TetherClient, 'fatal_error', error);
-          throw new CommitOutcomeUnknownError(error);
-        }
-        return result;
-      },
+      (client, ctx) => runTransaction(client, ctx.sent, begin, fn, commit, hooks),
       options,
-      options.idempotent ?? false,
-      true,
-    );
+      { idempotent: sideEffectFree, transaction: sideEffectFree },
+      options.readOnly === true,
+    ).catch((error: unknown) => {
+      // The deadline (or the caller) ended the call while COMMIT was on the wire: it may have landed.
+      if (commit.inFlight) throw new CommitOutcomeUnknownError(error);
+      throw error;
+    });
   }
 
   /** `SELECT 1` through the pool (for readiness checks). Default deadline: connectTimeoutMs. */
@@ -223,6 +271,7 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
   ): Promise<pg.QueryResult<R>> {
     const startedAt = performance.now();
     const deadlineAt = startedAt + deadlineMs;
+    const state: CallState = { deadlineAt, readOnlyRejections: 0, readOnlyTransaction: false };
     this.inFlight++;
     return new Promise<pg.QueryResult<R>>((resolve, reject) => {
       const succeed = (result: pg.QueryResult<R>) => {
@@ -231,7 +280,11 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
       };
       const fail = (error: unknown) => {
         const call: CallOptions = { idempotent, transaction: true, ...(name ? { name } : {}) };
-        if (error instanceof DeadlineExceededError || this.draining || !worthRetrying(error, call)) {
+        if (
+          error instanceof DeadlineExceededError ||
+          this.draining ||
+          !worthRetrying(error, call, undefined, this.classifyError)
+        ) {
           this.settled();
           reject(error);
           return;
@@ -244,7 +297,7 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
         }
         const retry = (client: TetherClient) =>
           this.timedQuery<R>(client, text, params, deadlineAt, deadlineMs, name);
-        continueWithPolicy(this.policy, error, (ctx) => this.attempt(ctx, retry), {
+        continueWithPolicy(this.policy, error, (ctx) => this.attempt(ctx, state, retry), {
           ...call,
           deadlineMs: remainingMs,
         }).then(succeed, (e: unknown) => {
@@ -267,6 +320,7 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
           return;
         }
         const onResult = (error: Error | null, result: pg.QueryResult<R>) => {
+          if (error) this.noteFailure(state, error);
           this.release(client, error ?? undefined);
           if (error) fail(error);
           else succeed(result);
@@ -282,7 +336,14 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
         }
         const client = pooled as TetherClient;
         if (this.fresh(client)) run(this.handOut(client, startedAt));
-        else this.vet(client, startedAt).then(run, fail);
+        else
+          this.vet(client, startedAt, state).then(run, (e: unknown) =>
+            fail(
+              e instanceof DeadlineExceededError || performance.now() < deadlineAt
+                ? e
+                : new DeadlineExceededError(name ?? this.name, deadlineMs, 1, e),
+            ),
+          );
       });
     });
   }
@@ -327,30 +388,56 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
   }
 
   private execute<T>(
-    fn: (client: TetherClient) => Promise<T>,
+    fn: (client: TetherClient, ctx: AttemptContext) => Promise<T>,
     options: PgCallOptions,
-    idempotent: boolean,
-    transaction: boolean,
+    flags: { idempotent: boolean; transaction: boolean },
+    readOnlyTransaction = false,
   ): Promise<T> {
     if (this.draining) return Promise.reject(new PoolDrainingError(this.name));
+    const deadlineMs = options.deadlineMs ?? this.opts.deadlineMs;
+    const state: CallState = {
+      deadlineAt: performance.now() + deadlineMs,
+      readOnlyRejections: 0,
+      readOnlyTransaction,
+    };
     return this.track(
-      this.policy.execute((ctx) => this.attempt(ctx, fn), {
-        idempotent,
-        transaction,
-        deadlineMs: options.deadlineMs ?? this.opts.deadlineMs,
+      this.policy.execute((ctx) => this.attempt(ctx, state, fn), {
+        ...flags,
+        deadlineMs,
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.name ? { name: options.name } : {}),
       }),
     );
   }
 
-  private attempt<T>(ctx: AttemptContext, fn: (client: TetherClient) => Promise<T>): Promise<T> {
+  private attempt<T>(
+    ctx: AttemptContext,
+    state: CallState,
+    fn: (client: TetherClient, ctx: AttemptContext) => Promise<T>,
+  ): Promise<T> {
     // The retry span is active here from the second attempt on: link it to the outage it rode through.
     if (ctx.attempt > 1 && this.outage.inOutage) {
       const span = trace.getActiveSpan();
       if (span) this.outage.linkTo(span, { 'tether.retry.attempt': ctx.attempt });
     }
-    return this.onClient(ctx.signal, fn);
+    return this.onClient(ctx, state, fn);
+  }
+
+  /**
+   * 25006 read_only_sql_transaction: the session is read-only (after a failover it stays so) and is
+   * evicted on release; the call may try a few fresh connections, then the error is final. In a
+   * transaction the caller asked to be READ ONLY it is final at once: the write is the caller's bug.
+   */
+  private noteFailure(state: CallState, error: unknown): void {
+    if (sqlstateOf(error) !== '25006') return;
+    if (state.readOnlyTransaction) {
+      this.final.set(error as object, '25006 in a transaction opened READ ONLY by the caller');
+    } else if (++state.readOnlyRejections > READ_ONLY_RETRIES) {
+      this.final.set(
+        error as object,
+        `25006 read_only_sql_transaction on ${state.readOnlyRejections} connections`,
+      );
+    }
   }
 
   /**
@@ -368,27 +455,30 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
   }
 
   private async onClient<T>(
-    signal: AbortSignal | undefined,
-    fn: (client: TetherClient) => Promise<T>,
+    ctx: AttemptContext,
+    state: CallState,
+    fn: (client: TetherClient, ctx: AttemptContext) => Promise<T>,
   ): Promise<T> {
-    const client = await this.checkout();
-    if (signal?.aborted) {
+    const { signal } = ctx;
+    const client = await this.checkout(state, signal);
+    if (signal.aborted) {
       this.release(client);
       throw signal.reason;
     }
-    // Past the deadline the statement may still be running: close the connection rather than
-    // hand a busy one to the next caller (query_timeout alone does not cancel anything).
-    const onAbort = () => this.evict(client, 'aborted');
-    signal?.addEventListener('abort', onAbort, { once: true });
+    // Past the deadline the statement may still be running: cancel it on the server and close the
+    // connection rather than hand a busy one to the next caller.
+    const onAbort = () => this.evict(client, 'aborted', undefined, true);
+    signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const result = await fn(client);
+      const result = await fn(client, ctx);
       this.release(client);
       return result;
     } catch (error) {
+      this.noteFailure(state, error);
       this.release(client, error);
       throw error;
     } finally {
-      signal?.removeEventListener('abort', onAbort);
+      signal.removeEventListener('abort', onAbort);
     }
   }
 
@@ -398,21 +488,49 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
     return work.finally(() => this.settled());
   }
 
-  private checkout(): Promise<TetherClient> {
+  private checkout(state: CallState, signal?: AbortSignal): Promise<TetherClient> {
     const startedAt = performance.now();
-    return this.connect().then((client) =>
-      this.fresh(client) ? this.handOut(client, startedAt) : this.vet(client, startedAt),
+    return this.connect(state).then((client) =>
+      this.fresh(client) ? this.handOut(client, startedAt) : this.vet(client, startedAt, state, signal),
     );
   }
 
-  private connect(): Promise<TetherClient> {
-    return this.pool.connect().then(
-      (client) => client as TetherClient,
-      (error: unknown) => {
-        this.countCheckoutTimeout(error);
-        throw error;
-      },
-    );
+  /**
+   * A connection from pg-pool, waiting at most until the call's deadline (pg-pool's own bound is
+   * connectTimeoutMs). One that arrives after we gave up goes straight back.
+   */
+  private connect(state: CallState): Promise<TetherClient> {
+    const waitMs = state.deadlineAt - performance.now();
+    if (waitMs >= this.opts.connectTimeoutMs) {
+      return this.pool.connect().then(
+        (client) => client as TetherClient,
+        (error: unknown) => {
+          this.countCheckoutTimeout(error);
+          throw error;
+        },
+      );
+    }
+    return new Promise((resolve, reject) => {
+      let late = false;
+      const timer = setTimeout(
+        () => {
+          late = true;
+          reject(new Error('timeout exceeded when trying to connect'));
+        },
+        Math.max(waitMs, 0),
+      );
+      this.pool.connect((error, client) => {
+        if (late) {
+          client?.release();
+          return;
+        }
+        clearTimeout(timer);
+        if (error || !client) {
+          this.countCheckoutTimeout(error);
+          reject(error);
+        } else resolve(client as TetherClient);
+      });
+    });
   }
 
   private countCheckoutTimeout(error: unknown): void {
@@ -440,42 +558,110 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
 
   /**
    * The slow part of a checkout: ping a connection that sat idle too long, replace a condemned or
-   * dead one. Each pass removes one connection and fresh connections skip the ping, so this ends
-   * after at most `max` + 1 passes.
+   * dead one, all before the call's deadline. Each pass removes one connection and fresh
+   * connections skip the ping, so this ends after at most `max` + 1 passes.
    */
-  private async vet(first: TetherClient, startedAt: number): Promise<TetherClient> {
+  private async vet(
+    first: TetherClient,
+    startedAt: number,
+    state: CallState,
+    signal?: AbortSignal,
+  ): Promise<TetherClient> {
     let client = first;
     for (;;) {
       if (this.fresh(client)) return this.handOut(client, startedAt);
       if (client.tether.releasedAt <= this.condemnedBefore) {
         this.evict(client, 'condemned');
       } else {
-        const failure = await this.validate(client);
+        const pingStartedAt = performance.now();
+        const failure = await this.validate(client, state.deadlineAt);
         if (failure === undefined) return this.handOut(client, startedAt);
-        // Whatever killed this idle connection (a NAT that forgot it, a restarted server) most
-        // likely killed its idle siblings too: replace them rather than ping each one and pay
-        // validationTimeoutMs per dead socket.
-        this.condemnedBefore = performance.now();
-        this.opts.logger.warn(
-          { pool: this.name, error: describeForLog(failure, this.opts.redactor) },
-          'postgres: an idle connection failed validation; replacing it and the connections idle as long',
-        );
-        this.evict(client, 'validation_failed', failure);
+        if (failure.condemn) {
+          // Whatever killed this idle connection (a NAT that forgot it, a restarted server) most
+          // likely killed its idle siblings too: replace them rather than ping each one and pay
+          // validationTimeoutMs per dead socket.
+          this.condemnedBefore = Math.max(this.condemnedBefore, pingStartedAt);
+          this.opts.logger.warn(
+            { pool: this.name, error: describeForLog(failure.error, this.opts.redactor) },
+            'postgres: an idle connection failed validation; replacing it and the connections idle as long',
+          );
+        }
+        this.evict(client, 'validation_failed', failure.error);
       }
-      client = await this.connect();
+      if (signal?.aborted || performance.now() >= state.deadlineAt)
+        throw new Error('timeout exceeded when trying to connect');
+      client = await this.connect(state);
     }
   }
 
-  private async validate(client: TetherClient): Promise<unknown> {
-    try {
-      await client.query({
-        text: 'SELECT 1',
-        query_timeout: this.opts.validationTimeoutMs,
-      } as pg.QueryConfig);
+  /**
+   * Pings an idle connection. `undefined`: healthy. A ping that fails condemns the connections idle
+   * as long. A ping that is merely slow proves nothing: a paused or overloaded server is slow on every
+   * connection, and condemning them all would answer a struggling server with a reconnect storm. So
+   * a slow ping is decided by a probe — one new connection: if it answers while the ping does not, the
+   * idle connection is dead (a NAT forgot it) and so are its siblings; if the ping answers first, the
+   * server was slow and nothing is replaced.
+   */
+  private async validate(
+    client: TetherClient,
+    deadlineAt: number,
+  ): Promise<{ error: unknown; condemn: boolean } | undefined> {
+    const ping = client.query('SELECT 1').then(
+      () => 'alive' as const,
+      (error: unknown) => ({ error }),
+    );
+    const first = await within(
+      ping,
+      Math.max(Math.min(this.opts.validationTimeoutMs, deadlineAt - performance.now()), 0),
+    );
+    if (first === 'alive') return undefined;
+    if (first !== TIMED_OUT) return { error: first.error, condemn: true };
+    const waitMs = Math.min(this.opts.connectTimeoutMs, deadlineAt - performance.now());
+    const verdict = await within(
+      Promise.race([ping, this.probeServer().then((probe) => ({ probe }))]),
+      Math.max(waitMs, 0),
+    );
+    if (verdict === 'alive') {
+      this.opts.logger.info(
+        { pool: this.name, validationTimeoutMs: this.opts.validationTimeoutMs },
+        'postgres: a validation ping was slow but answered; the server is slow, not gone: nothing replaced',
+      );
       return undefined;
-    } catch (error) {
-      return error;
     }
+    if (verdict === TIMED_OUT)
+      return {
+        error: new Error('validation ping timed out; no new connection answered either'),
+        condemn: false,
+      };
+    if ('error' in verdict) return { error: verdict.error, condemn: true };
+    return {
+      error: new Error(
+        verdict.probe === 'reachable'
+          ? 'validation ping timed out while a new connection answered'
+          : 'validation ping timed out and the server refuses new connections',
+      ),
+      condemn: true,
+    };
+  }
+
+  /** One new connection (outside the pool) to the same server: does it answer at all? */
+  private probeServer(): Promise<'reachable' | 'unreachable'> {
+    this.probe ??= (async () => {
+      const probe = new pg.Client(this.opts.pg);
+      probe.on('error', () => {});
+      try {
+        await probe.connect();
+        await probe.query('SELECT 1');
+        return 'reachable' as const;
+      } catch {
+        return 'unreachable' as const;
+      } finally {
+        probe.end().catch(() => {});
+      }
+    })().finally(() => {
+      this.probe = undefined;
+    });
+    return this.probe;
   }
 
   private release(client: TetherClient, error?: unknown): void {
@@ -483,7 +669,20 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
     if (!state.checkedOut) return;
     this.metrics.useTime.record((performance.now() - state.checkedOutAt) / 1000, this.metrics.attributes);
     if (state.evictReason !== undefined || (error !== undefined && isConnectionBroken(error))) {
-      this.evict(client, 'fatal_error', error);
+      // A client-side timeout left the statement running: cancel it before closing the connection.
+      this.evict(
+        client,
+        'fatal_error',
+        error,
+        (error as Error | undefined)?.message === 'Query read timeout',
+      );
+      return;
+    }
+    if (
+      sqlstateOf(error) === '25006' &&
+      !this.final.get(error as object)?.includes('READ ONLY by the caller')
+    ) {
+      this.evict(client, 'read_only', error);
       return;
     }
     const tx = client.getTransactionStatus();
@@ -501,12 +700,26 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
     client.release();
   }
 
-  /** Take a connection out of service now: pg-pool forgets it and its socket is destroyed. */
-  private evict(client: TetherClient, reason: EvictionReason, error?: unknown): void {
+  /**
+   * Take a connection out of service now: pg-pool forgets it and its socket is destroyed. With
+   * `cancel`, a statement still running on it is first cancelled on the server (CancelRequest, at
+   * most validationTimeoutMs), so it stops holding locks and a backend.
+   */
+  private evict(client: TetherClient, reason: EvictionReason, error?: unknown, cancel = false): void {
     const state = client.tether;
     state.evictReason ??= reason;
     state.checkedOut = false;
     this.checkedOut.delete(client);
+    if (cancel && isBusy(client)) {
+      void sendCancelRequest(client, this.opts.pg.ssl, this.opts.validationTimeoutMs).then(() =>
+        this.close(client, error),
+      );
+      return;
+    }
+    this.close(client, error);
+  }
+
+  private close(client: TetherClient, error: unknown): void {
     try {
       client.release(error instanceof Error ? error : true);
     } catch {
@@ -514,7 +727,7 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
     }
     // A dead peer never acknowledges a polite Terminate: without this the socket lingers until
     // the kernel gives up, and the pool's `remove` never comes.
-    (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    destroySocket(client);
   }
 
   private async rollback(client: TetherClient, cause: unknown): Promise<void> {
@@ -601,6 +814,7 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
 
   private onRemoved(client: TetherClient): void {
     this.checkedOut.delete(client);
+    this.clients.delete(client);
     const state = client.tether;
     if (state.removed) return;
     state.removed = true;
@@ -616,6 +830,7 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
 
   private async runDrain(deadlineMs: number): Promise<void> {
     this.draining = true;
+    const deadlineAt = performance.now() + deadlineMs;
     if (this.inFlight > 0) {
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
@@ -629,12 +844,55 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
         { pool: this.name, inUse: this.checkedOut.size },
         'postgres: drain deadline passed; closing connections still in use',
       );
-      for (const client of [...this.checkedOut]) this.evict(client, 'aborted');
+      for (const client of [...this.checkedOut]) this.evict(client, 'aborted', undefined, true);
     }
-    await this.pool.end();
+    const ended = this.pool.end();
+    if ((await within(ended, Math.max(deadlineAt - performance.now(), 0))) === TIMED_OUT) {
+      // pg-pool's end() waits for every client it handed out, also one a caller took from `.pool`
+      // and never released: close those too, or drain() (and the pod's shutdown) never ends.
+      const leaked = [...this.clients].filter((c) => !c.tether.removed);
+      this.opts.logger.warn(
+        { pool: this.name, leaked: leaked.length },
+        'postgres: drain deadline passed with connections taken from .pool and never released; closing them',
+      );
+      for (const client of leaked) {
+        client.tether.evictReason ??= 'aborted';
+        try {
+          client.release(true);
+        } catch {
+          // pg-pool no longer knows it.
+        }
+        destroySocket(client);
+      }
+      await within(ended, this.opts.validationTimeoutMs);
+    }
     this.outage.close();
     this.metrics.close();
   }
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+/** `promise`'s value, or TIMED_OUT after `ms` (the promise keeps running). */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(resolve, ms, TIMED_OUT);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** Whether a statement may be running on the connection (pg's own bookkeeping; assume so if unsure). */
+function isBusy(client: TetherClient): boolean {
+  const internal = client as unknown as { _activeQuery?: unknown; _queryQueue?: unknown[] };
+  if (!('_activeQuery' in internal)) return true;
+  return internal._activeQuery != null || (internal._queryQueue?.length ?? 0) > 0;
+}
+
+function destroySocket(client: TetherClient): void {
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }
 
 /** Creates a TetherPgPool; every option is validated here (PoolConfigError names the field). */

@@ -12,18 +12,29 @@ export const SSL_MODES: readonly SslMode[] = ['disable', 'require', 'verify-ca',
  * - `verify-ca`: the chain must lead to the CA (the file, or the system store); the host name is not checked.
  * - `verify-full`: chain and host name checked. Use this in production.
  *
+ * A client certificate (`sslcert` / `sslkey`) is presented in every mode but `disable`.
  * libpq's `allow` / `prefer` are refused: they fall back to plaintext silently.
  */
-export function tlsOptions(mode: SslMode, host: string, ca: string | undefined): false | ConnectionOptions {
+export function tlsOptions(
+  mode: SslMode,
+  host: string,
+  ca: string | undefined,
+  clientCert?: { cert: string; key: string },
+): false | ConnectionOptions {
   switch (mode) {
     case 'disable':
       return false;
     case 'require':
-      return ca === undefined ? { rejectUnauthorized: false } : verifyChainOnly(ca);
+      return { ...(ca === undefined ? { rejectUnauthorized: false } : verifyChainOnly(ca)), ...clientCert };
     case 'verify-ca':
-      return verifyChainOnly(ca);
+      return { ...verifyChainOnly(ca), ...clientCert };
     case 'verify-full':
-      return { rejectUnauthorized: true, servername: host, ...(ca === undefined ? {} : { ca }) };
+      return {
+        rejectUnauthorized: true,
+        servername: host,
+        ...(ca === undefined ? {} : { ca }),
+        ...clientCert,
+      };
   }
 }
 

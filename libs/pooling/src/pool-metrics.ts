@@ -25,6 +25,8 @@ export type EvictionReason =
   | 'aborted'
   /** Handed back with a transaction still open: closing it is the only way to be sure it rolls back. */
   | 'left_in_transaction'
+  /** Postgres answered 25006 read_only_sql_transaction: after a failover this session will not become writable. */
+  | 'read_only'
   /** Redis: the socket was closed and is being reconnected. */
   | 'closed';
 

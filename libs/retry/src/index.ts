@@ -9,8 +9,9 @@ export {
 export { createBackoff, type Backoff, type BackoffOptions, type Jitter } from './backoff.ts';
 export { CircuitBreaker, type BreakerState, type CircuitBreakerOptions } from './breaker.ts';
 export { RetryBudget, type RetryBudgetOptions } from './budget.ts';
-export type { Classification } from './classification.ts';
+export { permanent, transient, type Classification } from './classification.ts';
 export { classify } from './classify.ts';
+export { classifyPgBouncer } from './classify-pgbouncer.ts';
 export {
   BreakerOpenError,
   DeadlineExceededError,
