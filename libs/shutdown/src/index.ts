@@ -10,4 +10,4 @@ export type { ShutdownHookFn, ShutdownHookOptions } from './hooks.ts';
 export type { ReadinessCheckFn, ReadinessCheckOptions, CheckState } from './readiness.ts';
 export type { TrackableServer, HttpDrainState } from './http-drain.ts';
 export type { WebSocketLike, WebSocketServerLike } from './websocket-drain.ts';
-export type { MetricsHandler, ProbeResult } from './admin-server.ts';
+export type { MetricsHandler, ProbeHandler, ProbeResult } from './admin-server.ts';

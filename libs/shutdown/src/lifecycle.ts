@@ -1,7 +1,13 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createAdminServer, type MetricsHandler, type ProbeResult } from './admin-server.ts';
+import {
+  createAdminServer,
+  createProbeHandler,
+  type MetricsHandler,
+  type ProbeHandler,
+  type ProbeResult,
+} from './admin-server.ts';
 import { BeaconRegistry, type Beacon } from './beacons.ts';
 import { InvalidOptionError } from './errors.ts';
 import { runHooks, type Hook, type ShutdownHookFn, type ShutdownHookOptions } from './hooks.ts';
@@ -20,7 +26,10 @@ export interface OpenWork {
 }
 
 export interface Lifecycle {
-  /** Registers a dependency check for /readyz (runs in the background, see ReadinessCheck). Names are unique. */
+  /**
+   * Registers a dependency check for /readyz (runs in the background, see ReadinessCheck). Names are
+   * unique. Reported in the body; fails the probe only with `{ critical: true }` (see ReadinessCheckOptions).
+   */
   addReadinessCheck(name: string, check: ReadinessCheckFn, options?: ReadinessCheckOptions): void;
   /** Registers cleanup run at shutdown, in reverse order of registration, each with its own timeout. */
   addShutdownHook(name: string, fn: ShutdownHookFn, options?: ShutdownHookOptions): void;
@@ -34,8 +43,22 @@ export interface Lifecycle {
   startupComplete(): void;
   /** Serves GET /metrics on the admin server (e.g. a Prometheus exporter's request handler). */
   setMetricsHandler(handler: MetricsHandler): void;
-  /** Starts the admin server (probes + metrics). Defaults: options.adminPort, options.adminHost. */
+  /**
+   * Starts the admin server (probes + metrics). Defaults: options.adminPort, options.adminHost
+   * (`::`, dual-stack; falls back to 0.0.0.0, with a warning, on a host without IPv6).
+   */
   listenAdmin(port?: number, host?: string): Promise<AddressInfo>;
+  /**
+   * The probes as a request handler for a server of your own (one-port deployments):
+   * `app.use(lifecycle.probeHandler)` in Express, or `if (lifecycle.probeHandler(req, res)) return;`
+   * in a node:http handler. Serves /livez /readyz /startupz /metrics; other paths go to `next`
+   * (returns false). Same answers as the admin server.
+   */
+  readonly probeHandler: ProbeHandler;
+  /** /readyz answers 503 from now on (lightship's signalNotReady): maintenance, a cache rebuild, a pause. */
+  signalNotReady(reason?: string): void;
+  /** Undoes signalNotReady(). Does not override startup or shutdown. */
+  signalReady(): void;
   /** The admin server (not listening until listenAdmin). */
   readonly adminServer: Server;
   readonly isShuttingDown: boolean;
@@ -58,6 +81,8 @@ function raceUntil(work: Promise<unknown>, deadline: number): Promise<boolean> {
   ]).finally(() => clearTimeout(timer));
 }
 
+const builtInChecks = ['startup', 'shutdown', 'manual'];
+
 function requireName(field: string, name: unknown): void {
   if (typeof name !== 'string' || name.trim() === '')
     throw new InvalidOptionError(field, `needs a non-empty name, got ${JSON.stringify(name)}`);
@@ -65,6 +90,7 @@ function requireName(field: string, name: unknown): void {
 
 class LifecycleManager implements Lifecycle {
   readonly adminServer: Server;
+  readonly probeHandler: ProbeHandler;
   readonly #options: ResolvedLifecycleOptions;
   readonly #checks = new Map<string, ReadinessCheck>();
   readonly #hooks: Hook[] = [];
@@ -75,6 +101,7 @@ class LifecycleManager implements Lifecycle {
   readonly #abort = new AbortController();
   readonly #signalHandlers = new Map<NodeJS.Signals, () => void>();
   #metrics: MetricsHandler | undefined;
+  #notReadyReason: string | undefined;
   #started = false;
   #runningHook: string | undefined;
   #shutdown: Promise<number> | undefined;
@@ -90,7 +117,7 @@ class LifecycleManager implements Lifecycle {
       this.#options.maxEventLoopDelayMs,
       this.#options.eventLoopWindowMs,
     );
-    this.adminServer = createAdminServer({
+    this.probeHandler = createProbeHandler({
       livez: () => this.#livez(),
       readyz: () => this.#readyz(),
       startupz: () => ({
@@ -99,6 +126,7 @@ class LifecycleManager implements Lifecycle {
       }),
       metrics: () => this.#metrics,
     });
+    this.adminServer = createAdminServer(this.probeHandler);
     for (const signal of this.#options.signals) {
       const handler = (): void => this.#onSignal(signal);
       this.#signalHandlers.set(signal, handler);
@@ -118,12 +146,14 @@ class LifecycleManager implements Lifecycle {
     requireName('addReadinessCheck', name);
     if (typeof check !== 'function')
       throw new InvalidOptionError(`readiness check ${name}`, 'must be a function');
-    if (this.#checks.has(name) || name === 'startup' || name === 'shutdown') {
+    if (this.#checks.has(name) || builtInChecks.includes(name)) {
       throw new InvalidOptionError(
         `readiness check ${name}`,
-        'is already registered (startup and shutdown are built in)',
+        `is already registered (${builtInChecks.join(', ')} are built in)`,
       );
     }
+    if (options.critical !== undefined && typeof options.critical !== 'boolean')
+      throw new InvalidOptionError(`readiness check ${name} critical`, 'must be a boolean');
     const timeoutMs = options.timeoutMs ?? this.#options.readinessTimeoutMs;
     const cacheMs = options.cacheMs ?? this.#options.readinessCacheMs;
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
@@ -136,7 +166,7 @@ class LifecycleManager implements Lifecycle {
         `readiness check ${name} cacheMs`,
         `must be a non-negative integer (ms), got ${JSON.stringify(cacheMs)}`,
       );
-    const entry = new ReadinessCheck(name, check, timeoutMs, cacheMs);
+    const entry = new ReadinessCheck(name, check, timeoutMs, cacheMs, options.critical ?? false);
     this.#checks.set(name, entry);
     entry.run();
   }
@@ -180,7 +210,22 @@ class LifecycleManager implements Lifecycle {
     this.#metrics = handler;
   }
 
-  listenAdmin(port = this.#options.adminPort, host = this.#options.adminHost): Promise<AddressInfo> {
+  async listenAdmin(port = this.#options.adminPort, host = this.#options.adminHost): Promise<AddressInfo> {
+    try {
+      return await this.#listen(port, host);
+    } catch (error) {
+      // A kernel without IPv6 refuses the socket itself; IPv4 probes must still reach the pod.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (host !== '::' || (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL')) throw error;
+      this.#options.logger.warn(
+        { host, code, fallback: '0.0.0.0' },
+        `admin server cannot listen on :: (${code}: no IPv6 on this host): listening on 0.0.0.0, IPv4 only`,
+      );
+      return this.#listen(port, '0.0.0.0');
+    }
+  }
+
+  #listen(port: number, host: string): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       this.adminServer.once('error', reject);
       this.adminServer.listen(port, host, () => {
@@ -188,6 +233,15 @@ class LifecycleManager implements Lifecycle {
         resolve(this.adminServer.address() as AddressInfo);
       });
     });
+  }
+
+  signalNotReady(reason = 'signalNotReady() called'): void {
+    if (typeof reason !== 'string') throw new InvalidOptionError('signalNotReady', 'reason must be a string');
+    this.#notReadyReason = reason;
+  }
+
+  signalReady(): void {
+    this.#notReadyReason = undefined;
   }
 
   openWork(): OpenWork {
@@ -218,18 +272,30 @@ class LifecycleManager implements Lifecycle {
 
   #readyz(): ProbeResult {
     const shuttingDown = this.isShuttingDown;
+    const manual = this.#notReadyReason;
     const checks: Record<string, unknown> = {
       startup: { ok: this.#started },
       shutdown: { ok: !shuttingDown },
+      manual: manual === undefined ? { ok: true } : { ok: false, error: manual },
     };
-    let ok = this.#started && !shuttingDown;
+    let ok = this.#started && !shuttingDown && manual === undefined;
+    let degraded = false;
     for (const [name, check] of this.#checks) {
       // During shutdown the pools behind the checks are closing: report the last result, start no run.
       const state = shuttingDown ? check.lastResult() : check.read();
-      checks[name] = state;
-      ok &&= state.ok;
+      checks[name] = { ...state, critical: check.critical };
+      if (check.critical) ok &&= state.ok;
+      else degraded ||= !state.ok;
     }
-    const status = shuttingDown ? 'shutting down' : !this.#started ? 'starting' : ok ? 'ready' : 'not ready';
+    const status = shuttingDown
+      ? 'shutting down'
+      : !this.#started
+        ? 'starting'
+        : !ok
+          ? 'not ready'
+          : degraded
+            ? 'degraded'
+            : 'ready';
     return { ok, body: { status, checks } };
   }
 

@@ -32,7 +32,11 @@ export interface LifecycleOptions {
   readinessCacheMs?: number;
   /** Port `listenAdmin()` uses when called without one (env `ADMIN_PORT`); 0 picks a free port. Default 9090. */
   adminPort?: number;
-  /** Address the admin server binds. Default '0.0.0.0' (the kubelet probes the pod IP). */
+  /**
+   * Address the admin server binds. Default '::': dual-stack on Linux, so the kubelet reaches it on the
+   * pod's IPv4 or IPv6 address (IPv6-only and dual-stack clusters). On a host without IPv6,
+   * `listenAdmin()` falls back to '0.0.0.0' and logs a warning.
+   */
   adminHost?: string;
   /** Signals that start the shutdown; a later one exits at once (code 1). `[]` installs no handler. Default ['SIGTERM', 'SIGINT']. */
   signals?: NodeJS.Signals[];
@@ -110,7 +114,7 @@ export function resolveLifecycleOptions(options: LifecycleOptions = {}): Resolve
     readinessTimeoutMs: nonNegativeInteger('readinessTimeoutMs', options.readinessTimeoutMs, 1000, 1),
     readinessCacheMs: nonNegativeInteger('readinessCacheMs', options.readinessCacheMs, 1000),
     adminPort: nonNegativeInteger('adminPort', options.adminPort, 9090, 0, 65_535),
-    adminHost: options.adminHost ?? '0.0.0.0',
+    adminHost: options.adminHost ?? '::',
     signals: options.signals ?? ['SIGTERM', 'SIGINT'],
     duplicateSignalWindowMs: nonNegativeInteger(
       'duplicateSignalWindowMs',

@@ -7,6 +7,14 @@ export interface ReadinessCheckOptions {
   timeoutMs?: number;
   /** A result is reused for this long before a probe starts the next run. Default: the lifecycle's readinessCacheMs (1000 ms). */
   cacheMs?: number;
+  /**
+   * Whether a failure fails /readyz. Default false: the check is reported in the body only. Shared
+   * dependencies (the Postgres or Redis every replica uses) must stay non-critical: failing them would
+   * turn every replica unready at once, empty the Service, and clients would get connection refused
+   * or an ingress 502 instead of the app's own 503 + Retry-After. Set true only for something private
+   * to this pod (a sidecar, a local cache warm-up, a disk), which another replica does not share.
+   */
+  critical?: boolean;
 }
 
 export interface CheckState {
@@ -27,6 +35,7 @@ export interface CheckState {
  */
 export class ReadinessCheck {
   readonly name: string;
+  readonly critical: boolean;
   readonly #check: ReadinessCheckFn;
   readonly #timeoutMs: number;
   readonly #cacheMs: number;
@@ -34,8 +43,9 @@ export class ReadinessCheck {
   #resultAt = Number.NEGATIVE_INFINITY;
   #running = false;
 
-  constructor(name: string, check: ReadinessCheckFn, timeoutMs: number, cacheMs: number) {
+  constructor(name: string, check: ReadinessCheckFn, timeoutMs: number, cacheMs: number, critical: boolean) {
     this.name = name;
+    this.critical = critical;
     this.#check = check;
     this.#timeoutMs = timeoutMs;
     this.#cacheMs = cacheMs;

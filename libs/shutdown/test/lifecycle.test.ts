@@ -103,11 +103,15 @@ describe('lifecycle (in process)', () => {
     expect(named.length).toBeGreaterThan(0);
   });
 
-  it('a readiness check that throws synchronously makes /readyz 503 with its message', async () => {
+  it('a critical readiness check that throws synchronously makes /readyz 503 with its message', async () => {
     const { lifecycle } = setup();
-    lifecycle.addReadinessCheck('redis', () => {
-      throw new Error('redis not configured');
-    });
+    lifecycle.addReadinessCheck(
+      'redis',
+      () => {
+        throw new Error('redis not configured');
+      },
+      { critical: true },
+    );
     lifecycle.startupComplete();
     const { port } = await lifecycle.listenAdmin(0, '127.0.0.1');
     await new Promise((r) => setTimeout(r, 20));

@@ -18,7 +18,9 @@ describe('options', () => {
       hookTimeoutMs: 5000,
       webSocketCloseCode: 1012,
       adminPort: 9090,
+      adminHost: '::',
       signals: ['SIGTERM', 'SIGINT'],
+      duplicateSignalWindowMs: 1000,
     });
   });
 
