@@ -81,7 +81,7 @@ export function templateArgs(chartPath: string, options: TemplateOptions = {}): 
   ];
   if (options.kubeVersion) args.push('--kube-version', options.kubeVersion);
   for (const file of options.valuesFiles ?? []) args.push('--values', file);
-  for (const [key, value] of Object.entries(options.set ?? {})) args.push('--set-string', `${key}=${value}`);
+  for (const [key, value] of Object.entries(options.set ?? {})) args.push('--set', `${key}=${value}`);
   for (const api of options.apiVersions ?? []) args.push('--api-versions', api);
   return args;
 }
