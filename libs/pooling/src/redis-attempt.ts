@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { AttemptRecord } from '@tether/retry';
+import { type AttemptRecord, classify } from '@tether/retry';
 import { Cluster, type Command, type Redis } from 'ioredis';
 import { RedisCommandAbandonedError, RedisOfflineQueueFullError } from './redis-errors.ts';
 
@@ -85,6 +85,24 @@ export class RedisAttempts {
     const view = Object.create(this.tracking) as Client & { [STATE]: AttemptState };
     view[STATE] = { record, commands: [] };
     return view;
+  }
+
+  /**
+   * The attempt failed: before the retry rule reads the record, take back the commands that were
+   * handed to ioredis but in the end failed with an error proving they never ran (a READONLY reply
+   * that ioredis re-sent while reconnecting, refused unsent). Runs on failures only; every command
+   * is settled or still pending (pending ones stay counted).
+   */
+  async settleFailed(view: Client): Promise<void> {
+    const state = (view as unknown as { [STATE]: AttemptState })[STATE];
+    for (const command of state.commands) {
+      if (!command.isSettled || command.isResolved) continue;
+      const reason: unknown = await command.promise.then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      if (classify(reason).safety === 'always') state.record.commandNotSent();
+    }
   }
 
   /**

@@ -205,7 +205,7 @@ export class TetherRedis {
           if (!pending) return;
           pending = false;
           clearTimeout(timer);
-          fail(error);
+          void this.attempts.settleFailed(view).then(() => fail(error));
         },
       );
     });
@@ -255,6 +255,7 @@ export class TetherRedis {
       return await fn(view);
     } catch (error) {
       this.countTimeout(error);
+      await this.attempts.settleFailed(view);
       throw error;
     } finally {
       this.metrics.useTime.record((performance.now() - startedAt) / 1000, this.metrics.attributes);
