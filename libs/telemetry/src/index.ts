@@ -8,7 +8,8 @@ export {
   traceConsumer,
   type TraceCarrier,
 } from './propagation.ts';
-export { isSecretKey, REDACTED, redactString, redactValue } from './redact.ts';
+// The shared rule, re-exported for apps that already import telemetry (libs import @tether/redact).
+export { isSecretKey, REDACTED, redactText, redactUrl, redactValue } from '@tether/redact';
 export { k8sEnvironment } from './resource.ts';
 export { OutageAwareSampler, type SamplerName } from './sampler.ts';
 export { startTelemetry, type Telemetry } from './start-telemetry.ts';

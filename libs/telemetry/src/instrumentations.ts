@@ -4,6 +4,10 @@ import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrum
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
+import { UndiciInstrumentation, type UndiciRequest } from '@opentelemetry/instrumentation-undici';
+import { redactUrl } from '@tether/redact';
+import { SECRET_QUERY_PARAMS } from '@tether/redact';
 import type { ResolvedOptions } from './options.ts';
 
 /**
@@ -13,28 +17,19 @@ import type { ResolvedOptions } from './options.ts';
  * no root spans for background pool pings, no pool-checkout spans (wait time is a pooling metric),
  * no query parameters or headers (they hold secrets).
  */
-// The library's default list only covers cloud-storage signatures; ours adds the tokens Tether
-// and OAuth put in URLs (the ws gateway takes ?access_token= because browsers cannot set headers).
-const sensitiveQueryParams = [
-  'sig',
-  'Signature',
-  'AWSAccessKeyId',
-  'X-Goog-Signature',
-  'X-Amz-Signature',
-  'X-Amz-Credential',
-  'X-Amz-Security-Token',
-  'access_token',
-  'id_token',
-  'refresh_token',
-  'token',
-  'code',
-  'api_key',
-  'apikey',
-  'key',
-  'password',
-  'secret',
-  'client_secret',
-];
+// The library matches exact, case-sensitive names; @tether/redact keeps that list beside its matcher
+// (cloud-storage signatures plus the tokens Tether and OAuth put in URLs: the ws gateway takes
+// ?access_token= because browsers cannot set headers).
+const sensitiveQueryParams = [...SECRET_QUERY_PARAMS];
+
+/** url.full and url.query of an outgoing fetch, with credentials and secret query parameters masked. */
+function redactedFetchUrl(request: UndiciRequest): Record<string, string> {
+  // Most calls have neither a query nor userinfo: leave those attributes as the library wrote them.
+  if (!request.path.includes('?') && !request.origin.includes('@')) return {};
+  const full = redactUrl(new URL(request.path, request.origin).toString());
+  const query = full.indexOf('?');
+  return { 'url.full': full, 'url.query': query === -1 ? '' : full.slice(query) };
+}
 
 export function createInstrumentations(options: ResolvedOptions): NodeSDKConfiguration['instrumentations'] {
   const on = options.instrumentations;
@@ -67,5 +62,21 @@ export function createInstrumentations(options: ResolvedOptions): NodeSDKConfigu
   if (on.ioredis) {
     list.push(new IORedisInstrumentation({ requireParentSpan: true }));
   }
+  if (on.fetch) {
+    list.push(
+      new UndiciInstrumentation({
+        // As for http: a fetch outside any request (JWKS refresh, health checks) starts no trace.
+        requireParentforSpans: true,
+        // The instrumentation records url.full and url.query verbatim; these attributes replace them.
+        startSpanHook: redactedFetchUrl,
+      }),
+    );
+  }
+  if (on.runtime) {
+    // Event-loop delay sampled every 10 ms (the library default): cheap, and fine enough to see a
+    // blocked loop between probe periods.
+    list.push(new RuntimeNodeInstrumentation({ monitoringPrecision: 10 }));
+  }
+  list.push(...options.extraInstrumentations);
   return list;
 }

@@ -1,7 +1,8 @@
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
 import { TelemetryConfigError } from './errors.ts';
-import { jsonLineRedactor, redactValue } from './redact.ts';
+import { redactValue } from '@tether/redact';
+import { jsonLineRedactor } from './log-redaction.ts';
 
 export interface LoggerConfig {
   /** Logger name (`name` field on every line), usually the service name. Default: none. */
@@ -9,8 +10,9 @@ export interface LoggerConfig {
   /** pino level. Default: `LOG_LEVEL` from the environment, else `info`. */
   level?: string;
   /**
-   * Extra keys whose values are always replaced by `[redacted]`, on top of the built-in
-   * password/secret/token/api-key/authorization/cookie/credential/private-key patterns. Case-insensitive.
+   * Extra whole keys whose values are always replaced by `[redacted]`, on top of the shared list of
+   * `@tether/redact` (password, secret, token, api key, authorization, cookie, dsn, … as whole
+   * words of the key). Case-insensitive.
    */
   redactKeys?: string[];
   /** Where lines go. Default: stdout (pino's synchronous-enough default destination). */

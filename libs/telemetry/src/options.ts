@@ -1,7 +1,15 @@
 import type { Attributes } from '@opentelemetry/api';
+import type { NodeSDKConfiguration } from '@opentelemetry/sdk-node';
+import type { IMetricReader, ViewOptions } from '@opentelemetry/sdk-metrics';
 import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace';
 import { TelemetryConfigError } from './errors.ts';
 import { type SamplerName, samplerNames } from './sampler.ts';
+
+/** An OpenTelemetry instrumentation, as the SDK this package starts takes it. */
+export type Instrumentation = Exclude<
+  NonNullable<NodeSDKConfiguration['instrumentations']>[number],
+  unknown[]
+>;
 
 /** The part of `@tether/shutdown`'s Lifecycle telemetry needs (structural: libs never import each other's SDKs). */
 export interface ShutdownRegistrar {
@@ -17,7 +25,14 @@ export interface InstrumentationSwitches {
   pg?: boolean;
   /** ioredis commands, only under an existing span. Default: true. */
   ioredis?: boolean;
+  /** `fetch` (Node's built-in undici): CLIENT spans and `traceparent`, only under an existing span. Default: true. */
+  fetch?: boolean;
+  /** Node runtime metrics: event-loop delay and utilisation, heap per space, GC durations. Default: true. */
+  runtime?: boolean;
 }
+
+/** Where metrics are pushed, besides the Prometheus endpoint. */
+export type MetricsExportName = 'otlp' | 'console' | 'none';
 
 export interface TelemetryOptions {
   /** `service.name`. Required. `OTEL_SERVICE_NAME` (ops' override) wins over it. */
@@ -45,8 +60,26 @@ export interface TelemetryOptions {
   traces?: 'otlp' | 'console' | 'none' | SpanExporter;
   /** Replaces the whole export pipeline (e.g. `SimpleSpanProcessor` + `InMemorySpanExporter` in tests). Default: none. */
   spanProcessors?: SpanProcessor[];
-  /** Which instrumentations to load. Default: all four on. */
+  /** Which of the built-in instrumentations to load. Default: all on. */
   instrumentations?: InstrumentationSwitches;
+  /**
+   * More instrumentations, loaded after the built-in ones (e.g. `new UndiciInstrumentation(...)`
+   * configured your way with `instrumentations.fetch: false`, or a contrib package). They get the
+   * SDK's tracer and meter providers. Default: none.
+   */
+  extraInstrumentations?: Instrumentation[];
+  /** More metric readers, beside the Prometheus one (e.g. a `PeriodicExportingMetricReader` to your own exporter). Default: none. */
+  metricReaders?: IMetricReader[];
+  /** Metric views (rename, drop, re-bucket, filter attributes), applied to every reader. Default: none. */
+  views?: ViewOptions[];
+  /**
+   * Push metrics, besides serving them on `metricsHandler`. Default: `OTEL_METRICS_EXPORTER`
+   * (`otlp`, `console`, `prometheus` — the scrape endpoint, always on —, `none`, comma-separated), else
+   * `otlp` when `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` is set, else
+   * `none`. OTLP over HTTP (`OTEL_EXPORTER_OTLP_(METRICS_)PROTOCOL`), every
+   * `OTEL_METRIC_EXPORT_INTERVAL` ms (60000), each export bounded by `OTEL_METRIC_EXPORT_TIMEOUT` (30000).
+   */
+  metricsExport?: MetricsExportName;
   /** Incoming HTTP paths never traced (probes and scrapes every few seconds). Default: `/livez`, `/readyz`, `/startupz`, `/metrics`. */
   ignoreIncomingPaths?: string[];
   /** Serve OpenTelemetry metrics in Prometheus format through `metricsHandler`. Default: true. */
@@ -68,6 +101,15 @@ export interface ResolvedOptions {
   otlpProtocol: 'http/protobuf' | 'http/json';
   spanProcessors: SpanProcessor[] | undefined;
   instrumentations: Required<InstrumentationSwitches>;
+  extraInstrumentations: Instrumentation[];
+  metricReaders: IMetricReader[];
+  views: ViewOptions[];
+  metricsExport: {
+    to: 'otlp' | 'console' | 'none';
+    protocol: 'http/protobuf' | 'http/json';
+    intervalMs: number;
+    timeoutMs: number;
+  };
   ignoreIncomingPaths: string[];
   metrics: boolean;
   lifecycle: ShutdownRegistrar | undefined;
@@ -131,10 +173,10 @@ function resolveTraces(options: TelemetryOptions): ResolvedOptions['traces'] {
   return env('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') || env('OTEL_EXPORTER_OTLP_ENDPOINT') ? 'otlp' : 'none';
 }
 
-function resolveProtocol(): ResolvedOptions['otlpProtocol'] {
+function resolveProtocol(signal: 'TRACES' | 'METRICS'): ResolvedOptions['otlpProtocol'] {
   const field =
-    env('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') !== undefined
-      ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'
+    env(`OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) !== undefined
+      ? `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`
       : 'OTEL_EXPORTER_OTLP_PROTOCOL';
   const protocol = env(field) ?? 'http/protobuf';
   if (protocol !== 'http/protobuf' && protocol !== 'http/json') {
@@ -146,8 +188,59 @@ function resolveProtocol(): ResolvedOptions['otlpProtocol'] {
   return protocol;
 }
 
+function positiveMsFromEnv(name: string, fallback: number): number {
+  const raw = env(name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new TelemetryConfigError(name, `must be a positive integer number of ms (got "${raw}")`);
+  return value;
+}
+
+function resolveMetricsExport(options: TelemetryOptions): ResolvedOptions['metricsExport'] {
+  let to: 'otlp' | 'console' | 'none';
+  if (options.metricsExport !== undefined) {
+    if (!['otlp', 'console', 'none'].includes(options.metricsExport as string))
+      throw new TelemetryConfigError('metricsExport', 'must be "otlp", "console" or "none"');
+    to = options.metricsExport;
+  } else if (env('OTEL_METRICS_EXPORTER') !== undefined) {
+    const raw = env('OTEL_METRICS_EXPORTER') as string;
+    const names = new Set(raw.split(',').map((s) => s.trim()));
+    const unknown = [...names].filter((n) => !['otlp', 'console', 'prometheus', 'none'].includes(n));
+    // One push target: two periodic readers would double every export for no gain.
+    const push = [...names].filter((n) => n === 'otlp' || n === 'console');
+    if (unknown.length > 0 || push.length > 1) {
+      throw new TelemetryConfigError(
+        'OTEL_METRICS_EXPORTER',
+        `must be otlp, console, prometheus or none, with at most one of otlp and console (got "${raw}")`,
+      );
+    }
+    to = names.has('none') ? 'none' : ((push[0] as 'otlp' | 'console' | undefined) ?? 'none');
+  } else {
+    to = env('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT') || env('OTEL_EXPORTER_OTLP_ENDPOINT') ? 'otlp' : 'none';
+  }
+  const intervalMs = positiveMsFromEnv('OTEL_METRIC_EXPORT_INTERVAL', 60_000);
+  return {
+    to,
+    protocol: to === 'otlp' ? resolveProtocol('METRICS') : 'http/protobuf',
+    intervalMs,
+    // The reader refuses a timeout longer than the interval; clamp as the SDK's env path does.
+    timeoutMs: Math.min(positiveMsFromEnv('OTEL_METRIC_EXPORT_TIMEOUT', 30_000), intervalMs),
+  };
+}
+
+function arrayOf<T>(value: unknown, field: string, what: string, check: (item: T) => boolean): T[] {
+  if (value === undefined) return [];
+  if (
+    !Array.isArray(value) ||
+    value.some((item) => item === null || typeof item !== 'object' || !check(item as T))
+  )
+    throw new TelemetryConfigError(field, `must be an array of ${what}`);
+  return value as T[];
+}
+
 function resolveInstrumentations(value: unknown): Required<InstrumentationSwitches> {
-  const all = { http: true, express: true, pg: true, ioredis: true };
+  const all = { http: true, express: true, pg: true, ioredis: true, fetch: true, runtime: true };
   if (value === undefined) return all;
   if (value === null || typeof value !== 'object')
     throw new TelemetryConfigError('instrumentations', 'must be an object like { pg: false }');
@@ -211,9 +304,23 @@ export function resolveOptions(options: TelemetryOptions): ResolvedOptions {
     resourceAttributes: options.resourceAttributes ?? {},
     ...resolveSampler(options),
     traces,
-    otlpProtocol: traces === 'otlp' ? resolveProtocol() : 'http/protobuf',
+    otlpProtocol: traces === 'otlp' ? resolveProtocol('TRACES') : 'http/protobuf',
     spanProcessors: options.spanProcessors,
     instrumentations: resolveInstrumentations(options.instrumentations),
+    extraInstrumentations: arrayOf<Instrumentation>(
+      options.extraInstrumentations,
+      'extraInstrumentations',
+      'OpenTelemetry Instrumentation (with enable() and setTracerProvider())',
+      (i) => typeof i.enable === 'function' && typeof i.setTracerProvider === 'function',
+    ),
+    metricReaders: arrayOf<IMetricReader>(
+      options.metricReaders,
+      'metricReaders',
+      'MetricReader (with collect() and setMetricProducer())',
+      (r) => typeof r.collect === 'function' && typeof r.setMetricProducer === 'function',
+    ),
+    views: arrayOf<ViewOptions>(options.views, 'views', 'view options objects', () => true),
+    metricsExport: resolveMetricsExport(options),
     ignoreIncomingPaths,
     metrics: options.metrics ?? true,
     lifecycle: options.lifecycle,

@@ -20,6 +20,7 @@ import {
 import { TelemetryAlreadyStartedError } from './errors.ts';
 import { registerEsmHooks } from './esm-hooks.ts';
 import { createInstrumentations } from './instrumentations.ts';
+import { createMetricReaders } from './metric-readers.ts';
 import { type ResolvedOptions, resolveOptions, type TelemetryOptions } from './options.ts';
 import { resourceAttributes } from './resource.ts';
 import { createSampler } from './sampler.ts';
@@ -99,7 +100,8 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       : { resourceDetectors: [hostDetector, osDetector, envDetector] }),
     sampler: createSampler(resolved.sampler, resolved.sampleRatio),
     ...(spanProcessors ? { spanProcessors } : { traceExporter: exporter as SpanExporter }),
-    metricReaders: prometheus ? [prometheus] : [],
+    metricReaders: createMetricReaders(resolved, prometheus),
+    views: resolved.views,
     // We log with pino; an empty list stops the SDK from building a default OTLP log exporter.
     logRecordProcessors: [],
     instrumentations: createInstrumentations(resolved),
