@@ -12,6 +12,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { signalTree } from './process-tree.ts';
 
 interface Manifest {
@@ -61,6 +62,16 @@ function cleanupNow(): void {
   manifestPath = undefined; // its folder is gone; the watchdog sees that and exits
 }
 
+/**
+ * The watchdog beside this module: `watchdog.ts` when running from source, `watchdog.js` from the
+ * built package (a `.ts` path there names a file that does not exist, and the detached child would
+ * die silently, leaving orphans unreaped).
+ */
+function watchdogScript(): string {
+  const extension = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  return fileURLToPath(new URL(`./watchdog.${extension}`, import.meta.url));
+}
+
 function install(): void {
   if (installed) return;
   installed = true;
@@ -79,14 +90,10 @@ function install(): void {
       }
     });
   }
-  const watchdog = spawn(
-    process.execPath,
-    [new URL('./watchdog.ts', import.meta.url).pathname, manifestPath],
-    {
-      detached: true,
-      stdio: 'ignore',
-    },
-  );
+  const watchdog = spawn(process.execPath, [watchdogScript(), manifestPath], {
+    detached: true,
+    stdio: 'ignore',
+  });
   watchdog.unref();
 }
 

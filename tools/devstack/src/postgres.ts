@@ -7,14 +7,16 @@ import pg from 'pg';
 import { findPostgres } from './binaries.ts';
 import { removeTempDir, tempDir } from './cleanup.ts';
 import { DevstackError } from './errors.ts';
-import { freePort, waitForPort } from './ports.ts';
+import { onFreePort, startError, waitForPort, type FreePortRetry } from './ports.ts';
 import { ServerProcess } from './server-process.ts';
 
 const run = promisify(execFile);
 
 export interface PostgresOptions {
-  /** Port on 127.0.0.1; default: a free one. */
+  /** Port on 127.0.0.1; default: a free one, picked again when it is taken before Postgres binds it. */
   port?: number;
+  /** How a free port is picked when `port` is unset (default `freePort`), and how often. */
+  freePort?: FreePortRetry;
   /** Extra server settings passed as `-c name=value` (e.g. `{ idle_session_timeout: '1s' }`). */
   settings?: Record<string, string | number>;
   /** Start-up wait in ms (default 30000). */
@@ -48,16 +50,21 @@ export class EphemeralPostgres {
   readonly database = 'tether';
   readonly user = 'tether';
   readonly password = randomBytes(12).toString('hex');
-  readonly port: number;
+  /** Chosen when the server first starts (and again if that port was taken); fixed from then on. */
+  private currentPort: number;
   readonly dataDir: string;
   private readonly options: PostgresOptions;
   private process: ServerProcess | undefined;
   private databaseCreated = false;
 
   private constructor(port: number, dataDir: string, options: PostgresOptions) {
-    this.port = port;
+    this.currentPort = port;
     this.dataDir = dataDir;
     this.options = options;
+  }
+
+  get port(): number {
+    return this.currentPort;
   }
 
   /** libpq URL of the application role over TCP. */
@@ -74,7 +81,7 @@ export class EphemeralPostgres {
     const account = postgresAccount();
     const dataDir = tempDir('pg');
     if (account) chownSync(dataDir, account.uid, account.gid);
-    const server = new EphemeralPostgres(options.port ?? (await freePort()), dataDir, options);
+    const server = new EphemeralPostgres(options.port ?? 0, dataDir, options);
     try {
       await run(
         bins.initdb,
@@ -108,12 +115,22 @@ export class EphemeralPostgres {
       'local all all trust\nhost all postgres 127.0.0.1/32 reject\nhost all all 127.0.0.1/32 scram-sha-256\n',
     );
     if (account) chownSync(join(dataDir, 'pg_hba.conf'), account.uid, account.gid);
-    server.process = new ServerProcess('postgres', {
-      command: bins.postgres,
-      args: server.serverArgs(),
-      ...(account ?? {}),
-    });
-    await server.startProcess();
+    const startOn = async (port: number) => {
+      server.currentPort = port;
+      server.process = new ServerProcess('postgres', {
+        command: bins.postgres,
+        args: server.serverArgs(),
+        ...(account ?? {}),
+      });
+      await server.startProcess();
+    };
+    try {
+      if (options.port !== undefined) await startOn(options.port);
+      else await onFreePort(startOn, options.freePort);
+    } catch (error) {
+      removeTempDir(dataDir);
+      throw error;
+    }
     await server.sql(`CREATE ROLE ${server.user} LOGIN PASSWORD '${server.password}'`);
     await server.sql(`CREATE DATABASE ${server.database} OWNER ${server.user}`);
     server.databaseCreated = true;
@@ -154,13 +171,7 @@ export class EphemeralPostgres {
       ]);
     } catch (error) {
       await proc.kill();
-      throw new DevstackError(
-        'TETHER_DEVSTACK_START',
-        `postgres did not start: ${(error as Error).message}\n${proc.recentOutput()}`,
-        {
-          cause: error,
-        },
-      );
+      throw startError('postgres', error, proc.recentOutput());
     }
   }
 

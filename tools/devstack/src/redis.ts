@@ -1,12 +1,14 @@
 import { Redis } from 'ioredis';
 import { findRedis } from './binaries.ts';
 import { removeTempDir, tempDir } from './cleanup.ts';
-import { DevstackError } from './errors.ts';
-import { freePort, waitForPort } from './ports.ts';
+import { onFreePort, startError, waitForPort, type FreePortRetry } from './ports.ts';
 import { ServerProcess } from './server-process.ts';
 
 export interface RedisOptions {
+  /** Port on 127.0.0.1; default: a free one, picked again when it is taken before Redis binds it. */
   port?: number;
+  /** How a free port is picked when `port` is unset (default `freePort`), and how often. */
+  freePort?: FreePortRetry;
   /** Extra `--name value` server arguments (e.g. `{ timeout: 1 }`). */
   settings?: Record<string, string | number>;
   startTimeoutMs?: number;
@@ -51,8 +53,18 @@ export class EphemeralRedis {
 
   static async start(options: RedisOptions = {}): Promise<EphemeralRedis> {
     findRedis();
-    const server = new EphemeralRedis(options.port ?? (await freePort()), tempDir('redis'), options);
-    await server.start();
+    if (options.port !== undefined) return EphemeralRedis.startOn(options.port, options);
+    return onFreePort((port) => EphemeralRedis.startOn(port, options), options.freePort);
+  }
+
+  private static async startOn(port: number, options: RedisOptions): Promise<EphemeralRedis> {
+    const server = new EphemeralRedis(port, tempDir('redis'), options);
+    try {
+      await server.start();
+    } catch (error) {
+      removeTempDir(server.dir);
+      throw error;
+    }
     return server;
   }
 
@@ -62,26 +74,32 @@ export class EphemeralRedis {
     const timeoutMs = this.options.startTimeoutMs ?? 15_000;
     try {
       await Promise.race([
-        waitForPort(this.host, this.port, timeoutMs),
+        this.waitReady(timeoutMs),
         this.process.exited().then(() => {
           throw new Error('the server exited during start-up');
         }),
       ]);
-      await this.command('PING');
     } catch (error) {
       await this.process.kill();
-      throw new DevstackError(
-        'TETHER_DEVSTACK_START',
-        `redis did not start: ${(error as Error).message}\n${this.process.recentOutput()}`,
-        {
-          cause: error,
-        },
-      );
+      throw startError('redis', error, this.process.recentOutput());
+    }
+  }
+
+  private async waitReady(timeoutMs: number): Promise<void> {
+    await waitForPort(this.host, this.port, timeoutMs);
+    // The port may answer for another process that took it first: make sure the server is ours.
+    const info = String(await this.call(['INFO', 'server'], 5_000));
+    if (!info.includes(`process_id:${this.process.pid}\r`)) {
+      throw new Error(`another server answers on ${this.host}:${this.port} (address already in use)`);
     }
   }
 
   /** Run one command on a short-lived admin connection (no retries, no offline queue). */
   async command(...args: (string | number)[]): Promise<unknown> {
+    return this.call(args);
+  }
+
+  private async call(args: (string | number)[], commandTimeoutMs?: number): Promise<unknown> {
     const client = new Redis({
       host: this.host,
       port: this.port,
@@ -89,6 +107,7 @@ export class EphemeralRedis {
       maxRetriesPerRequest: 0,
       enableOfflineQueue: false,
       retryStrategy: () => null,
+      ...(commandTimeoutMs === undefined ? {} : { commandTimeout: commandTimeoutMs }),
     });
     client.on('error', () => {});
     try {

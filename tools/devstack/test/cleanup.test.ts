@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive } from '../src/index.ts';
 
 interface Started {
@@ -46,5 +47,81 @@ describe('cleanup', () => {
     expect(code).not.toBe(0);
     expect(await until(() => !isAlive(started.pgPid) && !isAlive(started.redisPid), 5_000)).toBe(true);
     expect(started.dirs.every((d) => !existsSync(d))).toBe(true);
+  });
+});
+
+describe('cleanup from the built package (dist)', () => {
+  // Built into a folder inside the package so the compiled code resolves pg and ioredis as the
+  // package would; .cache is ignored by git and the linters.
+  const projectDir = join(import.meta.dirname, '..');
+  const cacheDir = join(projectDir, '.cache');
+  let dist: string;
+
+  beforeAll(() => {
+    mkdirSync(cacheDir, { recursive: true });
+    dist = mkdtempSync(join(cacheDir, 'dist-'));
+    execFileSync(
+      join(projectDir, '..', '..', 'node_modules', '.bin', 'tsc'),
+      [
+        '-p',
+        'tsconfig.lib.json',
+        '--outDir',
+        dist,
+        '--composite',
+        'false',
+        '--declaration',
+        'false',
+        '--declarationMap',
+        'false',
+        '--noCheck', // emit only: type errors are typecheck's business, this test is about runtime
+      ],
+      { cwd: projectDir, stdio: 'pipe' },
+    );
+    // Plain JavaScript, run by plain node: no source condition, no TypeScript anywhere.
+    writeFileSync(
+      join(dist, 'start-and-wait.mjs'),
+      "import { EphemeralRedis } from './index.js';\n" +
+        'const redis = await EphemeralRedis.start();\n' +
+        'console.log(JSON.stringify({ pid: redis.pid, dir: redis.dir }));\n' +
+        'setInterval(() => {}, 1_000);\n',
+    );
+  }, 300_000);
+  afterAll(() => rmSync(dist, { recursive: true, force: true }));
+
+  async function startFrom(dir: string) {
+    const child = spawn(process.execPath, [join(dir, 'start-and-wait.mjs')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
+    return { child, started: JSON.parse(line) as { pid: number; dir: string } };
+  }
+
+  it('the watchdog reaps the servers of a SIGKILLed owner that ran the compiled JavaScript', async () => {
+    const { child, started } = await startFrom(dist);
+    expect(isAlive(started.pid)).toBe(true);
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    expect(await until(() => !isAlive(started.pid), 10_000)).toBe(true);
+    expect(await until(() => !existsSync(started.dir), 5_000)).toBe(true);
+  });
+
+  it('the control: without a watchdog file beside the compiled code (the old `.ts` path), servers outlive their owner', async () => {
+    const broken = `${dist}-no-watchdog`;
+    cpSync(dist, broken, { recursive: true });
+    rmSync(join(broken, 'watchdog.js'));
+    const { child, started } = await startFrom(broken);
+    try {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+      expect(await until(() => !isAlive(started.pid), 3_000)).toBe(false);
+    } finally {
+      try {
+        process.kill(started.pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+      rmSync(started.dir, { recursive: true, force: true });
+      rmSync(broken, { recursive: true, force: true });
+    }
   });
 });
