@@ -1,35 +1,61 @@
 /**
- * apps/api entry point. Placeholder until the jobs API lands: it loads and validates the runtime
- * configuration, serves the admin probes, answers every public route with 501 problem+json, and
- * shuts down through @tether/shutdown.
+ * apps/api entry point: validated configuration, telemetry, the @tether/pooling Postgres pool, JWT
+ * auth, the jobs routes, admin probes, and shutdown through @tether/shutdown.
  */
 import { loadRuntimeConfig } from '@tether/config';
+import { pendingMigrations } from '@tether/migrations';
+import { createPgPool } from '@tether/pooling';
 import { applyHttpServerDefaults, createLifecycle, lifecycleOptionsFromEnv } from '@tether/shutdown';
-import { startTelemetry } from '@tether/telemetry';
+import { createLogger, startTelemetry } from '@tether/telemetry';
+import { apiOptionsFromEnv } from './options.ts';
 
 const config = loadRuntimeConfig(process.env, { require: ['PORT', 'AUTH'] });
+const options = apiOptionsFromEnv(process.env);
 const lifecycle = createLifecycle(lifecycleOptionsFromEnv());
 const telemetry = startTelemetry({ serviceName: 'tether-api', lifecycle });
 lifecycle.setMetricsHandler(telemetry.metricsHandler);
-// Loaded after the SDK so the http instrumentation sees it (see @tether/telemetry, "Start-up").
+const logger = createLogger({ level: config.LOG_LEVEL });
+// Loaded after the SDK so the http and express instrumentations see them (see @tether/telemetry, "Start-up").
 const { createServer } = await import('node:http');
+const { createApi } = await import('./app.ts');
+const { createAuthenticator } = await import('./auth.ts');
 
-const server = lifecycle.trackHttpServer(
-  applyHttpServerDefaults(
-    createServer((_req, res) => {
-      res.writeHead(501, { 'content-type': 'application/problem+json' });
-      res.end(
-        JSON.stringify({
-          type: 'about:blank',
-          title: 'Not Implemented',
-          status: 501,
-          detail: 'the jobs API is not built yet',
-        }),
-      );
-    }),
-  ),
-);
+const db = createPgPool({
+  connectionString: config.DATABASE_URL,
+  applicationName: 'tether-api',
+  max: options.dbPoolMax,
+  logger,
+});
+// Registered first, so it runs after the HTTP server has drained.
+lifecycle.addShutdownHook('postgres', () => db.drain(2_000), { timeoutMs: 2_500 });
+// Shared by every replica: reported in /readyz, never fails it (a database blip must not empty the Service).
+lifecycle.addReadinessCheck('postgres', (signal) => db.ping({ signal }));
+
+const authenticate = createAuthenticator({
+  ...(config.AUTH_JWT_SECRET ? { secret: config.AUTH_JWT_SECRET } : {}),
+  ...(config.AUTH_JWKS_URL ? { jwksUrl: config.AUTH_JWKS_URL } : {}),
+  ...options.auth,
+});
+const app = createApi({
+  db,
+  authenticate,
+  dbDeadlineMs: options.dbDeadlineMs,
+  idempotencyTtlMs: options.idempotencyTtlMs,
+  bodyLimit: options.bodyLimit,
+  onInternalError: (error, req) =>
+    logger.error({ err: error, method: req.method, path: req.path }, 'request failed'),
+});
+const server = lifecycle.trackHttpServer(applyHttpServerDefaults(createServer(app)));
 await new Promise<void>((resolve) => server.listen(config.PORT, resolve));
 await lifecycle.listenAdmin();
+
+// Migrations are tether-migrate's job (npm start, the chart's hook Job), never the API's. Start-up
+// only checks: a missing schema is logged, and requests answer 503 until it appears.
+const pending = await pendingMigrations(config.DATABASE_URL).catch((error: unknown) => {
+  logger.warn({ err: error }, 'could not check the schema at start-up');
+  return [];
+});
+if (pending.length)
+  logger.warn({ pending }, 'schema not current: run tether-migrate; job routes answer 503 until then');
 lifecycle.startupComplete();
-console.log(JSON.stringify({ level: 30, msg: 'api listening', port: config.PORT }));
+logger.info({ port: config.PORT }, 'api listening');
