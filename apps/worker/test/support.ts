@@ -38,7 +38,8 @@ export async function startServers(redisSettings: Record<string, string | number
         ...env,
       });
       workers.push(app);
-      await app.ready();
+      // Generous: eight engineers' tests share two cores.
+      await app.ready('/readyz', 60_000);
       return app;
     },
     async enqueue(type: string, payload: Record<string, unknown>): Promise<Job> {
