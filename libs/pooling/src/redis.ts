@@ -11,6 +11,12 @@ import {
 import { Cluster, type Command, Redis } from 'ioredis';
 import { RedisAttempts } from './redis-attempt.ts';
 import { RedisConnectionLostError } from './redis-errors.ts';
+
+export {
+  RedisCommandAbandonedError,
+  RedisConnectionLostError,
+  RedisOfflineQueueFullError,
+} from './redis-errors.ts';
 import { dependencyResilience } from './dependency.ts';
 import { PoolDrainingError } from './errors.ts';
 import { continueWithPolicy, worthRetrying } from './first-attempt.ts';
