@@ -1,5 +1,13 @@
 import { EventEmitter } from 'node:events';
-import { type Span, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
+import {
+  context,
+  type Link,
+  ROOT_CONTEXT,
+  type Span,
+  SpanStatusCode,
+  trace,
+  type Tracer,
+} from '@opentelemetry/api';
 import { type Backoff, createBackoff, InvalidOptionError, type TetherError } from '@tether/retry';
 import WebSocket from 'ws';
 import {
@@ -8,6 +16,7 @@ import {
   WsConnectionError,
   WsHeartbeatTimeoutError,
   WsRejectedError,
+  WsTokenTimeoutError,
 } from './errors.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import { resolveOptions, type ResolvedWsClientOptions, type WsClientOptions } from './options.ts';
@@ -22,7 +31,10 @@ export interface DisconnectInfo {
   /** The close code (1006 for an abrupt end or a failed connect). */
   code: number;
   error: TetherError | undefined;
-  /** Failures in a row since the last stable connection (restarts do not count). */
+  /**
+   * Failures in a row since the last stable connection. A restart close counts only when it is not
+   * the first since the last stable connection (see `restartsBeforeBackoff`).
+   */
   failures: number;
   /** The next connect starts after this delay. */
   delayMs: number;
@@ -52,6 +64,10 @@ export class WsClient extends EventEmitter<WsClientEvents> {
   private socket: WebSocket | undefined;
   private currentState: WsClientState = 'connecting';
   private failures = 0;
+  private restartsSinceStable = 0;
+  private abortToken: (() => void) | undefined;
+  /** Where the client was created: linked from every connect span, never their parent. */
+  private readonly creationLinks: Link[];
   private reconnectTimer: NodeJS.Timeout | undefined;
   private stableTimer: NodeJS.Timeout | undefined;
   private stopHeartbeat: (() => void) | undefined;
@@ -72,7 +88,16 @@ export class WsClient extends EventEmitter<WsClientEvents> {
     });
     this.tracer = this.options.tracer ?? trace.getTracer('@tether/ws-client');
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
-    void this.connect('initial');
+    const creator = trace.getSpanContext(context.active());
+    this.creationLinks = creator && trace.isSpanContextValid(creator) ? [{ context: creator }] : [];
+    // The client outlives whatever request created it: its sockets, timers and reconnects must not
+    // carry that request's context (AsyncLocalStorage would hand it to every later callback).
+    context.with(ROOT_CONTEXT, () => void this.connect('initial'));
+  }
+
+  /** Listeners run in the root context: never in the (long finished) context of a connect or a creator. */
+  override emit<K extends keyof WsClientEvents>(event: K, ...args: WsClientEvents[K]): boolean {
+    return context.with(ROOT_CONTEXT, () => super.emit(event, ...(args as never)));
   }
 
   get state(): WsClientState {
@@ -118,6 +143,7 @@ export class WsClient extends EventEmitter<WsClientEvents> {
   close(): Promise<void> {
     if (this.closing) return this.closing;
     clearTimeout(this.reconnectTimer);
+    this.abortToken?.();
     const socket = this.socket;
     this.closing = new Promise((resolve) => {
       this.currentState = 'closed';
@@ -149,7 +175,11 @@ export class WsClient extends EventEmitter<WsClientEvents> {
   private async connect(reason: 'initial' | 'restart' | 'failure'): Promise<void> {
     if (this.closing) return;
     this.currentState = 'connecting';
+    // A trace of its own per attempt: a reconnect an hour later is not part of the request that
+    // happened to construct the client (its trace would grow for ever, its span end long before).
     const span = this.tracer.startSpan('ws.connect', {
+      root: true,
+      links: this.creationLinks,
       attributes: {
         'server.address': this.options.url.hostname,
         'url.path': this.options.url.pathname,
@@ -159,12 +189,18 @@ export class WsClient extends EventEmitter<WsClientEvents> {
     });
     let token: string;
     try {
-      token = typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
-      if (typeof token !== 'string' || token.length === 0)
-        throw new TypeError('the token function returned no token');
+      token = await this.getToken();
     } catch (error) {
+      if (this.closing) {
+        span.end();
+        return;
+      }
       endSpan(span, error);
-      this.afterClose(1006, new WsConnectionError('could not get a token', { cause: error }), 'failure');
+      const failure =
+        error instanceof WsTokenTimeoutError
+          ? error
+          : new WsConnectionError('could not get a token', { cause: error });
+      this.afterClose(1006, failure, 'failure');
       return;
     }
     if (this.closing) {
@@ -178,7 +214,16 @@ export class WsClient extends EventEmitter<WsClientEvents> {
 
     let socket: WebSocket;
     try {
-      socket = new WebSocket(url, { headers, handshakeTimeout: this.options.connectTimeoutMs });
+      // Under the connect span, so an instrumented HTTP upgrade request becomes its child.
+      socket = context.with(
+        trace.setSpan(ROOT_CONTEXT, span),
+        () =>
+          new WebSocket(url, {
+            ...this.options.ws,
+            headers,
+            handshakeTimeout: this.options.connectTimeoutMs,
+          }),
+      );
     } catch (error) {
       // e.g. a token with characters a header cannot carry (Node's message names the header, not the value).
       endSpan(span, error);
@@ -239,6 +284,7 @@ export class WsClient extends EventEmitter<WsClientEvents> {
     // crash-looping gateway) keeps backing off.
     this.stableTimer = setTimeout(() => {
       this.failures = 0;
+      this.restartsSinceStable = 0;
       this.backoff.reset();
     }, this.options.stableAfterMs);
     for (const message of this.resume.subscribeMessages()) socket.send(JSON.stringify(message));
@@ -285,11 +331,15 @@ export class WsClient extends EventEmitter<WsClientEvents> {
       return;
     }
     let delayMs: number;
-    if (reason === 'restart') {
+    if (reason === 'restart' && this.restartsSinceStable < this.options.restartsBeforeBackoff) {
       // The gateway is being replaced, not failing: come back soon, spread over a short window so a
       // whole pod's clients do not land on the survivors in the same millisecond.
+      this.restartsSinceStable++;
       delayMs = this.options.random() * this.options.restartReconnectDelayMs;
     } else {
+      // Restart closes again and again without a stable connection in between: a crash-looping
+      // gateway, or a proxy that closes at once. Every client reconnecting within a second would
+      // keep it down, so this is a failure like any other: the normal jittered backoff.
       this.failures++;
       delayMs = this.backoff.next();
     }
@@ -304,6 +354,36 @@ export class WsClient extends EventEmitter<WsClientEvents> {
     this.stopHeartbeat = undefined;
     clearTimeout(this.stableTimer);
     this.stableTimer = undefined;
+  }
+
+  /** The token, from the string or the function (bounded by tokenTimeoutMs; its signal aborts then). */
+  private async getToken(): Promise<string> {
+    const source = this.options.token;
+    if (typeof source === 'string') return source;
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const stop = new Promise<never>((_resolve, reject) => {
+      const abort = (error: Error): void => {
+        clearTimeout(timer);
+        controller.abort(error);
+        reject(error);
+      };
+      timer = setTimeout(
+        () => abort(new WsTokenTimeoutError(this.options.tokenTimeoutMs)),
+        this.options.tokenTimeoutMs,
+      );
+      // close() must not wait for (or keep a timer alive for) a token nobody will use.
+      this.abortToken = () => abort(new WsClientClosedError());
+    });
+    try {
+      const token = await Promise.race([Promise.resolve().then(() => source(controller.signal)), stop]);
+      if (typeof token !== 'string' || token.length === 0)
+        throw new TypeError('the token function returned no token');
+      return token;
+    } finally {
+      clearTimeout(timer);
+      this.abortToken = undefined;
+    }
   }
 
   private send(message: object): void {

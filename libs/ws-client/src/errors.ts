@@ -67,3 +67,19 @@ export class WsClientClosedError extends TetherError {
     this.name = 'WsClientClosedError';
   }
 }
+
+/**
+ * The token function did not settle within `tokenTimeoutMs` (a hung identity provider or refresh
+ * call). Retryable: the attempt counts as a failure and the client tries again after its backoff,
+ * calling the function afresh; the function's `signal` aborts with this error.
+ */
+export class WsTokenTimeoutError extends TetherError {
+  readonly tokenTimeoutMs: number;
+  constructor(tokenTimeoutMs: number) {
+    super('TETHER_WS_TOKEN_TIMEOUT', `the token function did not settle within ${tokenTimeoutMs} ms`, {
+      retryable: true,
+    });
+    this.name = 'WsTokenTimeoutError';
+    this.tokenTimeoutMs = tokenTimeoutMs;
+  }
+}

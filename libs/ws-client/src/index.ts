@@ -5,6 +5,7 @@ export {
   WsConnectionError,
   WsHeartbeatTimeoutError,
   WsRejectedError,
+  WsTokenTimeoutError,
 } from './errors.ts';
-export type { TokenSource, WsClientOptions } from './options.ts';
+export type { TokenSource, WsClientOptions, WsTransportOptions } from './options.ts';
 export { compareEventIds, type JobEvent } from './resume.ts';

@@ -1,16 +1,49 @@
+import type { Agent } from 'node:http';
 import type { Tracer } from '@opentelemetry/api';
 import { InvalidOptionError } from '@tether/retry';
 
 /** Node's timers overflow above this (about 24.8 days) and fire at once instead. */
 const MAX_TIMER_MS = 2_147_483_647;
 
-export type TokenSource = string | (() => string | Promise<string>);
+/** A token, or a function called before every connect; its signal aborts after `tokenTimeoutMs`. */
+export type TokenSource = string | ((signal: AbortSignal) => string | Promise<string>);
+
+type Pem = string | Buffer | Array<string | Buffer>;
+
+/**
+ * What is passed through to `ws` (and from it to node:http/https/tls) unchanged. Headers and the
+ * handshake timeout are the client's own (`token`, `connectTimeoutMs`), so they are not here.
+ */
+export interface WsTransportOptions {
+  /** An http(s).Agent: e.g. `new HttpsProxyAgent(process.env.HTTPS_PROXY)` to go through a proxy. */
+  agent?: Agent;
+  /** Trusted CA certificate(s), PEM: for a gateway behind a private or self-signed CA. */
+  ca?: Pem;
+  /** Client certificate chain (mutual TLS), PEM. */
+  cert?: Pem;
+  /** Client private key (mutual TLS), PEM. Never logged. */
+  key?: Pem;
+  /** Passphrase of `key`. Never logged. */
+  passphrase?: string;
+  /** false accepts any server certificate: for local tests only. Default true. */
+  rejectUnauthorized?: boolean;
+  /** TLS SNI server name, when it differs from the URL's host. */
+  servername?: string;
+  /** Largest message accepted from the server, in bytes; a larger one closes with 1009. ws default 100 MiB. */
+  maxPayload?: number;
+  /** permessage-deflate negotiation (ws' option). ws default true. */
+  perMessageDeflate?: boolean | Record<string, unknown>;
+  /** IP family for the DNS lookup: 4, 6, or 0 for both. */
+  family?: 0 | 4 | 6;
+}
 
 export interface WsClientOptions {
   /** Gateway URL, `ws://` or `wss://` (e.g. `ws://127.0.0.1:8081/v1/stream`). Required. */
   url: string;
   /** Bearer token, or a function called before every connect (so a refreshed token is used). Required. */
   token: TokenSource;
+  /** A token function that has not settled after this long fails the attempt (WsTokenTimeoutError; backoff, then a new call). Default 10000 ms. */
+  tokenTimeoutMs?: number;
   /** `header` (default): `Authorization: Bearer …`. `query`: `?access_token=…`, as a browser must. */
   tokenIn?: 'header' | 'query';
   /** Send a ping this often. Default 15000 ms. */
@@ -25,6 +58,12 @@ export interface WsClientOptions {
   maxReconnectDelayMs?: number;
   /** After a 1012/1001 close the reconnect waits uniform(0, this). Default 1000 ms. */
   restartReconnectDelayMs?: number;
+  /**
+   * Restart closes (1012/1001) reconnected within restartReconnectDelayMs before the next ones, until
+   * a connection stays up for stableAfterMs, use the normal jittered backoff. Default 1: a single
+   * rollout is quick, a crash-looping gateway or a proxy that closes at once is backed off from.
+   */
+  restartsBeforeBackoff?: number;
   /** A connection open this long resets the backoff. Default 5000 ms. */
   stableAfterMs?: number;
   /** How long `close()` waits for the server's close frame before cutting the socket. Default 1000 ms. */
@@ -33,11 +72,14 @@ export interface WsClientOptions {
   random?: () => number;
   /** Where `ws.connect` spans go. Default `trace.getTracer('@tether/ws-client')`. */
   tracer?: Tracer;
+  /** Passed through to `ws`: proxy agent, CA, mutual TLS, maxPayload… Unknown keys are refused. */
+  ws?: WsTransportOptions;
 }
 
 export interface ResolvedWsClientOptions {
   url: URL;
   token: TokenSource;
+  tokenTimeoutMs: number;
   tokenIn: 'header' | 'query';
   pingIntervalMs: number;
   pongTimeoutMs: number;
@@ -45,10 +87,12 @@ export interface ResolvedWsClientOptions {
   initialReconnectDelayMs: number;
   maxReconnectDelayMs: number;
   restartReconnectDelayMs: number;
+  restartsBeforeBackoff: number;
   stableAfterMs: number;
   closeTimeoutMs: number;
   random: () => number;
   tracer: Tracer | undefined;
+  ws: WsTransportOptions;
 }
 
 /** Validates every option at construction so a typo is a start-up error, not a reconnect loop. */
@@ -83,6 +127,7 @@ export function resolveOptions(options: WsClientOptions): ResolvedWsClientOption
   return {
     url: parseUrl(options.url),
     token: token(options.token),
+    tokenTimeoutMs: duration('tokenTimeoutMs', options.tokenTimeoutMs, 10_000, 1),
     tokenIn,
     pingIntervalMs: duration('pingIntervalMs', options.pingIntervalMs, 15_000, 10),
     pongTimeoutMs: duration('pongTimeoutMs', options.pongTimeoutMs, 5000, 10),
@@ -90,11 +135,73 @@ export function resolveOptions(options: WsClientOptions): ResolvedWsClientOption
     initialReconnectDelayMs,
     maxReconnectDelayMs,
     restartReconnectDelayMs: duration('restartReconnectDelayMs', options.restartReconnectDelayMs, 1000, 0),
+    restartsBeforeBackoff: count('restartsBeforeBackoff', options.restartsBeforeBackoff, 1),
     stableAfterMs: duration('stableAfterMs', options.stableAfterMs, 5000, 0),
     closeTimeoutMs: duration('closeTimeoutMs', options.closeTimeoutMs, 1000, 0),
     random: options.random ?? Math.random,
     tracer: options.tracer,
+    ws: transport(options.ws),
   };
+}
+
+function count(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    throw new InvalidOptionError(option, `must be a non-negative integer, got ${String(value)}`);
+  return value;
+}
+
+const isPem = (v: unknown): boolean => typeof v === 'string' || Buffer.isBuffer(v);
+
+/** Each key's check; the message never shows the value (keys and passphrases are secrets). */
+const transportChecks: Record<keyof WsTransportOptions, [(v: unknown) => boolean, string]> = {
+  agent: [
+    (v) => typeof (v as { addRequest?: unknown } | null)?.addRequest === 'function',
+    'must be an http.Agent or https.Agent (e.g. an HttpsProxyAgent)',
+  ],
+  ca: [
+    (v) => isPem(v) || (Array.isArray(v) && v.every(isPem)),
+    'must be PEM text, a Buffer, or an array of them',
+  ],
+  cert: [
+    (v) => isPem(v) || (Array.isArray(v) && v.every(isPem)),
+    'must be PEM text, a Buffer, or an array of them',
+  ],
+  key: [
+    (v) => isPem(v) || (Array.isArray(v) && v.every(isPem)),
+    'must be PEM text, a Buffer, or an array of them',
+  ],
+  passphrase: [(v) => typeof v === 'string', 'must be a string'],
+  rejectUnauthorized: [(v) => typeof v === 'boolean', 'must be a boolean'],
+  servername: [(v) => typeof v === 'string' && v.length > 0, 'must be a non-empty string'],
+  maxPayload: [(v) => Number.isSafeInteger(v) && (v as number) > 0, 'must be a positive integer (bytes)'],
+  perMessageDeflate: [
+    (v) => typeof v === 'boolean' || (v !== null && typeof v === 'object'),
+    'must be a boolean or an object',
+  ],
+  family: [(v) => v === 0 || v === 4 || v === 6, 'must be 0, 4 or 6'],
+};
+
+function transport(value: unknown): WsTransportOptions {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new InvalidOptionError('ws', 'must be an object of ws options');
+  for (const [key, option] of Object.entries(value)) {
+    if (option === undefined) continue;
+    const check = transportChecks[key as keyof WsTransportOptions];
+    if (!check) {
+      const own =
+        key === 'headers' || key === 'handshakeTimeout'
+          ? ' (set by the client: use token / connectTimeoutMs)'
+          : '';
+      throw new InvalidOptionError(
+        `ws.${key}`,
+        `is not a supported ws option${own}; supported: ${Object.keys(transportChecks).join(', ')}`,
+      );
+    }
+    if (!check[0](option)) throw new InvalidOptionError(`ws.${key}`, check[1]);
+  }
+  return { ...(value as WsTransportOptions) };
 }
 
 function duration(option: string, value: unknown, fallback: number, min: number): number {

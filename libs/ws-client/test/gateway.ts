@@ -54,6 +54,8 @@ export class TestGateway {
   upgradeStatus: number | undefined;
   /** Accept the upgrade, then terminate at once (a crash-looping backend). */
   dropNewConnections = false;
+  /** Accept the upgrade, then close at once with this code (1012: a gateway in a restart loop, or a proxy). */
+  closeNewConnectionsWith: number | undefined;
   private readonly onAppend = (event: JobEvent) => {
     for (const [socket, jobs] of this.subscriptions)
       if (jobs.has(event.jobId)) socket.send(JSON.stringify(event));
@@ -126,6 +128,10 @@ export class TestGateway {
     this.accepted.push(performance.now());
     if (this.dropNewConnections) {
       ws.terminate();
+      return;
+    }
+    if (this.closeNewConnectionsWith !== undefined) {
+      ws.close(this.closeNewConnectionsWith, 'service restart');
       return;
     }
     const jobs = new Set<string>();

@@ -9,8 +9,9 @@ import { waitFor } from './wait.ts';
 const TOKEN = 'hb-token';
 const PING_INTERVAL_MS = 300;
 const PONG_TIMEOUT_MS = 300;
-// Scheduling slack on a shared 2-core machine; the bound the issue states is interval + timeout.
-const TOLERANCE_MS = 500;
+// Scheduling slack on a shared, loaded 2-core machine (the nft blackhole itself can take hundreds of
+// ms then); the bound the issue states is interval + timeout. The control waits just as long.
+const TOLERANCE_MS = 1500;
 const DETECTION_BOUND_MS = PING_INTERVAL_MS + PONG_TIMEOUT_MS + TOLERANCE_MS;
 
 const cleanups: Array<() => Promise<unknown> | void> = [];

@@ -21,6 +21,16 @@ describe('WsClient options', () => {
     ],
     [{ restartReconnectDelayMs: -1 }, 'restartReconnectDelayMs', /between 0/],
     [{ random: 0.5 }, 'random', /function/],
+    [{ tokenTimeoutMs: 0 }, 'tokenTimeoutMs', /between 1/],
+    [{ restartsBeforeBackoff: 1.5 }, 'restartsBeforeBackoff', /non-negative integer/],
+    [{ ws: 'yes' }, 'ws', /object of ws options/],
+    [{ ws: { maxPayload: 0 } }, 'ws.maxPayload', /positive integer \(bytes\)/],
+    [{ ws: { agent: {} } }, 'ws.agent', /http.Agent/],
+    [{ ws: { ca: 42 } }, 'ws.ca', /PEM/],
+    [{ ws: { rejectUnauthorized: 'no' } }, 'ws.rejectUnauthorized', /boolean/],
+    [{ ws: { family: 5 } }, 'ws.family', /0, 4 or 6/],
+    [{ ws: { headers: {} } }, 'ws.headers', /set by the client: use token/],
+    [{ ws: { maxPayLoad: 10 } }, 'ws.maxPayLoad', /not a supported ws option; supported: agent, ca/],
   ])('rejects %o naming %s', (bad, option, message) => {
     const construct = () => new WsClient({ ...valid, ...(bad as object) } as WsClientOptions);
     expect(construct).toThrow(
@@ -28,6 +38,16 @@ describe('WsClient options', () => {
     );
     expect(construct).toThrow(new RegExp(`^${option}: `));
     expect(construct).toThrow(message);
+  });
+
+  it('never echoes a TLS key or passphrase in an option error', () => {
+    const construct = () =>
+      new WsClient({
+        ...valid,
+        ws: { key: 'PRIVATE-KEY-abc' as string, passphrase: 99 as unknown as string },
+      });
+    expect(construct).toThrow(/^ws.passphrase: must be a string$/);
+    expect(construct).toThrow(expect.objectContaining({ message: expect.not.stringContaining('99') }));
   });
 
   it('never echoes the token in an option error', () => {
