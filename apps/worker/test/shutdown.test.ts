@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectGapFree, type Servers, startServers, waitFor } from './support.ts';
+
+const final = (status: string) => ['succeeded', 'failed', 'cancelled'].includes(status);
+
+describe('SIGTERM to a worker mid-job', () => {
+  let s: Servers;
+  beforeAll(async () => {
+    s = await startServers();
+  });
+  afterAll(() => s?.close());
+
+  it('finishes a job that fits the budget, takes no new job, and exits 0', async () => {
+    const a = await s.worker({ SHUTDOWN_TIMEOUT_MS: '20000' });
+    const job = await s.enqueue('test.record', { ms: 3_000, steps: 3 });
+    await waitFor(async () => (await s.runs(job.id)).length === 1, 30_000, 'A to start the job');
+    const code = a.stop('SIGTERM');
+    // Enqueued after the signal: a stopping worker must leave it for the others.
+    const later = await s.enqueue('test.record', { ms: 100, steps: 1 });
+    expect(await code).toBe(0);
+    expect((await s.job(job.id)).status).toBe('succeeded');
+    expect((await s.runs(job.id)).map((r) => [r.pid, r.kind])).toEqual([
+      [a.child.pid, 'started'],
+      [a.child.pid, 'completed'],
+    ]);
+    expect((await s.job(later.id)).status).toBe('queued');
+    expect(await s.runs(later.id)).toHaveLength(0);
+    expect(a.output()).toMatch(/shutdown complete/);
+  });
+
+  it('hands a job that does not fit back at the deadline; another worker resumes it at once', async () => {
+    const a = await s.worker({ SHUTDOWN_TIMEOUT_MS: '4000', WORKER_CONCURRENCY: '1' });
+    const job = await s.enqueue('test.record', { ms: 120_000, steps: 120, retryMs: 1_000 });
+    await waitFor(async () => (await s.runs(job.id)).length === 1, 30_000, 'A to start the job');
+    const b = await s.worker();
+    await a.stop('SIGTERM');
+    const exitedAt = Date.now();
+    const resumed = await waitFor(
+      async () => (await s.runs(job.id)).find((r) => r.pid === b.child.pid),
+      30_000,
+      'B to resume the job',
+      20,
+    );
+    // "At once": a fresh queue entry wakes B (LISTEN/NOTIFY), not a lease expiry (10 s) or a 4 h lock.
+    expect(Date.now() - exitedAt).toBeLessThan(5_000);
+    expect(resumed.kind).toBe('started');
+    const done = await waitFor(
+      async () => {
+        const current = await s.job(job.id);
+        return final(current.status) && current;
+      },
+      30_000,
+      'the job to finish on B',
+    );
+    expect(done.status).toBe('succeeded');
+    expect((await s.runs(job.id)).map((r) => [r.pid, r.kind])).toEqual([
+      [a.child.pid, 'started'],
+      [b.child.pid, 'started'],
+      [b.child.pid, 'completed'],
+    ]);
+    const events = await s.events(job.id);
+    expect(expectGapFree(events.map((e) => e.seq))).toBe(true);
+    expect(events.find((e) => e.type === 'queued' && e.seq > 1)?.data.reason).toMatch(/shutting down/);
+    expect(a.output()).toMatch(/job handed back at shutdown/);
+  }, 120_000);
+});
