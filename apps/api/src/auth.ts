@@ -24,7 +24,8 @@ export interface AuthOptions {
 }
 
 /** Failures of the key source itself (JWKS endpoint down, slow or answering garbage): we could not check the token (503). */
-const KEYS_UNAVAILABLE = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID']);
+// ERR_JOSE_GENERIC is what jose throws for a non-200 answer of the JWKS endpoint.
+const KEYS_UNAVAILABLE = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID', 'ERR_JOSE_GENERIC']);
 
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/;
 
