@@ -103,7 +103,7 @@ describe('bearer auth (JWKS)', () => {
   let pg: EphemeralPostgres;
   let api: RunningApi;
   let jwks: Server;
-  let keys: JWK[] = [];
+  const keys: JWK[] = [];
   let fetches = 0;
   let jwksDown = false;
   const signers = new Map<string, CryptoKey>();
