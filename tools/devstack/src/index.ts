@@ -8,3 +8,4 @@ export { isAlive } from './process-tree.ts';
 export { startApp, type AppProcess } from './app-process.ts';
 export { EphemeralRedisCluster, type RedisClusterOptions } from './redis-cluster.ts';
 export { NatPath, natPrerequisites, type NatPathOptions } from './nat.ts';
+export { EphemeralPgBouncer, findPgBouncer, type PgBouncerOptions } from './pgbouncer.ts';
