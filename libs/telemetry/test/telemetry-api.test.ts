@@ -337,6 +337,11 @@ describe('createLogger', () => {
       apiKey: 'key-456',
       headers: { Authorization: 'Bearer tok-789', cookie: 'sid=cookie-000' },
       dsn: 'host=db user=tether password=kw-pass-321 sslmode=require',
+      dbPassword: 'camel-pass',
+      db_password: 'snake-pass',
+      upstream: { 'x-api-key': 'kebab-key', url: 'https://api/x?api_key=qs-key&page=2' },
+      // Look-alikes that must stay readable: whole words only.
+      usage: { max_tokens: 4096, passed: 3, compass: 'N', tokenizer: 'bpe', keyspace: 'db0' },
     };
     const error = new Error('connect failed: postgres://tether:pg-pass-123@db:5432/tether', {
       cause: { password: 'cause-pass' },
@@ -350,6 +355,10 @@ describe('createLogger', () => {
       'cookie-000',
       'kw-pass-321',
       'cause-pass',
+      'camel-pass',
+      'snake-pass',
+      'kebab-key',
+      'qs-key',
     ];
 
     const control = capture();
@@ -367,6 +376,10 @@ describe('createLogger', () => {
     const [first, second] = out.lines();
     expect((first?.['config'] as Record<string, unknown>)['databaseUrl']).toBe(
       'postgres://***@db:5432/tether',
+    );
+    expect((first?.['config'] as Record<string, unknown>)['usage']).toEqual(config.usage);
+    expect((first?.['config'] as { upstream: { url: string } }).upstream.url).toBe(
+      'https://api/x?api_key=***&page=2',
     );
     expect(second?.['err']).toMatchObject({
       type: 'Error',

@@ -12,6 +12,8 @@ const cli = join(import.meta.dirname, '..', '..', '..', 'tools', 'trace-sink', '
 export interface SinkProcess {
   url: string;
   file: string;
+  /** Where the sink appends metric data points (beside `file`). */
+  metricsFile: string;
   stop(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ export async function startSinkProcess(): Promise<SinkProcess> {
   return {
     url,
     file,
+    metricsFile: join(dirname(file), 'metrics.jsonl'),
     async stop() {
       if (child.exitCode === null) {
         const exited = once(child, 'exit');
