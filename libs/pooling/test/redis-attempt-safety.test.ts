@@ -129,4 +129,26 @@ describe('execute(): INCR a; <connection killed>; INCR b', () => {
       raw.disconnect();
     }
   });
+
+  it('MULTI, pipelines and scripts run through the attempt view like any command', async () => {
+    const redis = createRedis({ url: server.url, logger: new CaptureLogger() });
+    try {
+      const multi = await redis.execute((c) => c.multi().incr('m').incr('m').exec());
+      expect(multi).toEqual([
+        [null, 1],
+        [null, 2],
+      ]);
+      const pipeline = await redis.execute((c) => c.pipeline().incr('p').get('p').exec());
+      expect(pipeline).toEqual([
+        [null, 1],
+        [null, '1'],
+      ]);
+      await expect(redis.execute((c) => c.eval('return redis.call("INCR", KEYS[1])', 1, 'e'))).resolves.toBe(
+        1,
+      );
+      expect(await server.command('MGET', 'm', 'p', 'e')).toEqual(['2', '1', '1']);
+    } finally {
+      await redis.drain(1_000);
+    }
+  });
 });

@@ -103,6 +103,24 @@ describe('createRedis in Cluster mode', () => {
     }
   });
 
+  it('pipelines and MULTI on one slot run through the attempt view', async () => {
+    const redis = createRedis({ cluster: cluster.seeds, logger: new CaptureLogger() });
+    try {
+      // A pipeline reports per-command errors in its result instead of rejecting: connect first.
+      await redis.ping();
+      await expect(redis.execute((c) => c.pipeline().incr('{t}a').incr('{t}b').exec())).resolves.toEqual([
+        [null, 1],
+        [null, 1],
+      ]);
+      await expect(redis.execute((c) => c.multi().incr('{t}a').get('{t}a').exec())).resolves.toEqual([
+        [null, 2],
+        [null, '2'],
+      ]);
+    } finally {
+      await redis.drain(2_000);
+    }
+  });
+
   it('the master restarts with an INCR applied but unanswered: the caller gets an error, the write counts once', async () => {
     const redis = createRedis({ cluster: cluster.seeds, deadlineMs: 15_000, logger: new CaptureLogger() });
     try {
