@@ -124,7 +124,8 @@ const validators = new Map<string, ReturnType<typeof ajv.compile>>();
  * with the declared content type and a body that validates against the declared schema.
  */
 export function expectMatchesOpenApi(response: ApiResponse): void {
-  const path = response.path.split('?')[0]!;
+  // Express routes are not strict about a trailing slash: /v1/jobs/ is /v1/jobs.
+  const path = response.path.split('?')[0]!.replace(/(.)\/$/, '$1');
   const template = Object.keys(document.paths ?? {}).find((t) =>
     new RegExp(`^${t.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(path),
   );

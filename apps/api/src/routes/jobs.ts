@@ -134,7 +134,9 @@ function parse<S extends z.ZodType>(
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const errors: FieldError[] = result.error.issues.slice(0, 20).map((issue) => ({
-    pointer: `${prefix}/${issue.path.map((p) => String(p).replaceAll('~', '~0').replaceAll('/', '~1')).join('/')}`,
+    // RFC 6901: "" is the whole document, "/a/b" a member.
+    pointer:
+      prefix + issue.path.map((p) => `/${String(p).replaceAll('~', '~0').replaceAll('/', '~1')}`).join(''),
     detail: issue.message,
   }));
   throw new ProblemError(slug, errors.map((e) => `${e.pointer || '/'}: ${e.detail}`).join('; '), { errors });
