@@ -10,6 +10,7 @@ import {
 } from '@tether/retry';
 import { Cluster, type Command, Redis } from 'ioredis';
 import { RedisAttempts } from './redis-attempt.ts';
+import { DeadlineFifo } from './redis-deadlines.ts';
 import { RedisConnectionLostError } from './redis-errors.ts';
 
 export {
@@ -23,6 +24,31 @@ import { continueWithPolicy, worthRetrying } from './first-attempt.ts';
 import { describeForLog } from './logger.ts';
 import { PoolMetrics } from './pool-metrics.ts';
 import { type RedisOptions, type ResolvedRedisOptions, resolveRedisOptions } from './redis-options.ts';
+
+/** The deadline of one `execute()` call on the fast path. */
+interface CallDeadline {
+  live: boolean;
+  expire: () => void;
+}
+
+/**
+ * ioredis' `commandTimeout` arms a timer per command; this does the same on one timer per client
+ * (same error, same effect: the command is rejected, the socket kept), for the standalone client.
+ * Cluster nodes keep ioredis' own.
+ */
+function timeCommands(client: Redis, timeoutMs: number): void {
+  const commands = new DeadlineFifo<Command>(
+    timeoutMs,
+    (c) => c.isSettled,
+    (c) => c.reject(new Error('Command timed out')),
+  );
+  const send = client.sendCommand.bind(client);
+  client.sendCommand = (command: Command, stream?: Parameters<Redis['sendCommand']>[1]) => {
+    const result = send(command, stream);
+    if (!command.isSettled) commands.add(command);
+    return result;
+  };
+}
 
 export interface RedisCallOptions {
   /** The commands may run twice without harm (GET, SET k v, HSET, DEL…; not INCR, LPUSH, XADD without an id). Default false. */
@@ -62,6 +88,7 @@ export class TetherRedis {
   private connectingSince = 0;
   private readonly endBackoff: ReturnType<typeof createBackoff>;
   private readonly attempts: RedisAttempts;
+  private readonly callDeadlines: DeadlineFifo<CallDeadline>;
 
   constructor(options: RedisOptions) {
     const opts = resolveRedisOptions(options);
@@ -97,8 +124,15 @@ export class TetherRedis {
         redisOptions: nodeOptions,
       });
     } else {
-      this.client = new Redis({ ...opts.ioredis, retryStrategy });
+      const { commandTimeout, ...rest } = opts.ioredis;
+      this.client = new Redis({ ...rest, retryStrategy });
+      if (commandTimeout !== undefined) timeCommands(this.client, commandTimeout);
     }
+    this.callDeadlines = new DeadlineFifo<CallDeadline>(
+      opts.deadlineMs,
+      (d) => !d.live,
+      (d) => d.expire(),
+    );
     this.attempts = new RedisAttempts(this.client, opts.name, opts.offlineQueueLimit);
     this.listen();
     this.metrics = new PoolMetrics(opts.meter, 'redis', opts.name, () => this.snapshot());
@@ -156,7 +190,6 @@ export class TetherRedis {
     const sent = new AttemptRecord();
     const view = this.attempts.view(sent);
     return new Promise<T>((resolve, reject) => {
-      let pending = true;
       const finish = (error: unknown, value?: T) => {
         this.settled();
         if (error === undefined) resolve(value as T);
@@ -180,18 +213,33 @@ export class TetherRedis {
           (e: unknown) => finish(e),
         );
       };
-      const timer = setTimeout(() => {
-        pending = false;
-        this.attempts.abandon(view);
-        finish(
-          new DeadlineExceededError(
-            options.name ?? this.name,
-            deadlineMs,
-            1,
-            new DOMException('the operation deadline passed', 'TimeoutError'),
-          ),
-        );
-      }, deadlineMs);
+      const deadline: CallDeadline = {
+        live: true,
+        expire: () => {
+          if (!deadline.live) return;
+          deadline.live = false;
+          this.attempts.abandon(view);
+          finish(
+            new DeadlineExceededError(
+              options.name ?? this.name,
+              deadlineMs,
+              1,
+              new DOMException('the operation deadline passed', 'TimeoutError'),
+            ),
+          );
+        },
+      };
+      // The client's own deadline goes on its shared timer; a call's custom one gets a timer of its own.
+      const timer =
+        deadlineMs === this.opts.deadlineMs
+          ? void this.callDeadlines.add(deadline)
+          : setTimeout(deadline.expire, deadlineMs);
+      const stop = (): boolean => {
+        if (!deadline.live) return false;
+        deadline.live = false;
+        if (timer) clearTimeout(timer);
+        return true;
+      };
       let work: Promise<T>;
       try {
         work = fn(view);
@@ -201,17 +249,11 @@ export class TetherRedis {
       work.then(
         (value) => {
           this.metrics.useTime.record((performance.now() - startedAt) / 1000, this.metrics.attributes);
-          if (!pending) return;
-          pending = false;
-          clearTimeout(timer);
-          finish(undefined, value);
+          if (stop()) finish(undefined, value);
         },
         (error: unknown) => {
           this.countTimeout(error);
-          if (!pending) return;
-          pending = false;
-          clearTimeout(timer);
-          void this.attempts.settleFailed(view).then(() => fail(error));
+          if (stop()) void this.attempts.settleFailed(view).then(() => fail(error));
         },
       );
     });
