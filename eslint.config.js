@@ -1,7 +1,29 @@
 import js from '@eslint/js';
+import * as jsonParser from 'jsonc-eslint-parser';
 import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
+
+/** Nx module boundaries by project tag; the testkits are allowed only where `testkitsAllowed`. */
+function boundaries({ testkitsAllowed }) {
+  const libs = testkitsAllowed ? ['type:lib', 'type:testkit'] : ['type:lib'];
+  return [
+    'error',
+    {
+      enforceBuildableLibDependency: false,
+      allow: [],
+      depConstraints: [
+        { sourceTag: 'type:lib', onlyDependOnLibsWithTags: libs },
+        { sourceTag: 'type:app', onlyDependOnLibsWithTags: libs },
+        { sourceTag: 'type:testkit', onlyDependOnLibsWithTags: ['type:testkit'] },
+        {
+          sourceTag: 'type:tool',
+          onlyDependOnLibsWithTags: ['type:lib', 'type:app', 'type:testkit', 'type:tool'],
+        },
+      ],
+    },
+  ];
+}
 
 export default [
   {
@@ -21,32 +43,43 @@ export default [
     files: ['**/*.ts'],
     plugins: { '@nx': nx },
     rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allow: [],
-          depConstraints: [
-            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:testkit'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib', 'type:testkit'] },
-            { sourceTag: 'type:testkit', onlyDependOnLibsWithTags: ['type:testkit'] },
-            {
-              sourceTag: 'type:tool',
-              onlyDependOnLibsWithTags: ['type:lib', 'type:app', 'type:testkit', 'type:tool'],
-            },
-          ],
-        },
-      ],
+      // Shipped code (a lib's or app's src/) depends on libs only: the testkits (devstack,
+      // rollout-sim) start servers and inject faults, and must never reach a production import.
+      '@nx/enforce-module-boundaries': boundaries({ testkitsAllowed: false }),
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'off',
     },
   },
   {
+    // Tests and runnable examples may use the testkits.
+    files: ['**/test/**/*.ts', '**/examples/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': boundaries({ testkitsAllowed: true }) },
+  },
+  {
     // Each project's vitest.config.ts imports the one shared config at the workspace root by path:
     // it is tooling, not a project, and must load before anything is built.
     files: ['**/vitest.config.ts'],
     rules: { '@nx/enforce-module-boundaries': 'off' },
+  },
+  {
+    // package.json tells the truth: every package the shipped code imports is a dependency, and
+    // nothing it does not import is (tests, examples and configs use devDependencies).
+    files: ['**/package.json'],
+    languageOptions: { parser: jsonParser },
+    plugins: { '@nx': nx },
+    rules: {
+      '@nx/dependency-checks': [
+        'error',
+        {
+          buildTargets: ['build'],
+          checkMissingDependencies: true,
+          checkObsoleteDependencies: true,
+          checkVersionMismatches: true,
+          ignoredFiles: ['{projectRoot}/vitest.config.ts', '{projectRoot}/eslint.config.js'],
+        },
+      ],
+    },
   },
   prettier,
 ];

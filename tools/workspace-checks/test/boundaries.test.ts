@@ -1,4 +1,4 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
@@ -10,8 +10,8 @@ const eslint = new ESLint({ cwd: root });
  * Lints `code` as if it were a real file of `project` (the rule maps files to projects through the
  * project graph, so the probe must exist on disk while it is linted), then removes it.
  */
-async function boundaryErrors(project: string, code: string): Promise<string[]> {
-  const file = join(root, project, 'src', '__boundary_probe__.ts');
+async function boundaryErrors(project: string, code: string, folder = 'src'): Promise<string[]> {
+  const file = join(root, project, folder, '__boundary_probe__.ts');
   writeFileSync(file, code);
   try {
     const [result] = await eslint.lintFiles([file]);
@@ -38,9 +38,30 @@ describe('module boundaries', () => {
       'libs/migrations',
       "import { writeReport } from '@tether/bench';\nexport const w = writeReport;\n",
     );
-    expect(errors.join('\n')).toMatch(
-      /"type:lib" can only depend on libs tagged with "type:lib", "type:testkit"/,
+    expect(errors.join('\n')).toMatch(/"type:lib" can only depend on libs tagged with "type:lib"$/m);
+  });
+
+  it("forbids a lib's shipped code from importing a testkit", async () => {
+    const errors = await boundaryErrors(
+      'libs/migrations',
+      "import { EphemeralPostgres } from '@tether/devstack';\nexport const p = EphemeralPostgres;\n",
     );
+    expect(errors.join('\n')).toMatch(/"type:lib" can only depend on libs tagged with "type:lib"$/m);
+  });
+
+  it("lets a lib's tests and examples import a testkit", async () => {
+    const code =
+      "import { EphemeralPostgres } from '@tether/devstack';\nexport const p = EphemeralPostgres;\n";
+    expect(await boundaryErrors('libs/migrations', code, 'test')).toEqual([]);
+    expect(await boundaryErrors('libs/pooling', code, 'examples')).toEqual([]);
+  });
+
+  it("forbids an app's shipped code from importing a testkit", async () => {
+    const errors = await boundaryErrors(
+      'apps/api',
+      "import { FaultProxy } from '@tether/devstack';\nexport const f = FaultProxy;\n",
+    );
+    expect(errors.join('\n')).toMatch(/"type:app" can only depend on libs tagged with "type:lib"$/m);
   });
 
   it('forbids cycles between libs', async () => {
@@ -50,5 +71,33 @@ describe('module boundaries', () => {
       "import * as pooling from '@tether/pooling';\nexport const p = pooling;\n",
     );
     expect(errors.join('\n')).toMatch(/Circular dependency/);
+  });
+});
+
+describe('package.json dependencies', () => {
+  /** Lints `manifest` as the package.json of `project` (nothing is written to disk). */
+  async function dependencyErrors(
+    project: string,
+    edit: (pkg: { dependencies: Record<string, string> }) => void,
+  ): Promise<string[]> {
+    const file = join(root, project, 'package.json');
+    const pkg = JSON.parse(readFileSync(file, 'utf8'));
+    edit(pkg);
+    const [result] = await eslint.lintText(JSON.stringify(pkg, null, 2), { filePath: file });
+    return (result?.messages ?? []).filter((m) => m.ruleId === '@nx/dependency-checks').map((m) => m.message);
+  }
+
+  it('hold for @tether/retry as it is (the control for the two below)', async () => {
+    expect(await dependencyErrors('libs/retry', () => {})).toEqual([]);
+  });
+
+  it('name a package the shipped code imports but package.json does not list', async () => {
+    const errors = await dependencyErrors('libs/retry', (pkg) => delete pkg.dependencies.cockatiel);
+    expect(errors.join('\n')).toMatch(/missing from "dependencies":\s*- cockatiel/);
+  });
+
+  it('name a dependency the shipped code never imports', async () => {
+    const errors = await dependencyErrors('libs/retry', (pkg) => (pkg.dependencies['left-pad'] = '^1.3.0'));
+    expect(errors.join('\n')).toMatch(/"left-pad" package is not used by "@tether\/retry"/);
   });
 });
