@@ -1,22 +1,4 @@
-export {
-  CommitOutcomeUnknownError,
-  PgBouncerUnsupportedError,
-  PoolConfigError,
-  PoolDrainingError,
-  TransactionRolledBackError,
-} from './errors.ts';
-export type { Logger } from './logger.ts';
-export type { PgPoolOptions, PgRetryOptions } from './pg-options.ts';
-export {
-  createPgPool,
-  TetherPgPool,
-  type PgCallOptions,
-  type PgEvictionEvent,
-  type PgQueryClient,
-  type PgTransactionOptions,
-} from './pg-pool.ts';
-export { isReadOnlyStatement } from './pg-statements.ts';
-export type { SslMode } from './pg-tls.ts';
-export type { EvictionReason } from './pool-metrics.ts';
-export { createRedis, TetherRedis, type RedisCallOptions } from './redis.ts';
-export type { RedisEndpoint, RedisOptions, RedisProfile, RedisRetryOptions } from './redis-options.ts';
+// Both halves. A service that uses one of them imports `@tether/pooling/pg` or `@tether/pooling/redis`
+// instead, and needs only that driver installed (pg and ioredis are optional peer dependencies).
+export * from './pg-entry.ts';
+export * from './redis-entry.ts';
