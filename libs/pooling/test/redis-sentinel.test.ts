@@ -5,7 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../src/index.ts';
 import { CaptureLogger } from './capture-logger.ts';
 import { describeErrors, eventually, steadyLoad } from './load.ts';
+import { IncrLedger } from './redis-writes.ts';
 import { SentinelServer } from './sentinel-server.ts';
+
+/** The write was applied on the master but the replica did not confirm it: it may be lost on failover. */
+class UnconfirmedWriteError extends Error {
+  constructor(key: string) {
+    super(`${key}: not confirmed by a replica (WAIT 1 200 returned 0)`);
+    this.name = 'UnconfirmedWriteError';
+  }
+}
 
 const MASTER = 'tether-master';
 let master: EphemeralRedis;
@@ -45,18 +54,33 @@ afterAll(async () => {
 });
 
 describe('createRedis with Sentinel', () => {
-  it('follows a failover: the master is killed, Sentinel promotes the replica, idempotent writes see no error', async () => {
+  it('follows a failover: the master is killed, Sentinel promotes the replica, idempotent writes see no error, no INCR applied twice', async () => {
     const redis = createRedis({
       sentinels: [{ host: sentinel.host, port: sentinel.port }],
       sentinelMasterName: MASTER,
       deadlineMs: 15_000,
       logger: new CaptureLogger(),
     });
+    // Non-idempotent writes alongside: INCR on a key of its own, then WAIT for the replica. Redis
+    // replicates asynchronously, so a write the killed master acknowledged but had not replicated
+    // is lost by design: only writes the replica confirmed (WAIT >= 1) must survive the failover.
+    const ledger = new IncrLedger('sentinel');
     try {
       await redis.execute((c) => c.set('failover', 'before'), { idempotent: true });
       let n = 0;
       const load = steadyLoad(
         () => redis.execute((c) => c.set('failover', String(n++)), { idempotent: true }),
+        50,
+      );
+      const writes = steadyLoad(
+        () =>
+          ledger.write((key) =>
+            redis.execute(async (c) => {
+              const value = await c.incr(key);
+              if ((await c.wait(1, 200)) < 1) throw new UnconfirmedWriteError(key);
+              return value;
+            }),
+          ),
         50,
       );
       await sleep(300);
@@ -67,7 +91,14 @@ describe('createRedis with Sentinel', () => {
       ).toBe(true);
       await sleep(1_500);
       const result = await load.stop();
+      await writes.stop();
       expect(result.errors, describeErrors(result.errors)).toHaveLength(0);
+      const tally = await ledger.reconcile(
+        (keys) => replica.command('MGET', ...keys) as Promise<(string | null)[]>,
+      );
+      // Confirmed before the kill; writes after it are unconfirmed (the new master has no replica).
+      expect(tally.ok).toBeGreaterThan(5);
+      expect(tally.ok + tally.notSent + tally.unknown).toBe(ledger.size);
       // The writes after the failover landed on the promoted replica.
       expect(Number(await replica.command('GET', 'failover'))).toBeGreaterThan(0);
     } finally {
