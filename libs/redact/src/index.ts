@@ -1,4 +1,4 @@
-export { MASK, redactText } from './redact-text.ts';
+export { MASK, mayContainSecretKey, redactText } from './redact-text.ts';
 export { redactUrl } from './redact-url.ts';
 export { REDACTED, redactValue } from './redact-value.ts';
 export {

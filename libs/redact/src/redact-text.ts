@@ -39,12 +39,27 @@ function maskKeyValues(text: string): string {
   return copied === 0 ? text : out + text.slice(copied);
 }
 
+// Every entry of the lists in secret-keys.ts contains one of these: text without any of them cannot
+// hold a secret key, and skips the word-by-word scan (most log lines).
+const secretKeyFragment = /pw|pass|secret|token|key|auth|cookie|credential|dsn|connection|sig|code/i;
+
+/**
+ * True when `text` may name a secret key somewhere (a cheap prefilter for scans that judge every
+ * key of a text with `isSecretKey`); false means it certainly does not.
+ */
+export function mayContainSecretKey(text: string): boolean {
+  return secretKeyFragment.test(text);
+}
+
 /**
  * Scrubs credentials from free text: a driver's error message, a log line, an outage description.
  * Uses the same key list as `isSecretKey`.
  */
 export function redactText(text: string): string {
-  return maskKeyValues(
-    text.replace(credentialsInUrl, `$1${MASK}@`).replace(authScheme, `$1 ${MASK}`).replace(jwt, `${MASK}jwt`),
-  );
+  let out = text;
+  if (out.includes('://')) out = out.replace(credentialsInUrl, `$1${MASK}@`);
+  if (out.includes('Bearer') || out.includes('Basic') || out.includes('Digest'))
+    out = out.replace(authScheme, `$1 ${MASK}`);
+  if (out.includes('eyJ')) out = out.replace(jwt, `${MASK}jwt`);
+  return secretKeyFragment.test(out) ? maskKeyValues(out) : out;
 }

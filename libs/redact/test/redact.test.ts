@@ -107,6 +107,17 @@ describe('redactValue', () => {
     });
   });
 
+  it('returns an object without secrets as it is, and copies only what changes', () => {
+    const clean = { route: '/v1/jobs/:id', nested: { status: 200, list: [1, { a: 'b' }] } };
+    expect(redactValue(clean)).toBe(clean);
+    const mixed = { clean: clean.nested, db: { password: 'pw', host: 'db' } };
+    const out = redactValue(mixed) as typeof mixed;
+    expect(out).not.toBe(mixed);
+    expect(out.clean).toBe(clean.nested);
+    expect(out.db).toEqual({ password: REDACTED, host: 'db' });
+    expect(mixed.db.password).toBe('pw');
+  });
+
   it('keeps empty secrets visible (an unset password is worth seeing) and non-objects as they are', () => {
     expect(redactValue({ password: '', token: null })).toEqual({ password: '', token: null });
     expect(redactValue('password=x')).toBe('password=x');

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { isSecretKey, isSecretQueryParam, keyWords, SECRET_QUERY_PARAMS } from '../src/index.ts';
+import {
+  isSecretKey,
+  isSecretQueryParam,
+  keyWords,
+  mayContainSecretKey,
+  SECRET_QUERY_PARAMS,
+  SECRET_WHOLE_KEYS,
+  SECRET_WORD_PAIRS,
+  SECRET_WORDS,
+  URL_ONLY_SECRET_PARAMS,
+} from '../src/index.ts';
 
 describe('isSecretKey', () => {
   it.each([
@@ -104,5 +114,25 @@ describe('isSecretKey', () => {
     expect(isSecretKey('code')).toBe(false);
     expect(isSecretQueryParam('code')).toBe(true);
     expect(isSecretQueryParam('page')).toBe(false);
+  });
+});
+
+describe('mayContainSecretKey', () => {
+  it('is true for every word, pair and name of the lists (the prefilter never hides a secret)', () => {
+    const entries = [
+      ...SECRET_WORDS,
+      ...SECRET_WORD_PAIRS.map(([a, b]) => `${a}_${b}`),
+      ...SECRET_WHOLE_KEYS,
+      ...URL_ONLY_SECRET_PARAMS,
+      ...SECRET_QUERY_PARAMS,
+    ];
+    for (const entry of entries)
+      expect(mayContainSecretKey(`{"${entry.toUpperCase()}":1}`), entry).toBe(true);
+  });
+
+  it('is false for an ordinary log line', () => {
+    expect(
+      mayContainSecretKey('{"level":30,"route":"/v1/jobs/:id","status":200,"msg":"request finished"}'),
+    ).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import { isSecretKey, REDACTED, redactText } from '@tether/redact';
+import { isSecretKey, mayContainSecretKey, REDACTED, redactText } from '@tether/redact';
 
 // A JSON string member of a finished log line: `"key":"value"` (escapes honoured).
 const stringMember = /"((?:[^"\\]|\\.)*)":"(?:[^"\\]|\\.)*"/g;
@@ -10,8 +10,11 @@ const stringMember = /"((?:[^"\\]|\\.)*)":"(?:[^"\\]|\\.)*"/g;
  * serialised errors' own properties. Keys are judged by the shared `isSecretKey`.
  */
 export function jsonLineRedactor(extraKeys: ReadonlySet<string>): (line: string) => string {
-  return (line) =>
-    redactText(line).replace(stringMember, (member, key: string) =>
-      isSecretKey(key, extraKeys) ? `"${key}":"${REDACTED}"` : member,
-    );
+  const redactMember = (member: string, key: string) =>
+    isSecretKey(key, extraKeys) ? `"${key}":"${REDACTED}"` : member;
+  return (line) => {
+    const text = redactText(line);
+    // Most lines name no secret key at all: one cheap test instead of judging every member.
+    return extraKeys.size > 0 || mayContainSecretKey(text) ? text.replace(stringMember, redactMember) : text;
+  };
 }
