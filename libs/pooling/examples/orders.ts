@@ -19,7 +19,8 @@ try {
     'CREATE TABLE IF NOT EXISTS orders (id bigserial PRIMARY KEY, customer text NOT NULL, total_cents int NOT NULL)',
   );
 
-  // A whole transaction: re-run from BEGIN on a serialization failure or deadlock.
+  // A whole transaction with no side effects outside the database (idempotent: true): re-run from
+  // BEGIN on a serialization failure or deadlock. COMMIT is checked.
   const id = await db.transaction(
     async (client) => {
       const { rows } = await client.query<{ id: string }>(
@@ -28,7 +29,7 @@ try {
       );
       return rows[0]?.id;
     },
-    { isolationLevel: 'serializable' },
+    { isolationLevel: 'serializable', idempotent: true },
   );
 
   // A read: retried on transient failures (it is a SELECT), bounded by a deadline.
