@@ -7,6 +7,7 @@ import { Logger, run, type Runner } from 'graphile-worker';
 import type { JobHandler } from './handlers.ts';
 import { LeaseKeeper } from './leases.ts';
 import type { WorkerOptions } from './options.ts';
+import { queuePool } from './queue-pool.ts';
 import { RelayLoop } from './relay-loop.ts';
 import { jobTask } from './run-job.ts';
 import { sweep } from './sweeper.ts';
@@ -48,16 +49,27 @@ export function startWorker(deps: WorkerDeps): { stop: () => Promise<void> } {
     // handler; @tether/pooling's clients carry theirs from construction, so nothing is left to add.
     if (db.pool.listenerCount('connect') === 0) db.pool.on('connect', () => {});
     runner = await run({
-      pgPool: db.pool,
+      pgPool: queuePool(db),
       concurrency: options.concurrency,
       noHandleSignals: true,
       pollInterval: 1_000,
       // Shutdown is the lifecycle's: running jobs hold beacons and are handed back at its deadline.
       gracefulShutdownAbortTimeout: 3_600_000,
       logger: graphileLogger(logger),
+      // With batching off (-1, the default) graphile-worker completes and fails jobs without awaiting
+      // them: a Postgres restart at that moment is an unhandled rejection that kills the process.
+      // A batch of one (delay 0) retries any error with backoff (20 attempts, up to 30 s apart).
+      preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
       taskList: {
         [QUEUE_TASK]: jobTask({ db, handlers: deps.handlers, leases, lifecycle, options, logger }),
       },
+    });
+    // graphile-worker stops its pool for good when it cannot record a job's outcome (a connection
+    // lost mid-statement). Exit through the graceful path: running jobs are handed back, and the
+    // supervisor (Kubernetes, npm start) starts a fresh process.
+    runner.promise.catch((error: unknown) => {
+      logger.error({ err: error }, 'job queue stopped after a fatal error: restarting the process');
+      void lifecycle.shutdown('job queue stopped');
     });
     if (options.sweepIntervalMs > 0) {
       const tick = () =>

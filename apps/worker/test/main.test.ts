@@ -1,5 +1,5 @@
 import { describeAppContract } from '@tether/devstack/app-contract';
 
-describeAppContract('worker (placeholder until its issue lands)', {
+describeAppContract('worker', {
   entry: new URL('../src/main.ts', import.meta.url).pathname,
 });
