@@ -104,7 +104,13 @@ export async function newJob(stack: Stack, owner: string): Promise<string> {
 }
 
 /** running, `steps` progress events, succeeded: what a worker writes, each in its own transaction. */
-export async function runJob(stack: Stack, jobId: string, steps: number, data: Record<string, unknown> = {}) {
+export async function runJob(
+  stack: Stack,
+  jobId: string,
+  steps: number,
+  data: Record<string, unknown> = {},
+  afterEach: () => Promise<void> = async () => {},
+) {
   const token = crypto.randomUUID();
   await stack.db.transaction((c) =>
     transition(c, jobId, 'queued', 'running', {}, { lease: { owner: 'test-worker', token, ttlMs: 60_000 } }),
@@ -113,6 +119,7 @@ export async function runJob(stack: Stack, jobId: string, steps: number, data: R
     await stack.db.transaction((c) =>
       reportProgress(c, jobId, { step: i, of: steps, ...data }, { leaseToken: token }),
     );
+    await afterEach();
   }
   await stack.db.transaction((c) =>
     transition(c, jobId, 'running', 'succeeded', {}, { result: { ok: true }, leaseToken: token }),
