@@ -86,6 +86,7 @@ export class TetherRedis {
   private draining = false;
   private drained: Promise<void> | undefined;
   private connectingSince = 0;
+  private wasReady = false;
   private readonly endBackoff: ReturnType<typeof createBackoff>;
   private readonly attempts: RedisAttempts;
   private readonly callDeadlines: DeadlineFifo<CallDeadline>;
@@ -325,6 +326,7 @@ export class TetherRedis {
       this.connectingSince = performance.now();
     });
     c.on('ready', () => {
+      this.wasReady = true;
       this.endBackoff.reset();
       this.metrics.createTime.record(
         (performance.now() - this.connectingSince) / 1000,
@@ -351,7 +353,10 @@ export class TetherRedis {
       timer.unref();
     });
     c.on('close', () => {
-      this.rejectInFlight();
+      // Only commands sent on a ready connection: a handshake's own commands (INFO for the ready
+      // check…) are ioredis' business, and failing them would flush the offline queue.
+      if (this.wasReady) this.rejectInFlight();
+      this.wasReady = false;
       if (this.draining) return;
       // The server closed an idle connection (`timeout`) or went away: either way ioredis reconnects.
       this.metrics.evicted('closed');
