@@ -25,13 +25,11 @@ beforeAll(async () => {
   await once(server, 'listening');
   const address = server.address();
   base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  // Start-up is about a second of CPU, but the shared machine can take far longer to give it.
-  const slow = { timeoutMs: 90_000 };
   const fetchOff = JSON.stringify({ instrumentations: { fetch: false } });
   [traced, untraced, extended] = await Promise.all([
-    forkApp('fetch-metrics-app.ts', {}, slow),
-    forkApp('fetch-metrics-app.ts', { TELEMETRY_OPTIONS: fetchOff }, slow),
-    forkApp('fetch-metrics-app.ts', { EXTENSIONS: '1', TELEMETRY_OPTIONS: fetchOff }, slow),
+    forkApp('fetch-metrics-app.ts', {}),
+    forkApp('fetch-metrics-app.ts', { TELEMETRY_OPTIONS: fetchOff }),
+    forkApp('fetch-metrics-app.ts', { EXTENSIONS: '1', TELEMETRY_OPTIONS: fetchOff }),
   ]);
 });
 

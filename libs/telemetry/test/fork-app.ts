@@ -18,7 +18,8 @@ export async function forkApp(
   env: Record<string, string>,
   options: { execArgv?: string[]; timeoutMs?: number } = {},
 ): Promise<App> {
-  const timeoutMs = options.timeoutMs ?? 20_000;
+  // Start-up is about a second of CPU, but the shared machine can take far longer to give it.
+  const timeoutMs = options.timeoutMs ?? 90_000;
   const child = fork(join(import.meta.dirname, 'fixtures', fixture), [], {
     execArgv: ['--conditions=@tether/source', ...(options.execArgv ?? [])],
     env: { ...process.env, ...env },

@@ -7,11 +7,9 @@ import { ask } from './ask.ts';
 import { type App, forkApp, waitFor } from './fork-app.ts';
 import { type SinkProcess, startSinkProcess } from './trace-sink-process.ts';
 
-// Start-up is about a second of CPU, but the shared machine can take far longer to give it.
-const slow = { timeoutMs: 90_000 };
 const apps: App[] = [];
 async function start(env: Record<string, string>): Promise<App> {
-  const app = await forkApp('fetch-metrics-app.ts', env, slow);
+  const app = await forkApp('fetch-metrics-app.ts', env);
   apps.push(app);
   return app;
 }
