@@ -178,7 +178,7 @@ describe('createPgPool helpers', () => {
         expect(elapsed).toBeLessThan(1_500);
       }
       // Both connections were closed (the statement may still run on them), not handed to the next caller.
-      await eventually(() => evictions.length === 2, 2_000);
+      expect(await eventually(() => evictions.length === 2, 2_000)).toBe(true);
       expect(evictions.map((e) => e.reason).sort()).toEqual(['aborted', 'fatal_error']);
       await expect(pool.query<{ x: number }>('SELECT 1 AS x')).resolves.toMatchObject({ rows: [{ x: 1 }] });
     } finally {

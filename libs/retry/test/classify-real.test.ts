@@ -93,8 +93,10 @@ describe('classify() on errors raised by a real Postgres and node-postgres', () 
         b.query('UPDATE accounts SET balance = 1 WHERE id = 1'),
       ]);
       await Promise.all([a.query('ROLLBACK'), b.query('ROLLBACK')]);
-      const deadlock = outcomes.find((o) => o.status === 'rejected');
-      expect(deadlock).toBeDefined();
+      const rejected = outcomes.filter((o) => o.status === 'rejected');
+      // Postgres breaks the deadlock by failing exactly one of the two.
+      expect(rejected).toHaveLength(1);
+      const deadlock = rejected[0];
       expect(classify((deadlock as PromiseRejectedResult).reason)).toMatchObject({
         retryTransaction: true,
         code: '40P01',
@@ -133,8 +135,11 @@ describe('classify() on errors raised by a real Postgres and node-postgres', () 
   });
 
   it('pg-pool checkout timeout: nothing was sent, safe to retry', async () => {
-    const pool = new pg.Pool({ connectionString: postgres.url, max: 1, connectionTimeoutMillis: 100 });
+    // The one connection is opened with a generous timeout (SCRAM takes a while on a loaded machine),
+    // then the checkout timeout is made short for the caller who has to wait for it.
+    const pool = new pg.Pool({ connectionString: postgres.url, max: 1, connectionTimeoutMillis: 10_000 });
     const held = await pool.connect();
+    pool.options.connectionTimeoutMillis = 100;
     try {
       const error = await rejectionOf(pool.query('SELECT 1'));
       expect((error as Error).message).toBe('timeout exceeded when trying to connect');
