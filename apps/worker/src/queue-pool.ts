@@ -4,28 +4,66 @@ import type pg from 'pg';
 
 /**
  * The pg.Pool face graphile-worker uses (`connect`, listeners, `end`), over the @tether/pooling pool,
- * so the queue shares its connections, keepalive, timeouts and error listeners. One change: connect()
- * waits out a Postgres restart (retrying refused or not-yet-accepting connections until
- * `connectDeadlineMs`) instead of failing at once. graphile-worker does not retry completing or
- * failing a job after such an error; it stops its pool ("queue is in an inconsistent state").
+ * so the queue shares its connections, keepalive, timeouts and error listeners. Two changes make it
+ * ride out a Postgres restart, which graphile-worker 0.18 does not: recording a job's outcome is
+ * tried once, and a failure stops its pool for good ("queue is in an inconsistent state").
+ *
+ * - connect() waits (retrying refused or not-yet-accepting connections) until `deadlineMs`.
+ * - Its outcome statements (the prepared `complete_job…` / `fail_job…`: a DELETE by id, an UPDATE
+ *   guarded by `locked_by`, both harmless to repeat) are re-run on a fresh connection when the
+ *   connection broke under them.
+ *
  * `end()` is a no-op: the pool belongs to the app and is drained by its shutdown hook.
  */
-export function queuePool(db: TetherPgPool, connectDeadlineMs = 60_000): pg.Pool {
+export function queuePool(db: TetherPgPool, deadlineMs = 60_000): pg.Pool {
   const pool = db.pool;
+
+  async function retrying<T>(attempt: () => Promise<T>): Promise<T> {
+    const deadline = performance.now() + deadlineMs;
+    const backoff = createBackoff({ initialDelayMs: 100, maxDelayMs: 2_000 });
+    for (;;) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (classify(error).kind !== 'transient' || db.isDraining || performance.now() > deadline)
+          throw error;
+        await new Promise((r) => setTimeout(r, backoff.next()));
+      }
+    }
+  }
+
+  const connect = () => retrying(() => pool.connect());
+
+  async function recordOutcome(client: pg.PoolClient, config: pg.QueryConfig): Promise<pg.QueryResult> {
+    try {
+      return await client.query(config);
+    } catch (error) {
+      if (classify(error).kind !== 'transient') throw error;
+      return retrying(async () => {
+        const fresh = await pool.connect();
+        try {
+          return await fresh.query(config);
+        } finally {
+          fresh.release();
+        }
+      });
+    }
+  }
+
   const adapter = {
     async connect(): Promise<pg.PoolClient> {
-      const deadline = performance.now() + connectDeadlineMs;
-      const backoff = createBackoff({ initialDelayMs: 100, maxDelayMs: 2_000 });
-      for (;;) {
-        try {
-          return await pool.connect();
-        } catch (error) {
-          // Nothing was sent on a connection that never opened: waiting is always safe.
-          if (classify(error).kind !== 'transient' || db.isDraining || performance.now() > deadline)
-            throw error;
-          await new Promise((r) => setTimeout(r, backoff.next()));
-        }
-      }
+      const client = await connect();
+      return new Proxy(client, {
+        get(target, prop) {
+          if (prop === 'query')
+            return (config: unknown, values?: unknown[]) =>
+              isOutcomeStatement(config) && values === undefined
+                ? recordOutcome(target, config)
+                : target.query(config as string, values);
+          const value = Reflect.get(target, prop, target) as unknown;
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
     },
     query: pool.query.bind(pool),
     on(event: string, listener: (...args: unknown[]) => void) {
@@ -40,4 +78,9 @@ export function queuePool(db: TetherPgPool, connectDeadlineMs = 60_000): pg.Pool
     end: () => Promise.resolve(),
   };
   return adapter as unknown as pg.Pool;
+}
+
+function isOutcomeStatement(config: unknown): config is pg.QueryConfig {
+  const name = (config as { name?: unknown } | null)?.name;
+  return typeof name === 'string' && /^(complete_job|fail_job)/.test(name);
 }

@@ -6,6 +6,7 @@ import type { Lifecycle } from '@tether/shutdown';
 import type { Logger } from '@tether/telemetry';
 import type { JobHelpers, Task } from 'graphile-worker';
 import type { JobHandler } from './handlers.ts';
+import { TransientJobError } from './job-errors.ts';
 import type { AbortReason, LeaseKeeper } from './leases.ts';
 import type { WorkerOptions } from './options.ts';
 import { requeueJob } from './requeue.ts';
@@ -88,9 +89,12 @@ async function runJob(deps: RunJobDeps, jobId: string, helpers: JobHelpers): Pro
       attempt: job.attempts,
       signal: controller.signal,
       progress: async (data) => {
-        const event = await db.transaction((c) => reportProgress(c, jobId, data, { leaseToken: token }), {
-          name: 'job.progress',
-        });
+        // A lost progress write is the database's failure, not the job's: retry the job, never fail it.
+        const event = await db
+          .transaction((c) => reportProgress(c, jobId, data, { leaseToken: token }), { name: 'job.progress' })
+          .catch((error: unknown) => {
+            throw new TransientJobError('recording progress failed', { cause: error });
+          });
         if (!event && !controller.signal.aborted) controller.abort('lease-lost' satisfies AbortReason);
       },
     });

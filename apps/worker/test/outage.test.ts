@@ -40,7 +40,14 @@ describe('the worker through dependency restarts', () => {
         s,
         jobs.map((j) => j.id),
         90_000,
-      );
+      ).catch(async (error: Error) => {
+        const { rows } = await s.pool.query('SELECT status, count(*) FROM tether_jobs GROUP BY 1');
+        const problems = worker
+          .output()
+          .split('\n')
+          .filter((line) => !line.includes('"level":30'));
+        throw new Error(`${error.message}: ${JSON.stringify(rows)}\n${problems.slice(-40).join('\n')}`);
+      });
       expect(done.map((job) => job.status)).toEqual(jobs.map(() => 'succeeded'));
       for (const job of jobs) {
         const events = await s.events(job.id);
