@@ -44,7 +44,8 @@ export async function startApp(entry: string, env: Record<string, string | undef
     port,
     adminPort,
     output: () => output,
-    async ready(probe = '/readyz', timeoutMs = 20_000) {
+    // Generous: on a loaded CI machine (many suites, two cores) an app's imports alone can take 20 s.
+    async ready(probe = '/readyz', timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         if (child.exitCode !== null || child.signalCode !== null)
