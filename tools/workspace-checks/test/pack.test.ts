@@ -22,6 +22,23 @@ function run(command: string, args: string[], cwd: string): string {
   }
 }
 
+/** A strict TypeScript consumer of `main.ts` that checks the installed packages' declarations too. */
+function writeConsumerTsconfig(dir: string, types: string[]): void {
+  const compilerOptions = {
+    strict: true,
+    module: 'nodenext',
+    moduleResolution: 'nodenext',
+    target: 'es2023',
+  };
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: { ...compilerOptions, noEmit: true, skipLibCheck: false, types },
+      files: ['main.ts'],
+    }),
+  );
+}
+
 describe('a packed lib in a project outside the repo', () => {
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -57,21 +74,7 @@ describe('a packed lib in a project outside the repo', () => {
         '',
       ].join('\n'),
     );
-    writeFileSync(
-      join(scratch, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          strict: true,
-          module: 'nodenext',
-          moduleResolution: 'nodenext',
-          target: 'es2023',
-          noEmit: true,
-          skipLibCheck: false,
-          types: [],
-        },
-        files: ['main.ts'],
-      }),
-    );
+    writeConsumerTsconfig(scratch, []);
     run('tsc', ['-p', 'tsconfig.json'], scratch);
 
     // And runs as plain JavaScript, resolving dist/ through the package's exports.
@@ -183,21 +186,7 @@ describe.each(['@tether/pooling'])('%s packed with its workspace dependencies', 
         .map((s, i) => `import * as m${i} from '${s}';\nconsole.log(Object.keys(m${i}).length);\n`)
         .join(''),
     );
-    writeFileSync(
-      join(consumer, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          strict: true,
-          module: 'nodenext',
-          moduleResolution: 'nodenext',
-          target: 'es2023',
-          noEmit: true,
-          skipLibCheck: false,
-          types: ['node'],
-        },
-        files: ['main.ts'],
-      }),
-    );
+    writeConsumerTsconfig(consumer, ['node']);
     run('tsc', ['-p', 'tsconfig.json'], consumer);
 
     // Plain JavaScript: every subpath resolves to dist/ and exports something.
