@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import {
   context,
   type Link,
@@ -9,7 +8,10 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import { type Backoff, createBackoff, InvalidOptionError, type TetherError } from '@tether/retry';
-import WebSocket from 'ws';
+// A conditional subpath import (package.json "imports"): ws + node:events on Node, the native WebSocket
+// in browsers. A relative import cannot choose by condition, hence the exception to the lint rule.
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { checkPlatformOptions, Emitter, transport } from '#platform';
 import {
   WsAuthError,
   WsClientClosedError,
@@ -18,9 +20,10 @@ import {
   WsRejectedError,
   WsTokenTimeoutError,
 } from './errors.ts';
-import { startHeartbeat } from './heartbeat.ts';
+import { type Heartbeat, startHeartbeat } from './heartbeat.ts';
 import { resolveOptions, type ResolvedWsClientOptions, type WsClientOptions } from './options.ts';
 import { type JobEvent, parseEvent, ResumeState } from './resume.ts';
+import type { Connection } from './transport.ts';
 
 export type WsClientState = 'connecting' | 'open' | 'waiting' | 'closed';
 
@@ -55,22 +58,26 @@ const AUTH_CLOSE_CODES = new Set([4401, 4403]);
 /**
  * A WebSocket client for the gateway's `/v1/stream` that stays subscribed across restarts, network
  * faults and dead peers, delivering each job event once and in order. It connects on construction.
+ * The platform comes from `#platform` (package.json "imports"): `ws` and node:events on Node, the
+ * native WebSocket and eventemitter3 under the "browser" condition; everything here runs on both.
  */
-export class WsClient extends EventEmitter<WsClientEvents> {
+export class WsClient extends Emitter<WsClientEvents> {
   private readonly options: ResolvedWsClientOptions;
   private readonly backoff: Backoff;
   private readonly resume = new ResumeState();
   private readonly tracer: Tracer;
-  private socket: WebSocket | undefined;
+  private socket: Connection | undefined;
   private currentState: WsClientState = 'connecting';
   private failures = 0;
   private restartsSinceStable = 0;
   private abortToken: (() => void) | undefined;
   /** Where the client was created: linked from every connect span, never their parent. */
   private readonly creationLinks: Link[];
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private stableTimer: NodeJS.Timeout | undefined;
-  private stopHeartbeat: (() => void) | undefined;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private stableTimer: ReturnType<typeof setTimeout> | undefined;
+  private heartbeat: Heartbeat | undefined;
+  /** Called once the current socket has closed, while close() waits for it. */
+  private onSocketClosed: (() => void) | undefined;
   private heartbeatError: WsHeartbeatTimeoutError | undefined;
   private closeError: TetherError | undefined;
   private closing: Promise<void> | undefined;
@@ -80,6 +87,7 @@ export class WsClient extends EventEmitter<WsClientEvents> {
   constructor(options: WsClientOptions) {
     super();
     this.options = resolveOptions(options);
+    checkPlatformOptions(options);
     this.backoff = createBackoff({
       initialDelayMs: this.options.initialReconnectDelayMs,
       maxDelayMs: this.options.maxReconnectDelayMs,
@@ -154,12 +162,12 @@ export class WsClient extends EventEmitter<WsClientEvents> {
       this.stopConnectionTimers();
       // The server's close frame may never come (blackholed path); do not wait ws' 30 s for it.
       const cutOff = setTimeout(() => socket.terminate(), this.options.closeTimeoutMs);
-      socket.once('close', () => {
+      this.onSocketClosed = () => {
         clearTimeout(cutOff);
         this.finish(undefined);
         resolve();
-      });
-      if (socket.readyState === WebSocket.CONNECTING) socket.terminate();
+      };
+      if (socket.state === 'connecting') socket.terminate();
       else socket.close(1000, 'client closed');
     });
     return this.closing;
@@ -212,17 +220,43 @@ export class WsClient extends EventEmitter<WsClientEvents> {
     if (this.options.tokenIn === 'query') url.searchParams.set('access_token', token);
     else headers.authorization = `Bearer ${token}`;
 
-    let socket: WebSocket;
+    let opened = false;
+    let ended = false;
+    let socket: Connection;
     try {
       // Under the connect span, so an instrumented HTTP upgrade request becomes its child.
-      socket = context.with(
-        trace.setSpan(ROOT_CONTEXT, span),
-        () =>
-          new WebSocket(url, {
-            ...this.options.ws,
-            headers,
-            handshakeTimeout: this.options.connectTimeoutMs,
-          }),
+      socket = context.with(trace.setSpan(ROOT_CONTEXT, span), () =>
+        transport(
+          url,
+          { headers, handshakeTimeoutMs: this.options.connectTimeoutMs, ws: this.options.ws },
+          {
+            open: () => {
+              opened = true;
+              span.end();
+              this.onOpen(socket);
+            },
+            message: (text) => {
+              const event = parseEvent(text);
+              // Replays that overlap live pushes, and late events for jobs already unsubscribed, end here.
+              if (event && this.resume.accept(event)) this.emit('event', event);
+            },
+            pong: () => this.heartbeat?.pong(),
+            close: (code, { httpStatus, error }) => {
+              if (ended || socket !== this.socket) return;
+              ended = true;
+              this.socket = undefined;
+              this.stopConnectionTimers();
+              if (this.closing) {
+                if (!opened) span.end();
+                this.onSocketClosed?.();
+                return;
+              }
+              const outcome = this.classify(code, httpStatus, error);
+              if (!opened) endSpan(span, outcome.error);
+              this.afterClose(code, outcome.error, outcome.reason);
+            },
+          },
+        ),
       );
     } catch (error) {
       // e.g. a token with characters a header cannot carry (Node's message names the header, not the value).
@@ -236,43 +270,11 @@ export class WsClient extends EventEmitter<WsClientEvents> {
     }
     this.socket = socket;
     this.heartbeatError = undefined;
-    let httpStatus: number | undefined;
-    let socketError: Error | undefined;
-    let opened = false;
-    socket.on('unexpected-response', (_request, response) => {
-      httpStatus = response.statusCode;
-      response.resume();
-      socket.terminate();
-    });
-    socket.on('error', (error) => (socketError = error));
-    socket.on('open', () => {
-      opened = true;
-      span.end();
-      this.onOpen(socket);
-    });
-    socket.on('message', (data, isBinary) => {
-      if (isBinary) return;
-      const event = parseEvent(data.toString());
-      // Replays that overlap live pushes, and late events for jobs already unsubscribed, end here.
-      if (event && this.resume.accept(event)) this.emit('event', event);
-    });
-    socket.on('close', (code) => {
-      if (socket !== this.socket) return;
-      this.socket = undefined;
-      this.stopConnectionTimers();
-      if (this.closing) {
-        if (!opened) span.end();
-        return;
-      }
-      const outcome = this.classify(code, httpStatus, socketError);
-      if (!opened) endSpan(span, outcome.error);
-      this.afterClose(code, outcome.error, outcome.reason);
-    });
   }
 
-  private onOpen(socket: WebSocket): void {
+  private onOpen(socket: Connection): void {
     this.currentState = 'open';
-    this.stopHeartbeat = startHeartbeat(socket, {
+    this.heartbeat = startHeartbeat(socket, {
       pingIntervalMs: this.options.pingIntervalMs,
       pongTimeoutMs: this.options.pongTimeoutMs,
       onTimeout: () => {
@@ -350,8 +352,8 @@ export class WsClient extends EventEmitter<WsClientEvents> {
   }
 
   private stopConnectionTimers(): void {
-    this.stopHeartbeat?.();
-    this.stopHeartbeat = undefined;
+    this.heartbeat?.stop();
+    this.heartbeat = undefined;
     clearTimeout(this.stableTimer);
     this.stableTimer = undefined;
   }
@@ -361,7 +363,7 @@ export class WsClient extends EventEmitter<WsClientEvents> {
     const source = this.options.token;
     if (typeof source === 'string') return source;
     const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const stop = new Promise<never>((_resolve, reject) => {
       const abort = (error: Error): void => {
         clearTimeout(timer);
@@ -388,7 +390,7 @@ export class WsClient extends EventEmitter<WsClientEvents> {
 
   private send(message: object): void {
     // While disconnected the subscription waits in ResumeState and is sent on the next open.
-    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+    if (this.socket?.state === 'open') this.socket.send(JSON.stringify(message));
   }
 
   /** The permanent error that closed the client, if any. */

@@ -1,21 +1,25 @@
-import type WebSocket from 'ws';
+import type { Connection } from './transport.ts';
+
+export interface Heartbeat {
+  /** A pong arrived. */
+  pong(): void;
+  stop(): void;
+}
 
 /**
  * Client-side ping/pong. A blackholed connection (a NAT entry that forgot us, a dead node) sends no
  * FIN or RST, and TCP keepalive would take minutes to notice (FIELD-NOTES), so the client pings
  * every `pingIntervalMs` and calls `onTimeout` when no pong comes within `pongTimeoutMs`.
- * Worst-case detection: pingIntervalMs + pongTimeoutMs after the path died.
+ * Worst-case detection: pingIntervalMs + pongTimeoutMs after the path died. A connection that cannot
+ * ping (browsers) gets none: the browser's own TCP handling is all there is.
  */
 export function startHeartbeat(
-  socket: WebSocket,
+  connection: Connection,
   options: { pingIntervalMs: number; pongTimeoutMs: number; onTimeout: () => void },
-): () => void {
-  let pongTimer: NodeJS.Timeout | undefined;
-  const onPong = () => {
-    clearTimeout(pongTimer);
-    pongTimer = undefined;
-  };
-  socket.on('pong', onPong);
+): Heartbeat {
+  const ping = connection.ping;
+  if (!ping) return { pong: () => undefined, stop: () => undefined };
+  let pongTimer: ReturnType<typeof setTimeout> | undefined;
   const pingTimer = setInterval(() => {
     // A pong still outstanding keeps its original deadline; a second ping must not extend it.
     if (pongTimer === undefined) {
@@ -24,13 +28,18 @@ export function startHeartbeat(
         options.onTimeout();
       }, options.pongTimeoutMs);
     }
-    socket.ping();
+    ping();
   }, options.pingIntervalMs);
-  const stop = () => {
+  const stop = (): void => {
     clearInterval(pingTimer);
     clearTimeout(pongTimer);
     pongTimer = undefined;
-    socket.off('pong', onPong);
   };
-  return stop;
+  return {
+    pong: () => {
+      clearTimeout(pongTimer);
+      pongTimer = undefined;
+    },
+    stop,
+  };
 }

@@ -151,7 +151,9 @@ function count(option: string, value: unknown, fallback: number): number {
   return value;
 }
 
-const isPem = (v: unknown): boolean => typeof v === 'string' || Buffer.isBuffer(v);
+// Buffer only exists on Node; these options only mean something there.
+const isPem = (v: unknown): boolean =>
+  typeof v === 'string' || (typeof Buffer !== 'undefined' && Buffer.isBuffer(v));
 
 /** Each key's check; the message never shows the value (keys and passphrases are secrets). */
 const transportChecks: Record<keyof WsTransportOptions, [(v: unknown) => boolean, string]> = {
