@@ -9,6 +9,9 @@ import { applyHttpServerDefaults, createLifecycle, lifecycleOptionsFromEnv } fro
 import { createLogger, startTelemetry } from '@tether/telemetry';
 import { apiOptionsFromEnv } from './options.ts';
 
+/** Start-up never waits longer than this for the schema check (an unreachable database must not block readiness). */
+const SCHEMA_CHECK_TIMEOUT_MS = 5_000;
+
 const config = loadRuntimeConfig(process.env, { require: ['PORT', 'AUTH'] });
 const options = apiOptionsFromEnv(process.env);
 const lifecycle = createLifecycle(lifecycleOptionsFromEnv());
@@ -51,7 +54,16 @@ await lifecycle.listenAdmin();
 
 // Migrations are tether-migrate's job (npm start, the chart's hook Job), never the API's. Start-up
 // only checks: a missing schema is logged, and requests answer 503 until it appears.
-const pending = await pendingMigrations(config.DATABASE_URL).catch((error: unknown) => {
+const pending = await Promise.race([
+  pendingMigrations(config.DATABASE_URL),
+  new Promise<never>((_, reject) =>
+    setTimeout(
+      () => reject(new Error(`no answer within ${SCHEMA_CHECK_TIMEOUT_MS} ms`)),
+      SCHEMA_CHECK_TIMEOUT_MS,
+    ).unref(),
+  ),
+]).catch((error: unknown) => {
+  // The database may be down at start-up; requests then answer 503 until it is back.
   logger.warn({ err: error }, 'could not check the schema at start-up');
   return [];
 });

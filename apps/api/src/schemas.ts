@@ -18,12 +18,10 @@ export const CreateJobBody = z
   ])
   .meta({ id: 'CreateJobRequest' });
 
-export const JobAccepted = z
-  .strictObject({ id: z.uuid(), status: JobStatusSchema })
-  .meta({
-    id: 'JobAccepted',
-    description: 'The job was queued (or, for a replayed Idempotency-Key, had been).',
-  });
+export const JobAccepted = z.strictObject({ id: z.uuid(), status: JobStatusSchema }).meta({
+  id: 'JobAccepted',
+  description: 'The job was queued (or, for a replayed Idempotency-Key, had been).',
+});
 
 const timestamp = z.iso.datetime({ offset: true });
 
@@ -37,12 +35,9 @@ export const JobSchema = z
     result: z.unknown().meta({ description: 'The result of a succeeded job, else null' }),
     error: z.unknown().meta({ description: 'The error of a failed job, else null' }),
     attempts: z.int().min(0),
-    lastEventId: z
-      .string()
-      .regex(/^\d+$/)
-      .meta({
-        description: "Id (per-job sequence number) of the job's latest event; resume a stream after it",
-      }),
+    lastEventId: z.string().regex(/^\d+$/).meta({
+      description: "Id (per-job sequence number) of the job's latest event; resume a stream after it",
+    }),
     cancelRequested: z.boolean(),
     createdAt: timestamp,
     updatedAt: timestamp,

@@ -97,7 +97,15 @@ export async function startApi(
       } catch {
         // not JSON: the assertion that follows will say so
       }
-      return { status: response.status, headers: response.headers, body: parsed, method, path };
+      // The path as the server saw it (fetch resolves `.` and `..` segments).
+      const sent = new URL(`${url}${path}`);
+      return {
+        status: response.status,
+        headers: response.headers,
+        body: parsed,
+        method,
+        path: sent.pathname + sent.search,
+      };
     },
     async close() {
       server.closeAllConnections();

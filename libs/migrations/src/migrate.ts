@@ -1,7 +1,7 @@
+import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runner } from 'node-pg-migrate';
-import { migrateQueueSchema, queueSchemaInstalled } from './queue-schema.ts';
+import { migrateQueueSchema, readSchemaState } from './queue-schema.ts';
 
 /** The SQL migrations shipped with this package (also in the npm tarball). */
 export const migrationsDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
@@ -38,6 +38,8 @@ export const QUEUE_SCHEMA = 'graphile-worker';
 export async function migrate(options: MigrateOptions): Promise<MigrationResult> {
   const direction = options.direction ?? 'up';
   const log = options.log ?? (() => {});
+  // Loaded on use: apps import this package only for pendingMigrations() at start-up.
+  const { runner } = await import('node-pg-migrate');
   const ran = await runner({
     databaseUrl: options.databaseUrl,
     dir: migrationsDir,
@@ -62,20 +64,16 @@ export async function migrate(options: MigrateOptions): Promise<MigrationResult>
 
 /**
  * Names of migrations shipped here that the database has not applied, plus `graphile-worker` while
- * the queue schema is missing: empty means the schema is current. Apps call this from their start-up probe instead of migrating themselves.
+ * the queue schema is missing: empty means the schema is current. Apps call this at start-up instead
+ * of migrating themselves, so it reads two catalog facts on one bounded connection (no migration tooling loaded).
  */
 export async function pendingMigrations(databaseUrl: string): Promise<string[]> {
-  const ran = await runner({
-    databaseUrl,
-    dir: migrationsDir,
-    migrationsTable,
-    direction: 'up',
-    count: Infinity,
-    dryRun: true,
-    noLock: true,
-    log: () => {},
-    logger: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
-  });
-  const pending = ran.map((m) => m.name);
-  return (await queueSchemaInstalled(databaseUrl)) ? pending : [...pending, QUEUE_SCHEMA];
+  const shipped = (await readdir(migrationsDir))
+    .filter((file) => file.endsWith('.sql'))
+    .map((file) => file.slice(0, -'.sql'.length))
+    .sort();
+  const { applied, queueInstalled } = await readSchemaState(databaseUrl);
+  const done = new Set(applied);
+  const pending = shipped.filter((name) => !done.has(name));
+  return queueInstalled ? pending : [...pending, QUEUE_SCHEMA];
 }
