@@ -294,7 +294,8 @@ export class LocalStack {
     }
   }
 
-  private async waitReady(app: AppSpec, timeoutMs = 30_000): Promise<void> {
+  // Generous: on a loaded machine an app's imports alone can take half a minute.
+  private async waitReady(app: AppSpec, timeoutMs = 90_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     const url = `http://127.0.0.1:${app.adminPort}/readyz`;
     for (;;) {
