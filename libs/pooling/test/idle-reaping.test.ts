@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { EphemeralPostgres, EphemeralRedis } from '@tether/devstack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createInsertTable, type InsertOutcomes, reconcileInserts } from './pg-writes.ts';
 
 const fixture = new URL('./fixtures/idle-reaping.ts', import.meta.url).pathname;
 
@@ -9,6 +10,8 @@ interface Report {
   errors: number;
   sample: string[];
   uncaught: number;
+  /** pg-tether-writes only. */
+  ids: InsertOutcomes;
 }
 
 function runChild(
@@ -37,6 +40,7 @@ describe.concurrent('server-side idle reaping: Postgres idle_session_timeout = 1
   let server: EphemeralPostgres;
   beforeAll(async () => {
     server = await EphemeralPostgres.start({ settings: { idle_session_timeout: '1s' } });
+    await createInsertTable(server, 'reaping_writes');
   });
   afterAll(async () => {
     await server?.close();
@@ -49,6 +53,21 @@ describe.concurrent('server-side idle reaping: Postgres idle_session_timeout = 1
     expect(r.errors, r.sample.join('; ')).toBe(0);
     expect(r.ok).toBe(300);
     expect(r.uncaught).toBe(0);
+  });
+
+  it('createPgPool, non-idempotent INSERTs: no write applied twice, every write succeeded or its caller got an error', async () => {
+    const { code, stdout, stderr } = await runChild('pg-tether-writes', server.url);
+    expect(code, stderr).toBe(0);
+    const r = report(stdout);
+    expect(r.uncaught).toBe(0);
+    // The first write before the waves, then 10 waves of 30.
+    expect(r.ok + r.errors).toBe(300);
+    const ledger = await reconcileInserts(server, 'reaping_writes', r.ids);
+    expect(ledger.ok + ledger.notSent + ledger.unknown).toBe(301);
+    // An INSERT meeting a session the server is reaping cannot be retried (it was sent), so unlike
+    // reads it may fail; what matters is that it is reported and never applied twice. Validation
+    // of connections idle >= 1 s keeps those rare: most writes succeed.
+    expect(ledger.ok, r.sample.join('; ')).toBeGreaterThan(200);
   });
 
   it('CONTROL: a raw pg.Pool without an error listener crashes', async () => {

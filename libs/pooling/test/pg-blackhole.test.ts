@@ -4,7 +4,8 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPgPool, type PgEvictionEvent, type TetherPgPool } from '../src/index.ts';
 import { CaptureLogger } from './capture-logger.ts';
-import { eventually } from './load.ts';
+import { eventually, steadyLoad } from './load.ts';
+import { createInsertTable, InsertLedger, reconcileInserts } from './pg-writes.ts';
 
 // Short timers so the suite stays quick; the mechanisms are the production ones.
 const KEEPALIVE_MS = 1_000;
@@ -17,6 +18,8 @@ let proxy: FaultProxy;
 
 beforeAll(async () => {
   server = await EphemeralPostgres.start();
+  await createInsertTable(server, 'next_writes');
+  await createInsertTable(server, 'load_writes');
 });
 
 afterEach(async () => {
@@ -73,6 +76,73 @@ describe('established idle connections silently blackholed (no FIN, no RST)', ()
       expect(evictions.filter((e) => e.reason === 'validation_failed')).toHaveLength(1);
       expect(evictions.filter((e) => e.reason === 'condemned')).toHaveLength(4);
       expect(logger.text).toContain('failed validation');
+    } finally {
+      await pool.drain(2_000);
+    }
+  });
+
+  it('the next non-idempotent INSERTs after the blackhole each land exactly once, none fails', async () => {
+    proxy = await FaultProxy.start({ targetPort: server.port });
+    const pool = createPgPool({
+      connectionString: viaProxy(),
+      max: 5,
+      keepAliveInitialDelayMs: KEEPALIVE_MS,
+      validateIdleAfterMs: 200,
+      validationTimeoutMs: 500,
+      deadlineMs: DEADLINE_MS,
+      logger: new CaptureLogger(),
+    });
+    try {
+      await warm(pool, 5);
+      await sleep(300);
+      proxy.blackhole();
+      // Every pooled connection is dead: the validation ping finds out before an INSERT is sent on one.
+      const ledger = new InsertLedger();
+      await Promise.all(
+        Array.from({ length: 5 }, () =>
+          ledger.write((id) => pool.query('INSERT INTO next_writes VALUES ($1)', [id])),
+        ),
+      );
+      const r = await reconcileInserts(server, 'next_writes', ledger.outcomes);
+      expect(r).toMatchObject({ ok: 5, notSent: 0, unknown: 0, rows: 5 });
+    } finally {
+      await pool.drain(2_000);
+    }
+  });
+
+  it('blackholed under ~50 INSERTs/s: no write applied twice, at most one in doubt per dead connection, the rest succeed', async () => {
+    proxy = await FaultProxy.start({ targetPort: server.port });
+    const pool = createPgPool({
+      connectionString: viaProxy(),
+      max: 5,
+      keepAliveInitialDelayMs: KEEPALIVE_MS,
+      validateIdleAfterMs: 200,
+      validationTimeoutMs: 500,
+      deadlineMs: DEADLINE_MS,
+      logger: new CaptureLogger(),
+    });
+    try {
+      await warm(pool, 5);
+      const ledger = new InsertLedger();
+      const load = steadyLoad(
+        () => ledger.write((id) => pool.query('INSERT INTO load_writes VALUES ($1)', [id])),
+        50,
+      );
+      await sleep(1_000);
+      // Mid-load: INSERTs in flight on these connections may or may not have reached the server.
+      const dead = proxy.connectionCount;
+      proxy.blackhole();
+      await sleep(DEADLINE_MS + 1_500);
+      await load.stop();
+      const r = await reconcileInserts(server, 'load_writes', ledger.outcomes);
+      // A write sent on a connection that then went silent hits its deadline: reported, never
+      // re-sent. Writes queued behind those until their own deadline fail too (a deadline error
+      // does not claim "nothing sent", so they count as outcome unknown), but only a write that was
+      // sent can have landed: each connection carries one statement at a time, so at most one
+      // landed write in doubt per dead connection.
+      expect(r.unknown).toBeGreaterThan(0);
+      expect(r.unknownApplied, JSON.stringify(r)).toBeLessThanOrEqual(dead);
+      expect(r.ok).toBeGreaterThan(60);
     } finally {
       await pool.drain(2_000);
     }

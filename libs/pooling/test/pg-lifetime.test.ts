@@ -1,12 +1,15 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EphemeralPostgres } from '@tether/devstack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgPool, type PgEvictionEvent } from '../src/index.ts';
 import { CaptureLogger } from './capture-logger.ts';
-import { eventually } from './load.ts';
+import { eventually, steadyLoad } from './load.ts';
+import { createInsertTable, InsertLedger, reconcileInserts } from './pg-writes.ts';
 
 let server: EphemeralPostgres;
 beforeAll(async () => {
   server = await EphemeralPostgres.start();
+  await createInsertTable(server, 'writes');
 });
 afterAll(async () => {
   await server?.close();
@@ -60,6 +63,38 @@ describe('maximum lifetime with jitter', () => {
       for (const age of idle)
         quarters[Math.min(3, Math.floor(((age - (MAX_LIFETIME_MS - JITTER_MS)) / JITTER_MS) * 4))]! += 1;
       for (const q of quarters) expect(q).toBeGreaterThanOrEqual(3);
+    } finally {
+      await pool.drain(5_000);
+    }
+  });
+
+  it('recycles connections under ~100 non-idempotent INSERTs/s: every write succeeds, each applied exactly once', async () => {
+    const pool = createPgPool({
+      connectionString: server.url,
+      max: 10,
+      maxLifetimeMs: 1_500,
+      maxLifetimeJitterMs: 500,
+      logger: new CaptureLogger(),
+    });
+    const lifetimeEvictions: PgEvictionEvent[] = [];
+    pool.on('evict', (e) => {
+      if (e.reason === 'lifetime') lifetimeEvictions.push(e);
+    });
+    try {
+      await Promise.all(Array.from({ length: 10 }, () => pool.query('SELECT pg_sleep(0.05)')));
+      const ledger = new InsertLedger();
+      const load = steadyLoad(
+        () => ledger.write((id) => pool.query('INSERT INTO writes VALUES ($1)', [id])),
+        100,
+      );
+      // Several lifetimes: every connection of the warm-up is recycled at least once under load.
+      expect(await eventually(() => lifetimeEvictions.length >= 10, 20_000, 50)).toBe(true);
+      await sleep(500);
+      await load.stop();
+      const r = await reconcileInserts(server, 'writes', ledger.outcomes);
+      // A connection is retired only between statements, so no write is ever in doubt.
+      expect(r).toMatchObject({ notSent: 0, unknown: 0 });
+      expect(r.ok).toBeGreaterThan(100);
     } finally {
       await pool.drain(5_000);
     }
