@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -21,7 +21,25 @@ export interface PostgresOptions {
   settings?: Record<string, string | number>;
   /** Start-up wait in ms (default 30000). */
   startTimeoutMs?: number;
+  /**
+   * Also serve TLS (`ssl = on`) with a throwaway CA made by `openssl` in the data dir: a server
+   * certificate for 127.0.0.1/localhost and a client certificate for the role `certUser`, which may
+   * log in only over TLS with that certificate (pg_hba `cert`). Password logins are unchanged and
+   * may use TLS too. See `tls` and `certUrl`. Default: off (plaintext only, no openssl needed).
+   */
+  tls?: boolean;
 }
+
+/** Files of the throwaway CA and client certificate of a server started with `tls: true` (PEM). */
+export interface PostgresTls {
+  caFile: string;
+  clientCertFile: string;
+  clientKeyFile: string;
+  /** The role that authenticates with the client certificate (its CN), no password. */
+  certUser: string;
+}
+
+const CERT_USER = 'tether_cert';
 
 /** The unprivileged account Postgres runs as when we are root (it refuses to run as root). */
 function postgresAccount(): { uid: number; gid: number } | undefined {
@@ -109,10 +127,26 @@ export class EphemeralPostgres {
         },
       );
     }
+    if (options.tls) {
+      try {
+        await server.makeCertificates(account);
+      } catch (error) {
+        removeTempDir(dataDir);
+        throw new DevstackError(
+          'TETHER_DEVSTACK_TLS',
+          `making the throwaway certificates with openssl failed: ${(error as { stderr?: string }).stderr ?? error}`,
+          { cause: error },
+        );
+      }
+    }
     // Application connections over TCP authenticate with scram; the superuser uses the socket.
+    // With TLS, the certificate role logs in only over TLS with its client certificate.
+    const certLines = options.tls
+      ? `hostssl all ${CERT_USER} 127.0.0.1/32 cert\nhost all ${CERT_USER} 127.0.0.1/32 reject\n`
+      : '';
     writeFileSync(
       join(dataDir, 'pg_hba.conf'),
-      'local all all trust\nhost all postgres 127.0.0.1/32 reject\nhost all all 127.0.0.1/32 scram-sha-256\n',
+      `local all all trust\nhost all postgres 127.0.0.1/32 reject\n${certLines}host all all 127.0.0.1/32 scram-sha-256\n`,
     );
     if (account) chownSync(join(dataDir, 'pg_hba.conf'), account.uid, account.gid);
     const startOn = async (port: number) => {
@@ -133,8 +167,97 @@ export class EphemeralPostgres {
     }
     await server.sql(`CREATE ROLE ${server.user} LOGIN PASSWORD '${server.password}'`);
     await server.sql(`CREATE DATABASE ${server.database} OWNER ${server.user}`);
+    if (options.tls) await server.sql(`CREATE ROLE ${CERT_USER} LOGIN`);
     server.databaseCreated = true;
     return server;
+  }
+
+  /** With `tls: true`: the CA to verify the server against and the certificate role's files. */
+  get tls(): PostgresTls | undefined {
+    if (!this.options.tls) return undefined;
+    return {
+      caFile: join(this.dataDir, 'ca.crt'),
+      clientCertFile: join(this.dataDir, 'client.crt'),
+      clientKeyFile: join(this.dataDir, 'client.key'),
+      certUser: CERT_USER,
+    };
+  }
+
+  /** With `tls: true`: libpq URL of the certificate role, `sslmode=verify-full` with the files above. */
+  get certUrl(): string | undefined {
+    const tls = this.tls;
+    if (!tls) return undefined;
+    const query = new URLSearchParams({
+      sslmode: 'verify-full',
+      sslrootcert: tls.caFile,
+      sslcert: tls.clientCertFile,
+      sslkey: tls.clientKeyFile,
+    });
+    return `postgres://${tls.certUser}@${this.host}:${this.port}/${this.database}?${query}`;
+  }
+
+  /** A CA, a server certificate signed by it and a client certificate for CERT_USER (EC P-256, 2 days). */
+  private async makeCertificates(account: { uid: number; gid: number } | undefined): Promise<void> {
+    const at = (name: string) => join(this.dataDir, name);
+    const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+    await run('openssl', [
+      'req',
+      '-x509',
+      ...key,
+      '-keyout',
+      at('ca.key'),
+      '-out',
+      at('ca.crt'),
+      '-days',
+      '2',
+      '-subj',
+      '/CN=tether devstack throwaway CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ]);
+    const issue = async (name: string, cn: string, extensions: string) => {
+      writeFileSync(at(`${name}.ext`), extensions);
+      await run('openssl', [
+        'req',
+        ...key,
+        '-keyout',
+        at(`${name}.key`),
+        '-out',
+        at(`${name}.csr`),
+        '-subj',
+        `/CN=${cn}`,
+      ]);
+      await run('openssl', [
+        'x509',
+        '-req',
+        '-in',
+        at(`${name}.csr`),
+        '-CA',
+        at('ca.crt'),
+        '-CAkey',
+        at('ca.key'),
+        '-CAcreateserial',
+        '-out',
+        at(`${name}.crt`),
+        '-days',
+        '2',
+        '-extfile',
+        at(`${name}.ext`),
+      ]);
+    };
+    await issue(
+      'server',
+      this.host,
+      'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
+    );
+    await issue('client', CERT_USER, 'extendedKeyUsage=clientAuth\n');
+    // Postgres refuses a key file readable by others, and reads it as its own account.
+    chmodSync(at('server.key'), 0o600);
+    if (account)
+      for (const name of ['ca.crt', 'server.crt', 'server.key'])
+        chownSync(at(name), account.uid, account.gid);
   }
 
   private serverArgs(): string[] {
@@ -147,6 +270,14 @@ export class EphemeralPostgres {
       max_connections: 300,
       shared_buffers: '64MB',
       log_min_messages: 'warning',
+      ...(this.options.tls
+        ? {
+            ssl: 'on',
+            ssl_cert_file: join(this.dataDir, 'server.crt'),
+            ssl_key_file: join(this.dataDir, 'server.key'),
+            ssl_ca_file: join(this.dataDir, 'ca.crt'),
+          }
+        : {}),
       ...this.options.settings,
     };
     return [

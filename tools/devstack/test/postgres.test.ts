@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EphemeralPostgres } from '../src/index.ts';
@@ -81,5 +82,74 @@ describe('EphemeralPostgres', () => {
     }
     await client.end().catch(() => {});
     expect(await appQuery(server, 'SELECT 1 AS ok')).toEqual([{ ok: 1 }]);
+  });
+});
+
+describe('EphemeralPostgres with tls: true', () => {
+  let server: EphemeralPostgres;
+  beforeAll(async () => {
+    server = await EphemeralPostgres.start({ tls: true });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('serves TLS verified against its throwaway CA and logs the certificate role in by its client certificate', async () => {
+    const tls = server.tls;
+    if (!tls) throw new Error('tls: true left server.tls unset');
+    const ca = readFileSync(tls.caFile, 'utf8');
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port: server.port,
+      user: tls.certUser,
+      database: server.database,
+      ssl: {
+        ca,
+        cert: readFileSync(tls.clientCertFile),
+        key: readFileSync(tls.clientKeyFile),
+        servername: 'localhost',
+      },
+    });
+    client.on('error', () => {});
+    await client.connect();
+    try {
+      const { rows } = await client.query(
+        'SELECT current_user AS who, ssl, client_dn FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
+      );
+      expect(rows).toEqual([{ who: tls.certUser, ssl: true, client_dn: `/CN=${tls.certUser}` }]);
+    } finally {
+      await client.end().catch(() => {});
+    }
+    // Without the certificate the role is refused; password logins keep working, over TLS too.
+    const noCert = new pg.Client({
+      host: '127.0.0.1',
+      port: server.port,
+      user: tls.certUser,
+      database: server.database,
+      ssl: { ca },
+    });
+    noCert.on('error', () => {});
+    await expect(noCert.connect()).rejects.toMatchObject({ code: '28000' });
+    const app = new pg.Client({ connectionString: server.url, ssl: { ca } });
+    app.on('error', () => {});
+    await app.connect();
+    try {
+      expect((await app.query('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')).rows).toEqual([
+        { ssl: true },
+      ]);
+    } finally {
+      await app.end().catch(() => {});
+    }
+    expect(server.certUrl).toContain('sslmode=verify-full');
+  });
+
+  it('leaves servers started without it plaintext only', async () => {
+    const plain = await EphemeralPostgres.start();
+    try {
+      expect(plain.tls).toBeUndefined();
+      expect(await plain.sql('SHOW ssl')).toEqual([{ ssl: 'off' }]);
+    } finally {
+      await plain.close();
+    }
   });
 });
