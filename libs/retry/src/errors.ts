@@ -1,3 +1,5 @@
+import { redactText } from '@tether/redact';
+
 /**
  * The base of every Tether error: a stable `TETHER_*` code to branch on (never the message), whether
  * trying again later can help (`retryable`), and the underlying `cause`.
@@ -96,7 +98,9 @@ export class InvalidOptionError extends TetherError {
 }
 
 // Messages carry the cause's code and message only, never the error object itself (it may hold a
-// client config). A URL's password or a `password=` pair in a message is masked all the same.
+// client config). Credentials inside the message are masked by the shared rule of @tether/redact
+// (URL credentials, `dbPassword=`, `x-api-key:`, bearer tokens, JWTs), the same one logs, spans,
+// config errors and outage descriptions use, so `max_tokens=5` stays readable everywhere alike.
 function describe(error: unknown): string {
   let text: string;
   if (error instanceof Error) {
@@ -105,5 +109,5 @@ function describe(error: unknown): string {
   } else {
     text = typeof error === 'string' ? error : typeof error;
   }
-  return text.replace(/(\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@').replace(/(password=)[^\s&;]*/gi, '$1***');
+  return redactText(text);
 }

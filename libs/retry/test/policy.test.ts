@@ -152,7 +152,7 @@ describe('retry decisions', () => {
     const error = await rejectionOf(fastPolicy({ maxAttempts: 2 }).execute(() => Promise.reject(leaky)));
     expect(error).toBeInstanceOf(RetryExhaustedError);
     expect((error as Error).message).not.toContain('s3cret');
-    expect((error as Error).message).toContain('postgres://app:***@db:5432/app');
+    expect((error as Error).message).toContain('postgres://***@db:5432/app');
   });
 
   it('validates options up front, naming the option', () => {
