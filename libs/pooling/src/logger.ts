@@ -1,4 +1,4 @@
-import { redactMessage } from '@tether/outage';
+import { MASK, redactText } from '@tether/redact';
 
 /** The pino-compatible subset this lib logs through (`pino()` instances fit as they are). */
 export interface Logger {
@@ -26,8 +26,9 @@ export const stderrLogger: Logger = {
 const MAX_SECRETS = 32;
 
 /**
- * Removes credentials from text: URLs with user:password, `password=` pairs, and every secret value
- * this pool knows (the password from options or read from the password file).
+ * Removes credentials from text: whatever the shared rule of @tether/redact masks (URL credentials,
+ * secret `key=value` / `key: value` pairs, bearer tokens, JWTs), and every secret value this pool
+ * knows (the password from options or read from the password file), which no key word announces.
  */
 export class Redactor {
   private readonly secrets = new Set<string>();
@@ -41,8 +42,8 @@ export class Redactor {
   }
 
   redact(text: string): string {
-    let out = redactMessage(text);
-    for (const secret of this.secrets) out = out.replaceAll(secret, '***');
+    let out = redactText(text);
+    for (const secret of this.secrets) out = out.replaceAll(secret, MASK);
     return out;
   }
 }
