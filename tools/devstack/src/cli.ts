@@ -1,18 +1,22 @@
 /**
- * `npm start` = `node tools/devstack/src/cli.ts up [--free-ports] [--state-dir <dir>]`: the whole
- * platform locally; stack.json goes to `<state-dir>` (default `.tether/`).
+ * `npm start` = `node tools/devstack/src/cli.ts up [--free-ports] [--state-dir <dir>] [--nat <s>]`: the
+ * whole platform locally; stack.json goes to `<state-dir>` (default `.tether/`). `--nat 350` puts the
+ * apps behind a kernel NAT that forgets connections idle 350 s (root; see NatPath).
  * Ctrl-C or SIGTERM stops everything through the apps' graceful path.
  */
 import { LocalStack } from './stack.ts';
 (await import('./preflight.ts')).preflight('start'); // lists every missing prerequisite first
 
-const usage = 'usage: node tools/devstack/src/cli.ts up [--free-ports] [--state-dir <dir>]';
+const usage =
+  'usage: node tools/devstack/src/cli.ts up [--free-ports] [--state-dir <dir>] [--nat <idle-timeout-s>]';
 const [command = 'up', ...args] = process.argv.slice(2);
 let freePorts = false;
 let stateDir: string | undefined;
+let natIdleTimeoutS: number | undefined;
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--free-ports') freePorts = true;
   else if (args[i] === '--state-dir' && args[i + 1]) stateDir = args[++i];
+  else if (args[i] === '--nat' && /^\d+$/.test(args[i + 1] ?? '')) natIdleTimeoutS = Number(args[++i]);
   else {
     console.error(`${usage} (unexpected: ${args[i]})`);
     process.exit(2);
@@ -23,7 +27,11 @@ if (command !== 'up') {
   process.exit(2);
 }
 
-const stack = new LocalStack({ freePorts, ...(stateDir ? { stateDir } : {}) });
+const stack = new LocalStack({
+  freePorts,
+  ...(stateDir ? { stateDir } : {}),
+  ...(natIdleTimeoutS === undefined ? {} : { natIdleTimeoutS }),
+});
 let exitCode = 0;
 const stop = async (why: string) => {
   console.log(`\nstopping (${why})…`);

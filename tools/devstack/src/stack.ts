@@ -15,6 +15,7 @@ import { trackGroup, untrackGroup } from './cleanup.ts';
 import { devSecret, devToken } from './dev-token.ts';
 import { DevstackError } from './errors.ts';
 import { freePort } from './ports.ts';
+import { NatPath } from './nat.ts';
 import { EphemeralPostgres } from './postgres.ts';
 import { EphemeralRedis } from './redis.ts';
 
@@ -55,6 +56,12 @@ export interface StackOptions {
   restartMaxDelayMs?: number;
   restartResetAfterMs?: number;
   log?: (line: string) => void;
+  /**
+   * Put the apps behind a real kernel NAT (NatPath) that forgets connections idle for this many
+   * seconds, as an AWS NAT gateway (350) or Azure LB (240) does: the apps reach Postgres and Redis
+   * through it, so the failure Tether exists for happens on a laptop. Needs root, iproute2, nftables.
+   */
+  natIdleTimeoutS?: number;
 }
 
 export interface StackDescription {
@@ -77,6 +84,7 @@ interface AppContext {
 export class LocalStack {
   private postgres: EphemeralPostgres | undefined;
   private redis: EphemeralRedis | undefined;
+  private nat: NatPath | undefined;
   private readonly children = new Map<AppKey | 'traceSink', ChildProcess>();
   /** Where the local trace sink writes spans (undefined when OTEL_EXPORTER_OTLP_ENDPOINT was set). */
   traceFile: string | undefined;
@@ -103,8 +111,9 @@ export class LocalStack {
 
   async up(): Promise<StackDescription> {
     const env = this.options.env ?? process.env;
-    const [databaseUrl, redisUrl] = await Promise.all([this.database(env), this.cache(env)]);
-    await this.migrate(databaseUrl);
+    const [directDatabaseUrl, directRedisUrl] = await Promise.all([this.database(env), this.cache(env)]);
+    await this.migrate(directDatabaseUrl);
+    const [databaseUrl, redisUrl] = await this.behindNat(directDatabaseUrl, directRedisUrl);
     const secret = env.AUTH_JWT_SECRET ?? devSecret();
     const otel = env.OTEL_EXPORTER_OTLP_ENDPOINT ? {} : await this.traceSink();
     const apps = await this.ports();
@@ -121,8 +130,8 @@ export class LocalStack {
         worker: url(byKey('worker').adminPort),
         wsGateway: url(byKey('wsGateway').adminPort),
       },
-      databaseUrl,
-      redisUrl,
+      databaseUrl: directDatabaseUrl,
+      redisUrl: directRedisUrl,
       token: devToken(secret),
       pids: {
         api: this.children.get('api')?.pid ?? 0,
@@ -142,6 +151,18 @@ export class LocalStack {
     // Atomically: benchmarks and outside checks poll for this file and must never read half of it.
     writeFileSync(`${this.stackFile}.tmp`, `${JSON.stringify(this.description, null, 2)}\n`, { mode: 0o600 });
     renameSync(`${this.stackFile}.tmp`, this.stackFile);
+  }
+
+  /** The apps' URLs: through the NAT when asked for (tools keep the direct ones in stack.json). */
+  private async behindNat(databaseUrl: string, redisUrl: string): Promise<[string, string]> {
+    const idleTimeoutS = this.options.natIdleTimeoutS;
+    if (idleTimeoutS === undefined) return [databaseUrl, redisUrl];
+    const ports = [databaseUrl, redisUrl].map((url) => Number(new URL(url).port));
+    this.nat = await NatPath.create({ idleTimeoutS, ports });
+    this.log(
+      `nat: the apps reach Postgres and Redis via ${this.nat.host}, forgetting flows idle ${idleTimeoutS} s`,
+    );
+    return [this.nat.url(databaseUrl), this.nat.url(redisUrl)];
   }
 
   private async database(env: NodeJS.ProcessEnv): Promise<string> {
@@ -333,6 +354,7 @@ export class LocalStack {
     const apps = [...this.children.entries()].filter(([key]) => key !== 'traceSink');
     const sink = [...this.children.entries()].filter(([key]) => key === 'traceSink');
     for (const group of [apps, sink]) await this.terminate(group, budgetMs);
+    await this.nat?.close();
     await Promise.all([this.redis?.close(), this.postgres?.close()]);
   }
 
