@@ -69,7 +69,7 @@ describe('EphemeralPgBouncer', () => {
         after = await client
           .query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
           .then((r) => r.rows[0]?.pid)
-          .catch(() => new Promise<undefined>((r) => setTimeout(r, 100)));
+          .catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 100)));
       }
       expect(typeof after).toBe('number');
       expect(after).not.toBe(before);
