@@ -71,7 +71,14 @@ export interface RunningContainer {
  */
 export function runContainer(
   container: Container,
-  options: { root: string; workspace: string; secrets: Record<string, string>; nodePath?: string },
+  options: {
+    root: string;
+    workspace: string;
+    secrets: Record<string, string>;
+    nodePath?: string;
+    /** Run as this uid/gid (the image's `USER 1000:1000`); needs root. Default: this process's. */
+    user?: { uid: number; gid: number };
+  },
 ): RunningContainer {
   const [, ...nodeFlags] = imageEntrypoint;
   if (container.command && container.command[0] !== 'node')
@@ -85,6 +92,7 @@ export function runContainer(
     // Nothing from this process's environment but PATH: the pod spec is the whole configuration.
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...containerEnv(container, options.secrets) },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...options.user,
   });
   let output = '';
   child.stdout?.on('data', (chunk) => (output += chunk));

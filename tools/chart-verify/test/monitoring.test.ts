@@ -103,7 +103,8 @@ beforeAll(async () => {
     running.push(process);
     const readiness = container.readinessProbe as NonNullable<Container['readinessProbe']>;
     const admin = `http://127.0.0.1:${probePort(container, readiness)}`;
-    await waitForStatus(process, `${admin}${readiness.httpGet.path}`);
+    // Generous: the api takes ~15 s to start on an idle 2-core VM, far longer under load.
+    await waitForStatus(process, `${admin}${readiness.httpGet.path}`, 200, 150_000);
     const publicPort = container.ports?.find((p) => p.name === 'http')?.containerPort;
     if (publicPort) await fetch(`http://127.0.0.1:${publicPort}/v1/jobs`).then((r) => r.arrayBuffer());
     scraped.set(app, await scrape(`${admin}/metrics`));
@@ -133,7 +134,7 @@ beforeAll(async () => {
   scraped.set('libs (pooling, outage, retry)', await scrape(`http://127.0.0.1:${libAdmin}/metrics`));
   lib.kill('SIGTERM');
   await once(lib, 'exit');
-}, 180_000);
+}, 420_000);
 
 afterAll(async () => {
   await Promise.all(running.map((r) => r.stop('SIGKILL')));
