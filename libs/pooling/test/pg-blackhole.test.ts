@@ -34,6 +34,19 @@ function viaProxy(): string {
   return `postgres://${server.user}:${server.password}@127.0.0.1:${proxy.port}/${server.database}`;
 }
 
+/** Five connections through the proxy, validated on checkout after 200 ms idle, 3 s deadline. */
+function validatingPool(logger = new CaptureLogger()): TetherPgPool {
+  return createPgPool({
+    connectionString: viaProxy(),
+    max: 5,
+    keepAliveInitialDelayMs: KEEPALIVE_MS,
+    validateIdleAfterMs: 200,
+    validationTimeoutMs: 500,
+    deadlineMs: DEADLINE_MS,
+    logger,
+  });
+}
+
 async function warm(pool: TetherPgPool, n: number): Promise<number[]> {
   const results = await Promise.all(
     Array.from({ length: n }, () =>
@@ -52,15 +65,7 @@ describe('established idle connections silently blackholed (no FIN, no RST)', ()
   it('the next operation completes on a fresh connection within its deadline', async () => {
     proxy = await FaultProxy.start({ targetPort: server.port });
     const logger = new CaptureLogger();
-    const pool = createPgPool({
-      connectionString: viaProxy(),
-      max: 5,
-      keepAliveInitialDelayMs: KEEPALIVE_MS,
-      validateIdleAfterMs: 200,
-      validationTimeoutMs: 500,
-      deadlineMs: DEADLINE_MS,
-      logger,
-    });
+    const pool = validatingPool(logger);
     const evictions: PgEvictionEvent[] = [];
     pool.on('evict', (e) => evictions.push(e));
     try {
@@ -83,15 +88,7 @@ describe('established idle connections silently blackholed (no FIN, no RST)', ()
 
   it('the next non-idempotent INSERTs after the blackhole each land exactly once, none fails', async () => {
     proxy = await FaultProxy.start({ targetPort: server.port });
-    const pool = createPgPool({
-      connectionString: viaProxy(),
-      max: 5,
-      keepAliveInitialDelayMs: KEEPALIVE_MS,
-      validateIdleAfterMs: 200,
-      validationTimeoutMs: 500,
-      deadlineMs: DEADLINE_MS,
-      logger: new CaptureLogger(),
-    });
+    const pool = validatingPool();
     try {
       await warm(pool, 5);
       await sleep(300);
@@ -112,15 +109,7 @@ describe('established idle connections silently blackholed (no FIN, no RST)', ()
 
   it('blackholed under ~50 INSERTs/s: no write applied twice, at most one in doubt per dead connection, the rest succeed', async () => {
     proxy = await FaultProxy.start({ targetPort: server.port });
-    const pool = createPgPool({
-      connectionString: viaProxy(),
-      max: 5,
-      keepAliveInitialDelayMs: KEEPALIVE_MS,
-      validateIdleAfterMs: 200,
-      validationTimeoutMs: 500,
-      deadlineMs: DEADLINE_MS,
-      logger: new CaptureLogger(),
-    });
+    const pool = validatingPool();
     try {
       await warm(pool, 5);
       const ledger = new InsertLedger();
