@@ -22,7 +22,7 @@ credentials are never printed (prefer --env so they stay out of the process list
 options:
   --env NAME          read the target URL from this environment variable
   --max-idle DUR      longest idle interval to try            (default 15m)
-  --resolution DUR    stop when the bracket is this narrow     (default 10s)
+  --resolution DUR    stop when the bracket is this narrow     (default 10s, or max-idle/10)
   --connections N     connections idling at once per round     (default 8, max 32)
   --rounds N          refinement rounds at most                (default 4, max 10)
   --timeout DUR       a round trip silent this long is dead    (default 5s)
@@ -79,7 +79,9 @@ async function main(argv: string[]): Promise<number> {
   const target = parseTarget(targetUrl);
   const options = {
     maxIdleMs: duration('max-idle', values['max-idle'], 900_000),
-    resolutionMs: duration('resolution', values.resolution, 10_000),
+    ...(values.resolution === undefined
+      ? {}
+      : { resolutionMs: duration('resolution', values.resolution, 0) }),
     connections: integer('connections', values.connections, 8),
     maxRounds: integer('rounds', values.rounds, 4),
     roundTripTimeoutMs: duration('timeout', values.timeout, 5_000),

@@ -13,7 +13,7 @@ import { openConnection, type Outcome, type Target } from './target.ts';
 export interface ProbeOptions {
   /** Longest idle interval tried (ms). Default 900 000 (15 min: above AWS 350 s and Azure 240 s). */
   maxIdleMs?: number;
-  /** Stop refining once the bracket is at most this wide (ms). Default 10 000. */
+  /** Stop refining once the bracket is at most this wide (ms). Default 10 000, or maxIdleMs / 10 if smaller. */
   resolutionMs?: number;
   /** Connections idling at once in a round (1 to 32). Default 8. */
   connections?: number;
@@ -65,7 +65,11 @@ function checkRange(name: string, value: number, min: number, max: number): void
 }
 
 function resolveOptions(options: ProbeOptions): Required<Omit<ProbeOptions, 'log'>> {
-  const resolved = { ...defaults, ...options };
+  const maxIdleMs = options.maxIdleMs ?? defaults.maxIdleMs;
+  // A short range gets a proportionally finer default resolution (10 s suits the 15 min default).
+  const resolutionMs =
+    options.resolutionMs ?? Math.min(defaults.resolutionMs, Math.max(100, Math.round(maxIdleMs / 10)));
+  const resolved = { ...defaults, ...options, maxIdleMs, resolutionMs };
   checkRange('maxIdleMs', resolved.maxIdleMs, 1_000, 7_200_000);
   checkRange('resolutionMs', resolved.resolutionMs, 100, resolved.maxIdleMs);
   checkRange('connections', resolved.connections, 1, 32);

@@ -160,6 +160,24 @@ describe('tether-probe idle', () => {
     expect(run.stderr).not.toContain('hunter2');
   });
 
+  it('picks a resolution that fits a short --max-idle when none is given', async () => {
+    const run = await probe([
+      'idle',
+      redis.url,
+      '--json',
+      '--max-idle',
+      '2s',
+      '--connections',
+      '2',
+      '--rounds',
+      '1',
+      '--timeout',
+      '2s',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect((JSON.parse(run.stdout) as Report).shortestDiedMs).toBeUndefined();
+  });
+
   it('--help explains the command', async () => {
     const run = await probe(['--help']);
     expect(run.code).toBe(0);
