@@ -2,7 +2,7 @@
  * apps/api entry point: validated configuration, telemetry, the @tether/pooling Postgres pool, JWT
  * auth, the jobs routes, admin probes, and shutdown through @tether/shutdown.
  */
-import { loadRuntimeConfig } from '@tether/config';
+import { loadRuntimeConfig, pgPoolSettings } from '@tether/config';
 import { pendingMigrations } from '@tether/migrations';
 import { createPgPool } from '@tether/pooling';
 import { applyHttpServerDefaults, createLifecycle, lifecycleOptionsFromEnv } from '@tether/shutdown';
@@ -27,6 +27,8 @@ const db = createPgPool({
   connectionString: config.DATABASE_URL,
   applicationName: 'tether-api',
   max: options.dbPoolMax,
+  // PG_POOL_MAX and the other PG_* connection settings (the chart sets them) win over API_DB_POOL_MAX.
+  ...pgPoolSettings(config),
   logger,
 });
 // Registered first, so it runs after the HTTP server has drained.

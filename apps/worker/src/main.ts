@@ -3,7 +3,7 @@
  * Redis client, the job runner (graphile-worker, leases, sweeper, event relay), admin probes, and
  * shutdown through @tether/shutdown (stop taking jobs, finish or hand back running ones, drain).
  */
-import { loadRuntimeConfig } from '@tether/config';
+import { loadRuntimeConfig, pgPoolSettings, redisSettings } from '@tether/config';
 import { createPgPool, createRedis } from '@tether/pooling';
 import { createLifecycle, lifecycleOptionsFromEnv } from '@tether/shutdown';
 import { createLogger, startTelemetry } from '@tether/telemetry';
@@ -24,10 +24,12 @@ export async function main(handlers: Record<string, JobHandler> = demoHandlers):
     connectionString: config.DATABASE_URL,
     applicationName: 'tether-worker',
     // graphile-worker's connections (fetching jobs, LISTEN) + one per running job + lease/relay work.
-    max: options.concurrency + 6,
+    ...pgPoolSettings(config),
+    // PG_POOL_MAX may raise this, never lower it: a smaller pool would starve graphile-worker.
+    max: Math.max(options.concurrency + 6, pgPoolSettings(config).max ?? 0),
     logger,
   });
-  const redis = createRedis({ url: config.REDIS_URL, logger });
+  const redis = createRedis({ url: config.REDIS_URL, ...redisSettings(config), logger });
   // Registered first, so they run last: nothing may use the pools after they drain.
   lifecycle.addShutdownHook('postgres', () => db.drain(1_000), { timeoutMs: 1_500 });
   lifecycle.addShutdownHook('redis', () => redis.drain(1_000), { timeoutMs: 1_500 });

@@ -4,7 +4,7 @@
  * Redis Stream read loop feeds live events, @tether/shutdown drains the sockets with 1012.
  */
 import { createTokenVerifier } from '@tether/auth';
-import { loadRuntimeConfig } from '@tether/config';
+import { loadRuntimeConfig, pgPoolSettings, redisSettings } from '@tether/config';
 import { createPgPool, createRedis } from '@tether/pooling';
 import { applyHttpServerDefaults, createLifecycle, lifecycleOptionsFromEnv } from '@tether/shutdown';
 import { createLogger, startTelemetry } from '@tether/telemetry';
@@ -22,10 +22,17 @@ const logger = createLogger({ level: config.LOG_LEVEL });
 const db = createPgPool({
   connectionString: config.DATABASE_URL,
   applicationName: 'tether-ws-gateway',
+  ...pgPoolSettings(config),
   logger,
 });
 // Blocking XREADs need the worker profile: no per-command timeout cuts a 5 s BLOCK.
-const redis = createRedis({ url: config.REDIS_URL, profile: 'worker', name: 'redis-stream', logger });
+const redis = createRedis({
+  url: config.REDIS_URL,
+  ...redisSettings(config),
+  profile: 'worker',
+  name: 'redis-stream',
+  logger,
+});
 const gateway = createGateway({
   db,
   redis,

@@ -5,6 +5,17 @@ const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
 const port = z.coerce.number().int().min(0).max(65_535);
 
+/** A whole number of milliseconds (or connections) in [min, max]; the message names the bound, never the value. */
+function integer(min: number, max: number) {
+  return z.coerce
+    .number({ message: 'must be a whole number' })
+    .int('must be a whole number')
+    .min(min, `must be >= ${min}`)
+    .max(max, `must be <= ${max}`);
+}
+
+const DAY_MS = 86_400_000;
+
 /** Which URL schemes each connection variable accepts. */
 function url(schemes: string[]) {
   return z.string().refine(
@@ -40,11 +51,36 @@ const schema = z
     AUTH_JWKS_URL: url(['https', 'http']).optional(),
     /** pino level. Default info. */
     LOG_LEVEL: z.enum(logLevels).default('info'),
+    // Connection settings (see pool-settings.ts). Unset = @tether/pooling's own default; ranges match its checks.
+    /** Most Postgres connections per process (pooling `max`, default 10). */
+    PG_POOL_MAX: integer(1, 1_000).optional(),
+    /** Idle time before the first TCP keepalive probe on Postgres sockets, ms (default 10000). */
+    PG_KEEPALIVE_MS: integer(1, DAY_MS).optional(),
+    /** An idle Postgres connection is closed after this long, ms; 0 = never (default 60000). */
+    PG_IDLE_TIMEOUT_MS: integer(0, DAY_MS).optional(),
+    /** Postgres connections are recycled after at most this long, ms; 0 = never (default 1800000). */
+    PG_MAX_LIFETIME_MS: integer(0, DAY_MS).optional(),
+    /** Random amount taken off each connection's lifetime, ms (default 10 % of it, at most 180000). */
+    PG_MAX_LIFETIME_JITTER_MS: integer(0, DAY_MS).optional(),
+    /** Server-side statement_timeout, ms; 0 = none (default 10000). */
+    PG_STATEMENT_TIMEOUT_MS: integer(0, DAY_MS).optional(),
+    /** Idle time before the first TCP keepalive probe on Redis sockets, ms (default 10000). */
+    REDIS_KEEPALIVE_MS: integer(1, DAY_MS).optional(),
   })
   .refine((env) => !(env.AUTH_JWT_SECRET && env.AUTH_JWKS_URL), {
     message: 'and AUTH_JWKS_URL are both set; set exactly one',
     path: ['AUTH_JWT_SECRET'],
-  });
+  })
+  // @tether/pooling checks the same at createPgPool; checked here too so a bad Deployment fails with the variable names.
+  .refine(
+    (env) =>
+      env.PG_MAX_LIFETIME_JITTER_MS === undefined ||
+      env.PG_MAX_LIFETIME_JITTER_MS <= (env.PG_MAX_LIFETIME_MS ?? 1_800_000),
+    {
+      message: 'must be <= PG_MAX_LIFETIME_MS (default 1800000)',
+      path: ['PG_MAX_LIFETIME_JITTER_MS'],
+    },
+  );
 
 export type RuntimeConfig = z.infer<typeof schema>;
 
@@ -65,14 +101,17 @@ export function loadRuntimeConfig(
   env: NodeJS.ProcessEnv = process.env,
   options: LoadOptions = {},
 ): RuntimeConfig {
-  const parsed = schema.safeParse(emptyToUndefined(env));
+  const cleaned = emptyToUndefined(env);
+  const parsed = schema.safeParse(cleaned);
   const problems: { variable: string; problem: string }[] = [];
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const variable = String(issue.path[0] ?? 'environment');
       problems.push({
         variable,
-        problem: issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message,
+        // zod does not report the input, so "required" is decided from the environment itself.
+        problem:
+          issue.code === 'invalid_type' && cleaned[variable] === undefined ? 'is required' : issue.message,
       });
     }
   }
