@@ -1,4 +1,5 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
@@ -99,5 +100,35 @@ describe('package.json dependencies', () => {
   it('name a dependency the shipped code never imports', async () => {
     const errors = await dependencyErrors('libs/retry', (pkg) => (pkg.dependencies['left-pad'] = '^1.3.0'));
     expect(errors.join('\n')).toMatch(/"left-pad" package is not used by "@tether\/retry"/);
+  });
+});
+
+describe('building a publishable lib', () => {
+  const libs = readdirSync(join(root, 'libs')).filter((name) =>
+    existsSync(join(root, 'libs', name, 'tsconfig.lib.json')),
+  );
+
+  it.each(libs)('libs/%s: its tsc build graph never reaches a testkit (devstack, rollout-sim)', (lib) => {
+    // `tsc --build --dry` lists every project the build would compile or check, references included.
+    const plan = execFileSync(
+      join(root, 'node_modules', '.bin', 'tsc'),
+      ['--build', '--dry', '--force', 'tsconfig.lib.json'],
+      { cwd: join(root, 'libs', lib), encoding: 'utf8' },
+    );
+    expect(plan).toContain(`libs/${lib}/tsconfig.lib.json`);
+    expect(plan).not.toMatch(/tools\/(devstack|rollout-sim)/);
+  });
+
+  it('has no Nx build target on the testkits, so `^build` of a lib never builds them', () => {
+    const projects = JSON.parse(
+      execFileSync(
+        join(root, 'node_modules', '.bin', 'nx'),
+        ['show', 'projects', '--with-target', 'build', '--json'],
+        { cwd: root, encoding: 'utf8', env: { ...process.env, NX_DAEMON: 'false' } },
+      ),
+    ) as string[];
+    expect(projects).toContain('@tether/pooling');
+    expect(projects).not.toContain('@tether/devstack');
+    expect(projects).not.toContain('@tether/rollout-sim');
   });
 });
