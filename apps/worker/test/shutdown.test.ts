@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectGapFree, type Servers, startServers, waitFor } from './support.ts';
 
@@ -62,5 +64,70 @@ describe('SIGTERM to a worker mid-job', () => {
     expect(expectGapFree(events.map((e) => e.seq))).toBe(true);
     expect(events.find((e) => e.type === 'queued' && e.seq > 1)?.data.reason).toMatch(/shutting down/);
     expect(a.output()).toMatch(/job handed back at shutdown/);
+  }, 120_000);
+});
+
+const bare = new URL('./fixtures/bare-graphile.ts', import.meta.url).pathname;
+
+describe('control: bare graphile-worker, SIGTERM mid-job, then SIGKILL at the grace deadline', () => {
+  let s: Servers;
+  const children: ReturnType<typeof spawn>[] = [];
+  beforeAll(async () => {
+    s = await startServers();
+  });
+  afterAll(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await s?.close();
+  });
+
+  const start = () => {
+    const child = spawn(process.execPath, ['--conditions=@tether/source', bare], {
+      env: { ...process.env, DATABASE_URL: s.server.url },
+      stdio: 'ignore',
+    });
+    children.push(child);
+    return child;
+  };
+
+  // The kubelet's way: SIGTERM, then SIGKILL once the grace period (4 s, as above) is over. The bare
+  // fixture runs with `noHandleSignals` and no handler of its own, so Node's default ends it on
+  // SIGTERM already; the SIGKILL is the backstop. 15 s is three times the 5 s our handed-back job
+  // is asserted to be resumed in.
+  it('leaves the job that did not fit locked by the dead worker; an idle bare worker does not take it', async () => {
+    const job = await s.enqueue('demo.sleep', { ms: 120_000, steps: 120 });
+    const first = start();
+    await waitFor(
+      async () => (await s.runs(job.id)).length === 1,
+      30_000,
+      'the bare worker to start the job',
+    );
+    const second = start();
+    const [{ locked_by: lockedBy }] = (
+      await s.pool.query<{ locked_by: string }>('SELECT locked_by FROM graphile_worker.jobs WHERE key = $1', [
+        job.id,
+      ])
+    ).rows as [{ locked_by: string }];
+    expect(lockedBy).toBeTruthy();
+    const exited = once(first, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    first.kill('SIGTERM');
+    const deadline = setTimeout(() => first.kill('SIGKILL'), 4_000);
+    const [, signal] = await exited;
+    clearTimeout(deadline);
+    expect(signal).toBe('SIGTERM');
+    await new Promise((r) => setTimeout(r, 15_000));
+    expect(second.exitCode).toBeNull();
+    const { rows } = await s.pool.query<{ locked_by: string | null }>(
+      'SELECT locked_by FROM graphile_worker.jobs WHERE key = $1',
+      [job.id],
+    );
+    expect(rows[0]?.locked_by).toBe(lockedBy);
+    expect(await s.runs(job.id)).toEqual([{ pid: first.pid, kind: 'started' }]);
+    // Only the dead worker's lock holds it back: released by hand, the idle worker takes it at once.
+    await s.pool.query('SELECT graphile_worker.force_unlock_workers($1::text[])', [[lockedBy]]);
+    await waitFor(
+      async () => (await s.runs(job.id)).some((r) => r.pid === second.pid),
+      10_000,
+      'the idle bare worker to take the unlocked job',
+    );
   }, 120_000);
 });
