@@ -1,6 +1,6 @@
 {{/*
 The container environment. Names are the ones the apps read: @tether/config (DATABASE_URL,
-REDIS_URL, PORT, ADMIN_PORT, AUTH_*, LOG_LEVEL), @tether/shutdown (SHUTDOWN_*), @tether/telemetry
+REDIS_URL, PORT, ADMIN_PORT, AUTH_*, LOG_LEVEL, PG_*, REDIS_KEEPALIVE_MS), @tether/shutdown (SHUTDOWN_*), @tether/telemetry
 (K8S_* from the downward API) and the OpenTelemetry SDK (OTEL_*). chart-verify checks them against
 those libs. Secrets come from a Secret by secretKeyRef: the apps read DSNs from DATABASE_URL and
 REDIS_URL only, no *_FILE variant exists yet.
@@ -35,6 +35,23 @@ REDIS_URL only, no *_FILE variant exists yet.
 {{- end }}
 - name: LOG_LEVEL
   value: {{ .Values.logLevel | quote }}
+{{- with .Values.connections }}
+{{- /* Connection settings (@tether/config, applied by @tether/pooling); why each default: values.yaml. */}}
+- name: PG_POOL_MAX
+  value: {{ .postgres.poolMax | quote }}
+- name: PG_KEEPALIVE_MS
+  value: {{ .postgres.keepAliveMs | quote }}
+- name: PG_IDLE_TIMEOUT_MS
+  value: {{ .postgres.idleTimeoutMs | quote }}
+- name: PG_MAX_LIFETIME_MS
+  value: {{ .postgres.maxLifetimeMs | quote }}
+- name: PG_MAX_LIFETIME_JITTER_MS
+  value: {{ .postgres.maxLifetimeJitterMs | quote }}
+- name: PG_STATEMENT_TIMEOUT_MS
+  value: {{ .postgres.statementTimeoutMs | quote }}
+- name: REDIS_KEEPALIVE_MS
+  value: {{ .redis.keepAliveMs | quote }}
+{{- end }}
 - name: SHUTDOWN_DRAIN_DELAY_MS
   value: {{ .Values.lifecycle.drainDelayMs | quote }}
 - name: SHUTDOWN_TIMEOUT_MS

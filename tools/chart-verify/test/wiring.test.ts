@@ -1,9 +1,13 @@
 import { createServer } from 'node:http';
-import { loadRuntimeConfig } from '@tether/config';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadRuntimeConfig, pgPoolSettings, redisSettings } from '@tether/config';
+import { createPgPool, createRedis } from '@tether/pooling';
 import { applyHttpServerDefaults, checkLifecycleBudget, lifecycleOptionsFromEnv } from '@tether/shutdown';
 import { k8sEnvironment } from '@tether/telemetry';
 import { afterAll, describe, expect, it } from 'vitest';
-import { appCharts, prepareCharts, render, renderError } from '../src/helm.ts';
+import { parse } from 'yaml';
+import { appCharts, chartsDir, prepareCharts, render, renderError } from '../src/helm.ts';
 import {
   type Container,
   type Deployment,
@@ -146,6 +150,52 @@ describe.each(appCharts)('%s', (chart) => {
     }
     expect(missing).toContain('DATABASE_URL');
     for (const variable of missing) expect(names).toContain(variable);
+  });
+
+  it('renders the connection-setting defaults as the PG_* / REDIS_KEEPALIVE_MS env, accepted by @tether/pooling', async () => {
+    const values = parse(readFileSync(join(chartsDir, chart, 'values.yaml'), 'utf8')) as {
+      connections: { postgres: Record<string, number>; redis: Record<string, number> };
+    };
+    const { postgres, redis } = values.connections;
+    const c = container(chart);
+    const env = Object.fromEntries(
+      (c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]),
+    );
+    const config = loadRuntimeConfig({ DATABASE_URL: 'postgres://app@h/db', REDIS_URL: 'redis://h', ...env });
+    expect(pgPoolSettings(config)).toEqual({
+      max: postgres['poolMax'],
+      keepAliveInitialDelayMs: postgres['keepAliveMs'],
+      idleTimeoutMs: postgres['idleTimeoutMs'],
+      maxLifetimeMs: postgres['maxLifetimeMs'],
+      maxLifetimeJitterMs: postgres['maxLifetimeJitterMs'],
+      statementTimeoutMs: postgres['statementTimeoutMs'],
+    });
+    expect(redisSettings(config)).toEqual({ keepAliveMs: redis['keepAliveMs'] });
+    // Safe by the reasons in values.yaml: keepalive well below the shortest cloud NAT/LB idle
+    // timeout (Azure 240 s), idle connections closed before it, jitter within the lifetime.
+    expect(postgres['keepAliveMs']).toBeLessThan(240_000);
+    expect(redis['keepAliveMs']).toBeLessThan(240_000);
+    expect(postgres['idleTimeoutMs']).toBeGreaterThan(0);
+    expect(postgres['idleTimeoutMs']).toBeLessThan(240_000);
+    expect(postgres['maxLifetimeJitterMs']).toBeGreaterThan(0);
+    expect(postgres['maxLifetimeJitterMs']).toBeLessThanOrEqual(postgres['maxLifetimeMs'] as number);
+    expect(postgres['statementTimeoutMs']).toBeGreaterThan(0);
+    // The pooling lib validates every option when a pool is created (no connection is opened yet).
+    const db = createPgPool({ connectionString: 'postgres://app@127.0.0.1:1/db', ...pgPoolSettings(config) });
+    await db.drain(1_000);
+    const client = createRedis({ url: 'redis://127.0.0.1:1', ...redisSettings(config) });
+    await client.drain(1_000);
+  });
+
+  it('a connection-setting value is rendered as its variable', () => {
+    const c = container(chart, '1.34.0', {
+      'connections.postgres.poolMax': '7',
+      'connections.postgres.statementTimeoutMs': '0',
+      'connections.redis.keepAliveMs': '30000',
+    });
+    expect(envValue(c, 'PG_POOL_MAX')).toBe('7');
+    expect(envValue(c, 'PG_STATEMENT_TIMEOUT_MS')).toBe('0');
+    expect(envValue(c, 'REDIS_KEEPALIVE_MS')).toBe('30000');
   });
 
   it('a variable nobody reads is caught (control for the check above)', () => {
