@@ -68,7 +68,8 @@ export class AuthOptionError extends Error {
   }
 }
 
-const KEYS_UNAVAILABLE = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID']);
+// ERR_JOSE_GENERIC is what jose throws for a non-200 answer of the JWKS endpoint.
+const KEYS_UNAVAILABLE = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID', 'ERR_JOSE_GENERIC']);
 const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
 
 export type TokenVerifier = (token: string | undefined) => Promise<VerifiedToken>;

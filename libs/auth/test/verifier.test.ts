@@ -85,6 +85,7 @@ describe('JWKS', () => {
   let keys: unknown[] = [];
   let fetches = 0;
   let down = false;
+
   type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
   let first: KeyPair;
   let second: KeyPair;
@@ -96,6 +97,7 @@ describe('JWKS', () => {
     server = createServer((_req, res) => {
       fetches++;
       if (down) return res.socket?.destroy();
+
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys }));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -133,6 +135,26 @@ describe('JWKS', () => {
       expect((error as TokenKeysUnavailableError).retryable).toBe(true);
     } finally {
       down = false;
+    }
+  });
+});
+
+describe('JWKS answering 503', () => {
+  it('is reported as TokenKeysUnavailableError too (jose throws a generic error for a non-200)', async () => {
+    const pair = await generateKeyPair('ES256');
+    const server = createServer((_req, res) => void res.writeHead(503).end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const verify = createTokenVerifier({
+        jwksUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`,
+      });
+      const token = await new SignJWT({ sub: 'bob' })
+        .setProtectedHeader({ alg: 'ES256', kid: 'one' })
+        .setExpirationTime('5m')
+        .sign(pair.privateKey);
+      expect(await verify(token).catch((e: unknown) => e)).toBeInstanceOf(TokenKeysUnavailableError);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });
