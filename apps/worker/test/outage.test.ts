@@ -4,6 +4,44 @@ import { expectGapFree, type Servers, startServers, waitFor } from './support.ts
 
 const final = (status: string) => ['succeeded', 'failed', 'cancelled'].includes(status);
 
+const NAIVE_STREAM = 'naive:job-events';
+
+/**
+ * The control: "publish after commit, no outbox". Each event, the first time it is seen committed in
+ * Postgres, is XADDed to its own stream once; a failed XADD is forgotten. Its Redis client fails fast
+ * (no offline queue), as a publisher on a request path must: it cannot hold a request until Redis is
+ * back, and an in-memory queue would die with the process anyway.
+ */
+function startNaiveRelay(s: Servers) {
+  const redis = new Redis(s.redisServer.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+  redis.on('error', () => {});
+  const seen: string[] = [];
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const { rows } = await s.pool.query<{ id: string; job_id: string; seq: number; type: string }>(
+        'SELECT id, job_id, seq, type FROM tether_job_events WHERE NOT (id = ANY($1::bigint[])) ORDER BY id',
+        [seen],
+      );
+      for (const row of rows) {
+        seen.push(row.id);
+        redis
+          .xadd(NAIVE_STREAM, '*', 'jobId', row.job_id, 'seq', String(row.seq), 'type', row.type)
+          .catch(() => {});
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  return {
+    redis,
+    async stop() {
+      stopped = true;
+      await loop;
+      redis.disconnect();
+    },
+  };
+}
+
 async function allFinished(s: Servers, ids: string[], timeoutMs: number) {
   return waitFor(
     async () => {
@@ -69,7 +107,8 @@ describe('the worker through dependency restarts', () => {
     });
     afterAll(() => s?.close());
 
-    it('no event missing or out of order in the stream once the relay catches up', async () => {
+    it('no event missing or out of order in the stream once the relay catches up; a naive publisher loses some', async () => {
+      const naive = startNaiveRelay(s);
       await s.worker();
       const jobs = await Promise.all(
         Array.from({ length: 20 }, () => s.enqueue('demo.sleep', { ms: 4_000, steps: 8 })),
@@ -80,6 +119,7 @@ describe('the worker through dependency restarts', () => {
         30_000,
         'progress events',
       );
+      const downAt = new Date();
       await s.redisServer.stop();
       // The outage is real: a publisher that wrote to Redis at event time would lose these.
       const direct = new Redis(s.redisServer.url, { lazyConnect: true, retryStrategy: () => null });
@@ -90,6 +130,8 @@ describe('the worker through dependency restarts', () => {
       const during = Number((await s.pool.query('SELECT count(*) AS n FROM tether_job_events')).rows[0].n);
       expect(during).toBeGreaterThan(before);
       await s.redisServer.start();
+      await waitFor(async () => naive.redis.status === 'ready', 20_000, 'the naive publisher to reconnect');
+      const upAt = new Date();
 
       await allFinished(
         s,
@@ -112,6 +154,27 @@ describe('the worker through dependency restarts', () => {
         const firsts = streamed.filter((e, i) => streamed.findIndex((f) => f.seq === e.seq) === i);
         expect(firsts).toEqual(events.map((e) => ({ seq: e.seq, type: e.type })));
       }
+
+      // The control, through the same outage: what the naive publisher tried to send while Redis was
+      // down is gone for good, and only that (before and after it, every event arrived).
+      await naive.stop();
+      const sent = new Set(
+        ((await s.redis.xrange(NAIVE_STREAM, '-', '+')) as [string, string[]][]).map(
+          ([, f]) => `${f[f.indexOf('jobId') + 1]}/${f[f.indexOf('seq') + 1]}`,
+        ),
+      );
+      const { rows: all } = await s.pool.query<{ job_id: string; seq: number; created_at: Date }>(
+        'SELECT job_id, seq, created_at FROM tether_job_events WHERE job_id = ANY($1::uuid[])',
+        [jobs.map((j) => j.id)],
+      );
+      const lost = all.filter((e) => !sent.has(`${e.job_id}/${e.seq}`));
+      expect(lost.length).toBeGreaterThan(0);
+      // 2 s of slack either side: the naive loop polls, and the machine is loaded.
+      for (const e of lost) {
+        expect(e.created_at.getTime()).toBeGreaterThan(downAt.getTime() - 2_000);
+        expect(e.created_at.getTime()).toBeLessThan(upAt.getTime() + 2_000);
+      }
+      console.log(`control: the naive publisher lost ${lost.length} of ${all.length} events`);
     }, 150_000);
   });
 });
