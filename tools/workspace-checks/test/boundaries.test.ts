@@ -37,7 +37,7 @@ describe('module boundaries', () => {
   it('forbids a lib from importing a tool', async () => {
     const errors = await boundaryErrors(
       'libs/migrations',
-      "import { writeReport } from '@tether/bench';\nexport const w = writeReport;\n",
+      "import { parseTarget } from '@tether/probe';\nexport const p = parseTarget;\n",
     );
     expect(errors.join('\n')).toMatch(/"type:lib" can only depend on libs tagged with "type:lib"$/m);
   });

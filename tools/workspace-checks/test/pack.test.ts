@@ -44,9 +44,11 @@ describe('a packed lib in a project outside the repo', () => {
 
   it('installs from its tarball, imports as ESM with types, and works', () => {
     const lib = join(root, 'libs', 'retry');
-    run('tsc', ['-b', 'tsconfig.lib.json'], lib);
+    run('tsc', ['-b', 'tsconfig.lib.json'], lib); // builds @tether/redact too (a project reference)
+    // @tether/retry depends on @tether/redact, which is not on the registry: pack both, install both.
+    run('npm', ['pack', '--pack-destination', scratch, '--silent'], join(root, 'libs', 'redact'));
     run('npm', ['pack', '--pack-destination', scratch, '--silent'], lib);
-    const tarball = readdirSync(scratch).find((f) => f.endsWith('.tgz'));
+    const tarball = readdirSync(scratch).find((f) => f.startsWith('tether-retry-'));
     expect(tarball).toMatch(/^tether-retry-0\.1\.0\.tgz$/);
     const listing = run('tar', ['-tzf', join(scratch, tarball as string)], scratch);
     expect(listing).toContain('package/dist/index.js');
@@ -60,7 +62,15 @@ describe('a packed lib in a project outside the repo', () => {
     );
     run(
       'npm',
-      ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', `./${tarball}`],
+      [
+        'install',
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        '--silent',
+        './tether-redact-0.1.0.tgz',
+        `./${tarball}`,
+      ],
       scratch,
     );
 

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readOutcome, reportFileName, verdict } from '../src/test-results.ts';
 
@@ -80,8 +81,10 @@ function npmTest(ws: string): { closing: string; status: number | null; output: 
     env: { ...process.env, TETHER_TEST_RESULTS_DIR: '', NX_DAEMON: 'false', NX_NO_CLOUD: 'true' },
     timeout: 300_000,
   });
-  const output = run.stdout + run.stderr;
-  return { closing: run.stdout.trimEnd().split('\n').at(-1) ?? '', status: run.status, output };
+  // Nx colours its output when the environment asks for it (CI does): compare the plain text.
+  const stdout = stripVTControlCharacters(run.stdout);
+  const output = stdout + stripVTControlCharacters(run.stderr);
+  return { closing: stdout.trimEnd().split('\n').at(-1) ?? '', status: run.status, output };
 }
 
 describe('npm test closing line', () => {
