@@ -110,6 +110,8 @@ describe('established idle connections silently blackholed (no FIN, no RST)', ()
   it('blackholed under ~50 INSERTs/s: no write applied twice, at most one in doubt per dead connection, the rest succeed', async () => {
     proxy = await FaultProxy.start({ targetPort: server.port });
     const pool = validatingPool();
+    const evictions: PgEvictionEvent[] = [];
+    pool.on('evict', (e) => evictions.push(e));
     try {
       await warm(pool, 5);
       const ledger = new InsertLedger();
@@ -129,7 +131,9 @@ describe('established idle connections silently blackholed (no FIN, no RST)', ()
       // does not claim "nothing sent", so they count as outcome unknown), but only a write that was
       // sent can have landed: each connection carries one statement at a time, so at most one
       // landed write in doubt per dead connection.
-      expect(r.unknown).toBeGreaterThan(0);
+      // The blackhole really hit the pool: its connections were found dead and replaced. (Whether
+      // an INSERT happened to be in flight at that instant depends on timing: r.unknown may be 0.)
+      expect(evictions.length).toBeGreaterThan(0);
       expect(r.unknownApplied, JSON.stringify(r)).toBeLessThanOrEqual(dead);
       expect(r.ok).toBeGreaterThan(60);
     } finally {

@@ -111,6 +111,10 @@ describe('25006 read_only_sql_transaction after a failover-like switch', () => {
       deadlineMs: 10_000,
       logger: new CaptureLogger(),
     });
+    const readOnlyEvictions: PgEvictionEvent[] = [];
+    pool.on('evict', (e) => {
+      if (e.reason === 'read_only') readOnlyEvictions.push(e);
+    });
     try {
       await pool.query('SELECT 1');
       const outcomes = new Map<number, 'ok' | 'error'>();
@@ -145,9 +149,11 @@ describe('25006 read_only_sql_transaction after a failover-like switch', () => {
       expect(succeeded.every((id) => applied.has(id))).toBe(true);
       expect(failed.filter((id) => applied.has(id))).toEqual([]);
       expect(applied.size).toBe(succeeded.length);
-      // The switch really hit the load, and writes succeeded again after it.
-      expect(failed.length).toBeGreaterThan(0);
-      expect(Math.max(...succeeded)).toBeGreaterThan(Math.max(...failed));
+      // The switch really hit the load (writes met read-only sessions, which were evicted); whether
+      // some ran out of fresh connections inside the 700 ms window depends on the machine's speed.
+      expect(readOnlyEvictions.length).toBeGreaterThan(0);
+      // Writes succeeded again after it.
+      expect(Math.max(...succeeded)).toBeGreaterThan(Math.max(0, ...failed));
     } finally {
       await becomeWritable();
       await pool.drain(2_000);
