@@ -179,8 +179,11 @@ describe('malformed input: 4xx problem+json, never 5xx', () => {
       `${response.method} ${response.path} ${JSON.stringify(response.body)}`,
     ).toBeLessThan(500);
     if (response.status >= 400) expect(response.headers.get('content-type')).toBe('application/problem+json');
-    // A path outside the document (`/v1/jobs//cancel`) gets the generic route 404; everything else is declared.
-    if (response.body?.type !== 'urn:tether:problem:not-found') expectMatchesOpenApi(response);
+    // A path outside the document (`/v1/jobs//cancel`) gets the generic route 404, and a method the
+    // document does not declare on a path (`/v1/jobs/./cancel` is `/v1/jobs/cancel` once the URL is
+    // normalised: POST on a job id) the generic 405; everything else is declared.
+    const generic = ['urn:tether:problem:not-found', 'urn:tether:problem:method-not-allowed'];
+    if (!generic.includes(response.body?.type)) expectMatchesOpenApi(response);
   }
 
   it('fuzz: generated bodies and idempotency keys on POST /v1/jobs never get a 5xx', async () => {
