@@ -77,6 +77,9 @@ export default [
           checkObsoleteDependencies: true,
           checkVersionMismatches: true,
           ignoredFiles: ['{projectRoot}/vitest.config.ts', '{projectRoot}/eslint.config.js'],
+          // The testkits have no build target (building a lib must not build them), so this rule
+          // cannot see a tool's runtime use of them; enforce-module-boundaries decides who may.
+          ignoredDependencies: ['@tether/devstack', '@tether/rollout-sim'],
         },
       ],
     },
