@@ -21,7 +21,18 @@ import { enqueueJob } from '@tether/jobs';
 import { migrate } from '@tether/migrations';
 import { SignJWT } from 'jose';
 import pg from 'pg';
+import {
+  emptyTally as empty,
+  fixedRate as fixedRateOf,
+  measurement as measure,
+  type Op,
+  saturate as saturateWith,
+  type Tally,
+} from './load.ts';
 import { type Comparison, type Measurement, percentile, writeReport } from './report.ts';
+
+const saturate = (op: Op, durationMs: number, tally: Tally) => saturateWith(op, CALLERS, durationMs, tally);
+const fixedRate = (op: Op, durationMs: number, tally: Tally) => fixedRateOf(op, RATE, durationMs, tally);
 
 const ROUNDS = 4;
 const ROUND_MS = 1_500;
@@ -33,61 +44,6 @@ const ENQUEUE_MS = 4_000;
 const BURST_JOBS = 600;
 const SECRET = 'a-benchmark-secret-of-at-least-32-chars';
 const fixtures = new URL('./fixtures/', import.meta.url).pathname;
-
-interface Tally {
-  latenciesMs: number[];
-  errors: number;
-  ops: number;
-  elapsedMs: number;
-}
-type Op = () => Promise<void>;
-
-const empty = (): Tally => ({ latenciesMs: [], errors: 0, ops: 0, elapsedMs: 0 });
-
-async function saturate(op: Op, durationMs: number, tally: Tally): Promise<void> {
-  const startedAt = performance.now();
-  const endAt = startedAt + durationMs;
-  await Promise.all(
-    Array.from({ length: CALLERS }, async () => {
-      while (performance.now() < endAt) {
-        const t0 = performance.now();
-        await op().catch(() => tally.errors++);
-        tally.latenciesMs.push(performance.now() - t0);
-        tally.ops++;
-      }
-    }),
-  );
-  tally.elapsedMs += performance.now() - startedAt;
-}
-
-async function fixedRate(op: Op, durationMs: number, tally: Tally): Promise<void> {
-  const startedAt = performance.now();
-  const pending: Promise<void>[] = [];
-  for (let i = 0; ; i++) {
-    const due = startedAt + (i * 1000) / RATE;
-    if (due >= startedAt + durationMs) break;
-    const wait = due - performance.now();
-    if (wait > 0) await sleep(wait);
-    pending.push(
-      op().then(
-        () => void tally.latenciesMs.push(performance.now() - due),
-        () => void tally.errors++,
-      ),
-    );
-    tally.ops++;
-  }
-  await Promise.all(pending);
-  tally.elapsedMs += performance.now() - startedAt;
-}
-
-function measure(t: Tally): Measurement {
-  return {
-    throughput: (t.ops / t.elapsedMs) * 1000,
-    p50Ms: percentile(t.latenciesMs, 50),
-    p99Ms: percentile(t.latenciesMs, 99),
-    errors: t.errors,
-  };
-}
 
 /** Baseline and candidate alternate in rounds so drift on a shared machine hits both alike. */
 async function compare(

@@ -12,12 +12,12 @@
  *
  * Run: `npm run bench -- pooling` (or `node --conditions=@tether/source tools/bench/src/pooling.bench.ts`).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { EphemeralPostgres, EphemeralRedis } from '@tether/devstack';
 import { createPgPool, createRedis } from '@tether/pooling';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { type Comparison, type Measurement, percentile, writeReport } from './report.ts';
+import { emptyTally as empty, fixedRate, measurement, type Op, saturate, type Tally } from './load.ts';
+import { type Comparison, writeReport } from './report.ts';
 
 const ROUND_MS = 600;
 const ROUNDS = 6;
@@ -28,82 +28,12 @@ const PG_RATE = 800;
 const REDIS_RATE = 2_000;
 const OWNERS = 1_000;
 
-type Op = () => Promise<unknown>;
-
-interface Tally {
-  latenciesMs: number[];
-  errors: number;
-  ops: number;
-  elapsedMs: number;
-}
-
-/** `callers` loops issuing `op` back to back for `durationMs`. */
-async function saturate(op: Op, callers: number, durationMs: number, tally: Tally): Promise<void> {
-  const startedAt = performance.now();
-  const endAt = startedAt + durationMs;
-  await Promise.all(
-    Array.from({ length: callers }, async () => {
-      while (performance.now() < endAt) {
-        const t0 = performance.now();
-        try {
-          await op();
-        } catch {
-          tally.errors++;
-        }
-        tally.latenciesMs.push(performance.now() - t0);
-        tally.ops++;
-      }
-    }),
-  );
-  tally.elapsedMs += performance.now() - startedAt;
-}
-
-/** Starts `op` every 1/rate s for `durationMs` without waiting for earlier ones. */
-async function fixedRate(op: Op, perSecond: number, durationMs: number, tally: Tally): Promise<void> {
-  const startedAt = performance.now();
-  const intervalMs = 1000 / perSecond;
-  const pending: Promise<void>[] = [];
-  let scheduled = startedAt;
-  while (scheduled < startedAt + durationMs) {
-    // Issue everything that is due (timers fire late on a busy machine; the schedule does not slip).
-    while (scheduled <= performance.now() && scheduled < startedAt + durationMs) {
-      const due = scheduled;
-      pending.push(
-        op().then(
-          () => {
-            tally.latenciesMs.push(performance.now() - due);
-            tally.ops++;
-          },
-          () => {
-            tally.errors++;
-            tally.ops++;
-          },
-        ),
-      );
-      scheduled += intervalMs;
-    }
-    await sleep(Math.max(0, Math.min(5, scheduled - performance.now())));
-  }
-  await Promise.all(pending);
-  tally.elapsedMs += performance.now() - startedAt;
-}
-
-function measurement(t: Tally): Measurement {
-  return {
-    throughput: (t.ops - t.errors) / (t.elapsedMs / 1000),
-    p50Ms: percentile(t.latenciesMs, 50),
-    p99Ms: percentile(t.latenciesMs, 99),
-    errors: t.errors,
-  };
-}
-
 async function compare(
   scenario: string,
   baseline: Op,
   candidate: Op,
   run: (op: Op, durationMs: number, tally: Tally) => Promise<void>,
 ): Promise<Comparison> {
-  const empty = (): Tally => ({ latenciesMs: [], errors: 0, ops: 0, elapsedMs: 0 });
   await run(baseline, WARMUP_MS, empty());
   await run(candidate, WARMUP_MS, empty());
   const b = empty();
