@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 
 export type SslMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
@@ -31,7 +32,9 @@ export function tlsOptions(
     case 'verify-full':
       return {
         rejectUnauthorized: true,
-        servername: host,
+        // SNI must not carry an IP address (RFC 6066; Node warns DEP0123): for an IP, tls checks the
+        // certificate's IP SANs against `host`, which pg passes to tls.connect itself.
+        ...(isIP(host) === 0 ? { servername: host } : {}),
         ...(ca === undefined ? {} : { ca }),
         ...clientCert,
       };

@@ -159,6 +159,11 @@ describe('createPgPool configuration', () => {
     expect(verifyCa.rejectUnauthorized).toBe(true);
     expect(verifyCa.checkServerIdentity()).toBeUndefined();
     expect(ssl('verify-full')).toEqual({ rejectUnauthorized: true, servername: 'db.internal' });
+    // no SNI for an IP literal (RFC 6066, Node's DEP0123); the certificate is still checked against it
+    const byIp = resolvePgOptions({
+      connectionString: 'postgresql://app@127.0.0.1/orders?sslmode=verify-full',
+    });
+    expect(byIp.pg.ssl).toEqual({ rejectUnauthorized: true });
   });
 
   it('reads host, port, database, user, sslmode and application_name from the DSN; fields override it', () => {
