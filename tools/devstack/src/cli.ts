@@ -72,6 +72,7 @@ try {
   const d = await stack.up();
   console.log(`
 Tether is up.
+  console      ${d.console}        (create demo jobs, watch their events, see outages)
   API          ${d.api}        (OpenAPI: ${d.api}/openapi.json)
   WebSocket    ${d.ws}
   admin        api ${d.admin.api}  worker ${d.admin.worker}  ws-gateway ${d.admin.wsGateway}

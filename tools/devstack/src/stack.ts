@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { trackGroup, untrackGroup } from './cleanup.ts';
+import { type DevConsole, startConsole } from './console/server.ts';
 import { devSecret, devToken } from './dev-token.ts';
 import { DevstackError } from './errors.ts';
 import { freePort } from './ports.ts';
@@ -37,8 +38,11 @@ const defaultApps: AppSpec[] = [
   { key: 'wsGateway', dir: 'apps/ws-gateway', port: 8081, adminPort: 9092 },
 ];
 
+/** The dev console's port (ARCHITECTURE.md's stack.json example); `freePorts` picks a free one. */
+const CONSOLE_PORT = 8090;
+
 export interface StackOptions {
-  /** Pick free ports instead of 8080/8081/9090-9092. */
+  /** Pick free ports instead of 8080/8081/8090/9090-9092. */
   freePorts?: boolean;
   /** Where stack.json goes (default `<workspace>/.tether`). */
   stateDir?: string;
@@ -68,6 +72,8 @@ export interface StackDescription {
   api: string;
   ws: string;
   admin: { api: string; worker: string; wsGateway: string };
+  /** The dev console (a web page: demo jobs, their events live, dependency outages as a timeline). */
+  console: string;
   databaseUrl: string;
   redisUrl: string;
   token: string;
@@ -97,6 +103,7 @@ export class LocalStack {
   readonly restarts: Record<AppKey, number> = { api: 0, worker: 0, wsGateway: 0 };
   private readonly crashLoop = new Map<AppKey, { delayMs: number; timer?: NodeJS.Timeout }>();
   private appContext: AppContext | undefined;
+  private devConsole: DevConsole | undefined;
 
   constructor(options: StackOptions = {}) {
     for (const field of ['restartDelayMs', 'restartMaxDelayMs', 'restartResetAfterMs'] as const) {
@@ -122,17 +129,29 @@ export class LocalStack {
     await Promise.all(apps.map((app) => this.waitReady(app)));
     const url = (port?: number) => `http://127.0.0.1:${port}`;
     const byKey = (key: AppKey) => apps.find((a) => a.key === key) as AppSpec;
+    const api = url(byKey('api').port);
+    const ws = `ws://127.0.0.1:${byKey('wsGateway').port}/v1/stream`;
+    const token = devToken(secret);
+    this.devConsole = await startConsole({
+      api,
+      ws,
+      token,
+      traceFile: this.traceFile,
+      workspaceRoot,
+      port: this.options.freePorts ? 0 : CONSOLE_PORT,
+    });
     this.description = {
-      api: url(byKey('api').port),
-      ws: `ws://127.0.0.1:${byKey('wsGateway').port}/v1/stream`,
+      api,
+      ws,
       admin: {
         api: url(byKey('api').adminPort),
         worker: url(byKey('worker').adminPort),
         wsGateway: url(byKey('wsGateway').adminPort),
       },
+      console: this.devConsole.url,
       databaseUrl: directDatabaseUrl,
       redisUrl: directRedisUrl,
-      token: devToken(secret),
+      token,
       pids: {
         api: this.children.get('api')?.pid ?? 0,
         worker: this.children.get('worker')?.pid ?? 0,
@@ -349,6 +368,7 @@ export class LocalStack {
     for (const { timer } of this.crashLoop.values()) clearTimeout(timer);
     // A stopping stack is no stack: nobody should start using it now.
     rmSync(this.stackFile, { force: true });
+    await this.devConsole?.close();
     const budgetMs = (this.options.shutdownTimeoutMs ?? 5_000) + 2_000;
     // Apps first (their last act is flushing spans to the sink), then the sink.
     const apps = [...this.children.entries()].filter(([key]) => key !== 'traceSink');
