@@ -50,20 +50,33 @@ export function queuePool(db: TetherPgPool, deadlineMs = 60_000): pg.Pool {
     }
   }
 
+  const wrap = (client: pg.PoolClient): pg.PoolClient =>
+    new Proxy(client, {
+      get(target, prop) {
+        if (prop === 'query')
+          return (config: unknown, values?: unknown[]) =>
+            isOutcomeStatement(config) && values === undefined
+              ? recordOutcome(target, config)
+              : target.query(config as string, values);
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+
   const adapter = {
-    async connect(): Promise<pg.PoolClient> {
-      const client = await connect();
-      return new Proxy(client, {
-        get(target, prop) {
-          if (prop === 'query')
-            return (config: unknown, values?: unknown[]) =>
-              isOutcomeStatement(config) && values === undefined
-                ? recordOutcome(target, config)
-                : target.query(config as string, values);
-          const value = Reflect.get(target, prop, target) as unknown;
-          return typeof value === 'function' ? value.bind(target) : value;
-        },
-      });
+    /**
+     * Both of pg.Pool's forms. graphile-worker takes its LISTEN client with the callback form
+     * (`connect((err, client, release) => …)`): ignoring the callback would leave the worker deaf to
+     * `jobs:insert` (new jobs found only by polling) and leak the client it never received.
+     */
+    connect(callback?: ConnectCallback): Promise<pg.PoolClient> | undefined {
+      const connected = connect().then(wrap);
+      if (!callback) return connected;
+      connected.then(
+        (client) => callback(undefined, client, (error) => client.release(error)),
+        (error: Error) => callback(error, undefined, () => {}),
+      );
+      return undefined;
     },
     query: pool.query.bind(pool),
     on(event: string, listener: (...args: unknown[]) => void) {
@@ -79,6 +92,12 @@ export function queuePool(db: TetherPgPool, deadlineMs = 60_000): pg.Pool {
   };
   return adapter as unknown as pg.Pool;
 }
+
+type ConnectCallback = (
+  error: Error | undefined,
+  client: pg.PoolClient | undefined,
+  release: (error?: Error | boolean) => void,
+) => void;
 
 function isOutcomeStatement(config: unknown): config is pg.QueryConfig {
   const name = (config as { name?: unknown } | null)?.name;

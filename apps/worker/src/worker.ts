@@ -20,6 +20,12 @@ export interface WorkerDeps {
   logger: AppLogger;
   options: WorkerOptions;
   handlers: Record<string, JobHandler>;
+  /**
+   * How often graphile-worker looks for jobs without being told, ms. New jobs wake the worker at once
+   * through LISTEN/NOTIFY (`jobs:insert`, sent by `add_job`); polling only covers a listener that is
+   * reconnecting (or PgBouncer transaction mode, where LISTEN does not work). Default 1000.
+   */
+  pollIntervalMs?: number;
 }
 
 /**
@@ -52,7 +58,7 @@ export function startWorker(deps: WorkerDeps): { stop: () => Promise<void> } {
       pgPool: queuePool(db),
       concurrency: options.concurrency,
       noHandleSignals: true,
-      pollInterval: 1_000,
+      pollInterval: deps.pollIntervalMs ?? 1_000,
       // Shutdown is the lifecycle's: running jobs hold beacons and are handed back at its deadline.
       gracefulShutdownAbortTimeout: 3_600_000,
       logger: graphileLogger(logger),

@@ -1,0 +1,80 @@
+import { createPgPool, createRedis, type TetherPgPool, type TetherRedis } from '@tether/pooling';
+import { createLifecycle, type Lifecycle } from '@tether/shutdown';
+import { createLogger } from '@tether/telemetry';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoHandlers } from '../src/handlers.ts';
+import { workerOptionsFromEnv } from '../src/options.ts';
+import { startWorker } from '../src/worker.ts';
+import { type Servers, startServers, waitFor } from './support.ts';
+
+/** Far beyond the test's timeout: a job that starts was found through NOTIFY, not by a poll. */
+const POLL_INTERVAL_MS = 600_000;
+const APP = 'tether-worker-notify-test';
+
+describe('the worker is woken by NOTIFY and gives its LISTEN connection back at shutdown', () => {
+  let s: Servers;
+  let db: TetherPgPool;
+  let redis: TetherRedis;
+  let lifecycle: Lifecycle;
+  let worker: { stop: () => Promise<void> };
+
+  /** Sessions of the worker's pool whose latest statement was graphile-worker's LISTEN. */
+  const listening = async () => {
+    const { rows } = await s.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE application_name = $1 AND query LIKE 'LISTEN "jobs:insert"%'`,
+      [APP],
+    );
+    return rows[0]?.n ?? 0;
+  };
+  const finished = (id: string) =>
+    waitFor(
+      async () => {
+        const job = await s.job(id);
+        return job.status === 'succeeded' && job;
+      },
+      30_000,
+      `job ${id} to succeed`,
+    );
+
+  beforeAll(async () => {
+    s = await startServers();
+    const logger = createLogger({ level: 'warn' });
+    db = createPgPool({ connectionString: s.server.url, applicationName: APP, max: 10, logger });
+    redis = createRedis({ url: s.redisServer.url, logger });
+    lifecycle = createLifecycle({ signals: [], exit: () => {}, drainDelayMs: 0 });
+    worker = startWorker({
+      databaseUrl: s.server.url,
+      db,
+      redis,
+      lifecycle,
+      logger,
+      options: workerOptionsFromEnv({ WORKER_CONCURRENCY: '2' }),
+      handlers: demoHandlers,
+      pollIntervalMs: POLL_INTERVAL_MS,
+    });
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await Promise.all([db?.drain(1_000), redis?.drain(1_000)]);
+    await s?.close();
+  });
+
+  it('a job enqueued while the worker idles starts although the next poll is 10 minutes away', async () => {
+    // The first job may be taken by the poll graphile-worker makes at start; the ones after it
+    // arrive while every worker slot sleeps until the next poll (600 s), so only NOTIFY can wake it.
+    for (let i = 0; i < 3; i++) {
+      const job = await s.enqueue('demo.sleep', { ms: 0, steps: 1 });
+      expect((await finished(job.id)).status).toBe('succeeded');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    // The mechanism: one dedicated session of the pool LISTENs on graphile-worker's channel.
+    expect(await listening()).toBe(1);
+  }, 120_000);
+
+  it('after stop(), no connection of the pool is still checked out and nothing LISTENs any more', async () => {
+    await worker.stop();
+    expect(db.pool.totalCount - db.pool.idleCount).toBe(0);
+    expect(await listening()).toBe(0);
+  }, 60_000);
+});
