@@ -21,7 +21,7 @@ const env = {
 };
 
 /** helm on PATH or in .cache/bin; installs it with .ci/install-k8s-tools.sh when neither has it. */
-function ensureHelm(): void {
+export function ensureHelm(): void {
   if (spawnSync('helm', ['version', '--short'], { env }).status === 0) return;
   execFileSync('bash', [join(workspaceRoot, '.ci', 'install-k8s-tools.sh')], { env, stdio: 'ignore' });
 }
