@@ -11,11 +11,12 @@
  * nested configuration object with secrets (the worst case: every key is judged, strings scanned).
  */
 import { pino } from 'pino';
-import { type Measurement, percentile, writeReport } from './report.ts';
+import { benchScale, type Measurement, percentile, writeReport } from './report.ts';
 
-const ROUNDS = 6;
-const ROUND_MS = 1000;
-const WARMUP_MS = 1000;
+const quick = benchScale() === 'quick';
+const ROUNDS = quick ? 2 : 6;
+const ROUND_MS = quick ? 100 : 1000;
+const WARMUP_MS = quick ? 100 : 1000;
 // Latency is measured per batch of calls (one call is below the timer's useful resolution).
 const BATCH = 100;
 
@@ -94,6 +95,7 @@ async function main(): Promise<void> {
       p50Ms: percentile(totals[arm].callMs, 50),
       p99Ms: percentile(totals[arm].callMs, 99),
       errors: 0,
+      samples: totals[arm].callMs,
     });
     return { scenario, baseline: measure('baseline'), candidate: measure('candidate') };
   });

@@ -1,11 +1,16 @@
 /**
  * Benchmark results: every benchmark compares a candidate with a baseline measured in the same run,
- * prints one table and writes `.tether/bench/<name>.json`. Ratios, not absolute numbers, are the
- * result: absolute numbers depend on the machine, ratios on our code.
+ * prints one table and writes `<benchDir()>/<name>.json` (`.tether/bench/` by default), which the
+ * HTML report (html.ts) is drawn from. Ratios, not absolute numbers, are the result: absolute
+ * numbers depend on the machine, ratios on our code.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type LatencyCurve, latencyCurve } from './curve.ts';
+import { hostEnvironment } from './environment.ts';
+
+export { benchScale } from './scale.ts';
 
 export interface Measurement {
   /** ops/s (or requests/s) over the measured window */
@@ -14,6 +19,11 @@ export interface Measurement {
   p50Ms: number;
   p99Ms: number;
   errors: number;
+  /**
+   * Raw latencies in ms (optional). The JSON keeps a percentile curve of them (`curve`), not the
+   * samples, so a million requests still make a small file; the HTML draws the curve.
+   */
+  samples?: number[];
 }
 
 export interface Comparison {
@@ -58,15 +68,34 @@ export interface BenchReport {
   environment?: Record<string, unknown>;
 }
 
+const workspaceRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
 /**
- * `BENCH_SCALE=quick` (set by the test that runs every benchmark inside `npm test`) asks a benchmark
- * for tiny sizes: it must still run every row and write its report, but its numbers mean nothing.
+ * Where reports go: `BENCH_DIR` when set (the quick run inside `npm test` writes to a temp dir, so
+ * it never overwrites a full run's results), else `<workspace>/.tether/bench`.
  */
-export function benchScale(): 'quick' | 'full' {
-  return process.env['BENCH_SCALE'] === 'quick' ? 'quick' : 'full';
+export function benchDir(): string {
+  const dir = process.env['BENCH_DIR'];
+  return dir ? resolve(dir) : join(workspaceRoot, '.tether', 'bench');
 }
 
-const workspaceRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+function writtenCurves(samples: NonNullable<MetricComparison['samples']>): {
+  baseline?: LatencyCurve;
+  candidate?: LatencyCurve;
+} {
+  return {
+    ...(samples.baseline?.length ? { baseline: latencyCurve(samples.baseline) } : {}),
+    ...(samples.candidate?.length ? { candidate: latencyCurve(samples.candidate) } : {}),
+  };
+}
+
+/** A measurement as written to the JSON: its samples folded into a percentile curve. */
+export type WrittenMeasurement = Omit<Measurement, 'samples'> & { curve?: LatencyCurve };
+
+function written(m: Measurement): WrittenMeasurement {
+  const { samples, ...rest } = m;
+  return samples && samples.length > 0 ? { ...rest, curve: latencyCurve(samples) } : rest;
+}
 
 /** Percentile (0..100) of an unsorted sample, nearest-rank. */
 export function percentile(samples: number[], p: number): number {
@@ -100,23 +129,43 @@ export function writeReport(report: BenchReport): string {
   if (rows.length > 0) console.table(rows);
   const metrics = report.metrics ?? [];
   if (metrics.length > 0) console.table(metrics.map(metricRow));
-  const dir = join(workspaceRoot, '.tether', 'bench');
+  const dir = benchDir();
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${report.name}.json`);
   const enriched = {
     ...report,
     generatedAt: new Date().toISOString(),
     node: process.version,
+    host: hostEnvironment(),
     comparisons: report.comparisons.map((c) => ({
       ...c,
+      baseline: written(c.baseline),
+      candidate: written(c.candidate),
       throughputRatio: ratio(c.candidate.throughput, c.baseline.throughput),
       p99Ratio: ratio(c.candidate.p99Ms, c.baseline.p99Ms),
+      met: comparisonMet(c),
     })),
-    metrics: metrics.map((m) => ({ ...m, ratio: ratio(m.candidate, m.baseline), met: metricMet(m) })),
+    metrics: metrics.map(({ samples, ...m }) => ({
+      ...m,
+      ...(samples ? { curves: writtenCurves(samples) } : {}),
+      ratio: ratio(m.candidate, m.baseline),
+      met: metricMet(m),
+    })),
   };
   writeFileSync(path, `${JSON.stringify(enriched, null, 2)}\n`);
   console.log(`wrote ${path}`);
   return path;
+}
+
+/** Whether a comparison meets its throughput and p99 goals (true when it has none). */
+export function comparisonMet(c: Comparison): boolean {
+  if (
+    c.throughputGoal !== undefined &&
+    !(ratio(c.candidate.throughput, c.baseline.throughput) >= c.throughputGoal)
+  )
+    return false;
+  if (c.p99Goal !== undefined && !(ratio(c.candidate.p99Ms, c.baseline.p99Ms) <= c.p99Goal)) return false;
+  return true;
 }
 
 /** Whether a metric meets its goals (true when it has none). */

@@ -1,4 +1,6 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { percentile, writeReport } from '../src/index.ts';
 
@@ -14,12 +16,15 @@ describe('percentile', () => {
 
 describe('writeReport', () => {
   let path: string | undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'bench-report-'));
   afterEach(() => {
-    if (path) rmSync(path, { force: true });
+    rmSync(dir, { recursive: true, force: true });
+    vi.unstubAllEnvs();
     vi.restoreAllMocks();
   });
 
   it('prints one table row per scenario with ratios against the same-run baseline and writes JSON', () => {
+    vi.stubEnv('BENCH_DIR', dir);
     const table = vi.spyOn(console, 'table').mockImplementation(() => {});
     vi.spyOn(console, 'log').mockImplementation(() => {});
     path = writeReport({
@@ -43,6 +48,7 @@ describe('writeReport', () => {
       'throughput ratio': '0.960x ok',
       'p99 ratio': '1.200x (goal <= 1.1)',
     });
+    expect(path).toBe(join(dir, 'report-selftest.json'));
     expect(existsSync(path)).toBe(true);
     const json = JSON.parse(readFileSync(path, 'utf8'));
     expect(json.comparisons[0].throughputRatio).toBeCloseTo(0.96);
