@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import type { NodeSDKConfiguration } from '@opentelemetry/sdk-node';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
@@ -6,16 +5,17 @@ import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
 import { UndiciInstrumentation, type UndiciRequest } from '@opentelemetry/instrumentation-undici';
-import { redactUrl } from '@tether/redact';
-import { SECRET_QUERY_PARAMS } from '@tether/redact';
+import { redactUrl, SECRET_QUERY_PARAMS } from '@tether/redact';
 import type { ResolvedOptions } from './options.ts';
+import { onlyInsideSampledSpans } from './sampled-parent.ts';
 
 /**
  * The deliberate set. Full auto-instrumentation (dozens of modules, fs and dns included) has been
- * measured at 0.19x of untraced throughput; these four are the spans that explain a Tether request.
- * Each is configured against noise and leaks: no probe/scrape spans, no express middleware spans,
- * no root spans for background pool pings, no pool-checkout spans (wait time is a pooling metric),
- * no query parameters or headers (they hold secrets).
+ * measured at 0.19x of untraced throughput; these are the spans that explain a Tether request.
+ * Incoming HTTP is not here: the lean server span (http-server-spans.ts) replaces the http
+ * instrumentation's server side. Each is configured against noise, cost and leaks: no probe/scrape
+ * spans, no Express layer spans unless asked for, pg and ioredis spans only inside a sampled span,
+ * no pool-checkout spans (wait time is a pooling metric), no query parameters or headers (secrets).
  */
 // The library matches exact, case-sensitive names; @tether/redact keeps that list beside its matcher
 // (cloud-storage signatures plus the tokens Tether and OAuth put in URLs: the ws gateway takes
@@ -33,16 +33,14 @@ function redactedFetchUrl(request: UndiciRequest): Record<string, string> {
 
 export function createInstrumentations(options: ResolvedOptions): NodeSDKConfiguration['instrumentations'] {
   const on = options.instrumentations;
-  const ignored = new Set(options.ignoreIncomingPaths);
   const list: NodeSDKConfiguration['instrumentations'] = [];
   if (on.http) {
     list.push(
       new HttpInstrumentation({
-        ignoreIncomingRequestHook: (request: IncomingMessage) =>
-          ignored.has((request.url ?? '/').split('?', 1)[0] ?? '/'),
+        // Server spans come from diagnostics_channel (traceHttpServer): this one traces outgoing calls.
+        disableIncomingRequestInstrumentation: true,
         // Outgoing calls outside any request (health checks, JWKS refresh) would each start a trace.
         requireParentforOutgoingSpans: true,
-        redactedQueryParamsServer: sensitiveQueryParams,
         redactedQueryParams: sensitiveQueryParams,
       }),
     );
@@ -51,16 +49,25 @@ export function createInstrumentations(options: ResolvedOptions): NodeSDKConfigu
     list.push(new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE] }));
   }
   if (on.pg) {
+    // Client#query and Pool#connect: unsampled requests call pg directly, as if it were not patched.
     list.push(
-      new PgInstrumentation({
-        requireParentSpan: true,
-        enhancedDatabaseReporting: false,
-        ignoreConnectSpans: true,
-      }),
+      onlyInsideSampledSpans(
+        new PgInstrumentation({
+          requireParentSpan: true,
+          enhancedDatabaseReporting: false,
+          ignoreConnectSpans: true,
+        }),
+        ['query', 'connect'],
+      ),
     );
   }
   if (on.ioredis) {
-    list.push(new IORedisInstrumentation({ requireParentSpan: true }));
+    list.push(
+      onlyInsideSampledSpans(new IORedisInstrumentation({ requireParentSpan: true }), [
+        'sendCommand',
+        'connect',
+      ]),
+    );
   }
   if (on.fetch) {
     list.push(

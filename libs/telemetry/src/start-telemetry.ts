@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type Tracer, trace } from '@opentelemetry/api';
+import { metrics, type Tracer, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter as OTLPJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OTLPProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
@@ -17,8 +17,10 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
+import { RequestContextManager } from './context-manager.ts';
 import { TelemetryAlreadyStartedError } from './errors.ts';
 import { registerEsmHooks } from './esm-hooks.ts';
+import { traceHttpServer } from './http-server-spans.ts';
 import { createInstrumentations } from './instrumentations.ts';
 import { createMetricReaders } from './metric-readers.ts';
 import { type ResolvedOptions, resolveOptions, type TelemetryOptions } from './options.ts';
@@ -81,7 +83,9 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   // Without an exporter spans still matter: they carry trace ids into logs and traceparent to peers.
   const spanProcessors: SpanProcessor[] | undefined =
     resolved.spanProcessors ?? (exporter ? undefined : [new NoopSpanProcessor()]);
+  const contextManager = new RequestContextManager();
   const sdk = new NodeSDK({
+    contextManager,
     resource: defaultResource().merge(
       resourceFromAttributes(
         resourceAttributes({
@@ -109,6 +113,16 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   // Before sdk.start(): the instrumentations' import hooks must find the loader hook in place.
   registerEsmHooks();
   sdk.start();
+  // After start(): the tracer and meter must come from the SDK's providers, not the no-op globals.
+  const stopHttpServerSpans =
+    enabled && resolved.instrumentations.http
+      ? traceHttpServer({
+          tracer: trace.getTracer('@tether/telemetry/http-server'),
+          meter: metrics.getMeter('@tether/telemetry/http-server'),
+          enter: (context) => contextManager.enter(context),
+          ignoredPaths: new Set(resolved.ignoreIncomingPaths),
+        })
+      : undefined;
 
   let stopped: Promise<void> | undefined;
   const telemetry: Telemetry = {
@@ -131,6 +145,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       await delegate.forceFlush?.();
     },
     shutdown() {
+      stopHttpServerSpans?.();
       stopped ??= withTimeout(sdk.shutdown(), resolved.shutdownTimeoutMs, 'shutdown').finally(() => {
         if (running === telemetry) running = undefined;
       });

@@ -48,7 +48,7 @@ function ancestry(span: PlainSpan, spans: PlainSpan[]): PlainSpan[] {
 }
 
 describe('an Express route that queries Postgres (real servers, app in its own process)', () => {
-  it('produces http -> express -> pg spans with the right parents', async () => {
+  it('produces server -> pg spans with the right parents (no Express layer spans by default)', async () => {
     const response = await fetch(`${base}/items/7`);
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ id: 7 });
@@ -59,29 +59,47 @@ describe('an Express route that queries Postgres (real servers, app in its own p
         ? all
         : undefined;
     });
-    const server = spans.find((s) => s.kind === SpanKind.SERVER && s.scope.includes('instrumentation-http'));
+    const server = spans.find((s) => s.kind === SpanKind.SERVER && s.attributes['url.path'] === '/items/7');
     const query = spans.find((s) => s.scope.includes('instrumentation-pg') && s.name.startsWith('pg.query'));
     expect(server, 'http server span').toBeDefined();
     expect(query, 'pg query span').toBeDefined();
     const chain = ancestry(query as PlainSpan, spans);
-    // pg.query -> request handler (express) -> GET /items/:id (http)
-    expect(chain.at(-1)?.spanId).toBe(server?.spanId);
-    expect(chain.map((s) => s.scope.replace('@opentelemetry/instrumentation-', ''))).toEqual([
-      'pg',
-      'express',
-      'http',
+    // pg.query -> GET /items/:id (the lean server span)
+    expect(chain.map((s) => s.scope)).toEqual([
+      '@opentelemetry/instrumentation-pg',
+      '@tether/telemetry/http-server',
     ]);
-    expect(chain[1]?.attributes).toMatchObject({
-      'express.type': 'request_handler',
-      'http.route': '/items/:id',
-    });
+    expect(chain.at(-1)?.spanId).toBe(server?.spanId);
     expect(chain[0]?.attributes['db.query.text']).toBe('SELECT $1::int AS id, now() AS at');
     expect(chain.every((s) => s.traceId === server?.traceId)).toBe(true);
+    expect(server?.name).toBe('GET /items/:id');
     expect(server?.attributes['http.route']).toBe('/items/:id');
-    // Middleware layers (express.json) are deliberately not traced.
-    expect(spans.some((s) => s.attributes['express.type'] === 'middleware')).toBe(false);
+    expect(spans.some((s) => s.scope.includes('instrumentation-express'))).toBe(false);
     // Query parameters are never recorded (they can be secrets).
     expect(JSON.stringify(query?.attributes)).not.toContain('db.query.parameter');
+  });
+
+  it('an unsampled request (caller sent flag 00) makes no server or pg span, yet its job row carries the trace', async () => {
+    const traceId = 'a3ce929d0e0e47364bf92f3577b34da6';
+    const response = await fetch(`${base}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-00f067aa0ba902b7-00` },
+      body: '{"type":"unsampled"}',
+    });
+    expect(response.status).toBe(202);
+    const { id } = (await response.json()) as { id: number };
+    const [row] = await postgres.sql<{ trace: { traceparent?: string } }>(
+      'SELECT trace FROM jobs WHERE id = $1',
+      [id],
+    );
+    // The not-sampled decision travels with the job, so the worker does not start a half trace.
+    expect(row?.trace.traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-00$`));
+    // A sampled request after it is exported; nothing of the unsampled one ever is.
+    await fetch(`${base}/items/8`);
+    await waitFor('the sampled request', async () =>
+      (await api.spans()).find((s) => s.attributes['url.path'] === '/items/8'),
+    );
+    expect((await api.spans()).filter((s) => s.traceId === traceId)).toHaveLength(0);
   });
 
   it('continues an incoming traceparent and never traces probe paths', async () => {
@@ -195,7 +213,12 @@ describe('start-up shapes on Node 24 ESM (the #1 pitfall: instrumentations patch
   it('node --import @tether/telemetry/register + static imports: express is instrumented', async () => {
     const app = await forkApp(
       'api-app.ts',
-      { DATABASE_URL: postgres.url, SPAN_EXPORT: 'memory', SERVICE_NAME: 'api-register' },
+      {
+        DATABASE_URL: postgres.url,
+        SPAN_EXPORT: 'memory',
+        SERVICE_NAME: 'api-register',
+        EXPRESS_SPANS: 'on',
+      },
       {
         execArgv: ['--import', '@tether/telemetry/register'],
       },
@@ -209,16 +232,18 @@ describe('start-up shapes on Node 24 ESM (the #1 pitfall: instrumentations patch
     }
   });
 
-  it('CONTROL: static imports without the hook flag lose every express span', async () => {
+  it('CONTROL: static imports without the hook flag lose every express span (the server span keeps its route)', async () => {
     const app = await forkApp('api-app.ts', {
       DATABASE_URL: postgres.url,
       SPAN_EXPORT: 'memory',
       SERVICE_NAME: 'api-naive',
+      EXPRESS_SPANS: 'on',
     });
     try {
       const spans = await routeSpans(app);
       expect(spans.some((s) => s.scope.includes('instrumentation-express'))).toBe(false);
-      expect(spans.find((s) => s.kind === SpanKind.SERVER)?.attributes['http.route']).toBeUndefined();
+      // diagnostics_channel needs no module patching: http.route survives the wrong start-up shape.
+      expect(spans.find((s) => s.kind === SpanKind.SERVER)?.attributes['http.route']).toBe('/items/:id');
     } finally {
       await app.stop();
     }

@@ -1,0 +1,41 @@
+import { context, trace } from '@opentelemetry/api';
+import type { Instrumentation } from './options.ts';
+
+/** True when the active span is being recorded (sampled), i.e. a child span would be kept. */
+export function insideSampledSpan(): boolean {
+  return trace.getSpan(context.active())?.isRecording() === true;
+}
+
+type Wrapper = (original: (...args: unknown[]) => unknown, name: string) => (...args: unknown[]) => unknown;
+interface Wrapping {
+  _wrap: (nodule: object, name: string, wrapper: Wrapper) => unknown;
+}
+
+/**
+ * Makes an instrumentation's patched `methods` do nothing extra unless the caller is inside a
+ * sampled span: then the instrumented version runs (span, attributes, result hooks); otherwise the
+ * original method is called directly. `requireParentSpan` alone is not enough: an unsampled request
+ * still has a (non-recording) parent span, and the pg instrumentation would build attributes, parse
+ * the SQL, start a span the sampler drops and wrap every promise, on 9 requests of 10.
+ *
+ * Works by composing the wrapper the instrumentation passes to its own `_wrap` (the patching entry
+ * point of every `InstrumentationBase`), so it must run before the patched module loads, which is
+ * what `startTelemetry()`-before-imports already guarantees.
+ */
+export function onlyInsideSampledSpans<T extends Instrumentation>(instrumentation: T, methods: string[]): T {
+  const target = instrumentation as unknown as Wrapping;
+  const wrap = target._wrap.bind(instrumentation);
+  const gated = new Set(methods);
+  target._wrap = (nodule, name, wrapper) => {
+    if (!gated.has(name)) return wrap(nodule, name, wrapper);
+    return wrap(nodule, name, (original, n) => {
+      const instrumented = wrapper(original, n);
+      const gate = function (this: unknown, ...args: unknown[]): unknown {
+        return insideSampledSpan() ? instrumented.apply(this, args) : original.apply(this, args);
+      };
+      Object.defineProperty(gate, 'length', { value: original.length });
+      return gate;
+    });
+  };
+  return instrumentation;
+}
