@@ -1,90 +1,79 @@
 /**
- * The tracing tax: an Express route reading one row from Postgres (the API's shape), served by a
- * child process with tracing OFF (no SDK loaded at all) and ON (@tether/telemetry, 100 % sampled,
- * batched OTLP export to a local sink), loaded by autocannon in the same run. Arms alternate in
- * rounds so machine drift hits both. Also reports ON at 10 % sampling, the production setting, and
- * ON without the http instrumentation, to attribute the cost.
+ * The tracing tax on the real API (apps/api: JWT auth, validation, @tether/pooling, Postgres):
+ * `GET /v1/jobs/:id` and `POST /v1/jobs`, served by one API process per configuration, all loaded by
+ * autocannon in the same run, arms alternating in rounds so machine drift hits every arm:
+ *
+ * - `off`: `OTEL_SDK_DISABLED=true` (no SDK, no instrumentation), twice: the A/A row is the noise floor;
+ * - `on <default>`: the charts' sampling ratio (`otel.sampleRatio` in charts/api/values.yaml, read at
+ *   run time), `parentbased_traceidratio` as the chart sets it;
+ * - `on 100%`.
+ *
+ * Traced arms export batched OTLP (http/protobuf) to a local drain that throws the bytes away. Every
+ * API process's CPU time (utime + stime from /proc, the counters `process.cpuUsage()` reads) is taken
+ * around each round, so the report has CPU µs per request: unlike throughput on a shared 2-core
+ * machine it hardly depends on what else the scheduler runs.
  *
  *   npm run bench -- telemetry
- *
- * The same file is the server (`telemetry.bench.ts serve`), so both arms run identical app code.
+ *   BENCH_CPU_PROF=<dir> npm run bench -- telemetry   # also writes a --cpu-prof per API process
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EphemeralPostgres } from '@tether/devstack';
+import { type AppProcess, EphemeralPostgres, startApp } from '@tether/devstack';
+import { migrate } from '@tether/migrations';
 import type { Result as AutocannonResult } from 'autocannon';
-import { type Measurement, percentile, writeReport } from './report.ts';
+import { SignJWT } from 'jose';
+import {
+  benchScale,
+  type Comparison,
+  type Measurement,
+  type MetricComparison,
+  percentile,
+  writeReport,
+} from './report.ts';
 
-const ROUNDS = 4;
-const ROUND_SECONDS = 3;
-// After 1-4 s of warm-up the first measured rounds still used more CPU per request than later ones
-// (traced 1.3-2.4x, untraced 1.1-1.6x: JIT and machine load), and only 4 rounds average that in.
-const WARMUP_SECONDS = 5;
-const CONNECTIONS = 16;
-const ROWS = 10_000;
+const quick = benchScale() === 'quick';
+const ROUNDS = quick ? 1 : 4;
+const ROUND_SECONDS = quick ? 0.5 : 3;
+const WARMUP_SECONDS = quick ? 0.3 : 3;
+const CONNECTIONS = quick ? 4 : 16;
+const SECRET = 'a-benchmark-secret-of-at-least-32-chars';
+const apiEntry = new URL('../../../apps/api/src/main.ts', import.meta.url).pathname;
+
+/** The sampling ratio the charts deploy with, so the goal follows the chart if it changes. */
+function chartSampleRatio(): number {
+  const values = readFileSync(new URL('../../../charts/api/values.yaml', import.meta.url), 'utf8');
+  const match = /^\s*sampleRatio:\s*['"]?([0-9.]+)['"]?\s*$/m.exec(values);
+  if (!match) throw new Error('charts/api/values.yaml has no otel.sampleRatio');
+  return Number(match[1]);
+}
 
 interface Arm {
   label: string;
   env: Record<string, string>;
 }
 
-async function serve(): Promise<void> {
-  const tracing = process.env['BENCH_TRACING'] === 'on';
-  if (tracing) {
-    // Before express and pg load (dynamic imports below), as an app entry point does it.
-    const { startTelemetry } = await import('@tether/telemetry');
-    // BENCH_INSTRUMENTATIONS=express,pg: only those (attribution runs).
-    const only = process.env['BENCH_INSTRUMENTATIONS']?.split(',');
-    startTelemetry({
-      serviceName: 'bench-api',
-      sampleRatio: Number(process.env['BENCH_SAMPLE_RATIO'] ?? '1'),
-      ...(only
-        ? {
-            instrumentations: {
-              http: only.includes('http'),
-              express: only.includes('express'),
-              pg: only.includes('pg'),
-              ioredis: false,
-            },
-          }
-        : {}),
-    });
-  }
-  const { default: express } = await import('express');
-  const { default: pg } = await import('pg');
-  const pool = new pg.Pool({ connectionString: process.env['DATABASE_URL'], max: 10 });
-  pool.on('error', () => {});
-  const app = express();
-  app.get('/items/:id', async (request, response) => {
-    const result = await pool.query('SELECT id, name, payload FROM bench_items WHERE id = $1', [
-      Number(request.params.id),
-    ]);
-    response.json(result.rows[0] ?? null);
-  });
-  // CPU time of this process, so the parent can report CPU per request: unlike throughput on a
-  // shared 2-core machine, it does not depend on what else the scheduler is running.
-  app.get('/__cpu', (_request, response) => {
-    const { user, system } = process.cpuUsage();
-    response.json({ cpuUs: user + system });
-  });
-  const server = app.listen(0, '127.0.0.1', () => {
-    const address = server.address();
-    console.log(JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 }));
-  });
-  process.once('SIGTERM', () => process.exit(0));
+interface Totals {
+  requests: number;
+  errors: number;
+  seconds: number;
+  cpuUs: number;
+  samples: number[];
+}
+
+/** CPU time (user + system) of a process in µs, from /proc: 10 ms resolution, fine over seconds. */
+function cpuUsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at field 3; utime, stime are 14, 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1_000_000) / 100; // USER_HZ is 100 on Linux
 }
 
 /** Accepts OTLP exports and throws them away: the sink must not be what we measure. */
-async function startDrain(): Promise<{
-  url: string;
-  requests: () => number;
-  bytes: () => number;
-  close: () => void;
-}> {
+async function startDrain() {
   let requests = 0;
   let bytes = 0;
   const server = createServer((request, response) => {
@@ -108,34 +97,25 @@ async function startDrain(): Promise<{
   };
 }
 
-async function startServer(arm: Arm): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@tether/source', fileURLToPath(import.meta.url), 'serve'],
-    {
-      env: { ...process.env, ...arm.env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
-  const { port } = JSON.parse(line) as { port: number };
-  return { child, url: `http://127.0.0.1:${port}` };
+interface Route {
+  scenario: string;
+  method: 'GET' | 'POST';
+  path: string;
+  body?: string;
 }
 
-async function load(
-  url: string,
-  seconds: number,
-): Promise<{ requests: number; errors: number; samples: number[] }> {
+async function load(base: string, route: Route, headers: Record<string, string>, seconds: number) {
   const { default: autocannon } = await import('autocannon');
   const samples: number[] = [];
-  let id = 0;
   const result = await new Promise<AutocannonResult>((resolve, reject) => {
     const instance = autocannon(
       {
-        url,
+        url: `${base}${route.path}`,
+        method: route.method,
+        headers,
+        ...(route.body ? { body: route.body } : {}),
         connections: CONNECTIONS,
         duration: seconds,
-        requests: [{ setupRequest: (req) => ({ ...req, path: `/items/${(id++ % ROWS) + 1}` }) }],
       },
       (error, result) => (error ? reject(error) : resolve(result)),
     );
@@ -150,127 +130,145 @@ async function load(
 }
 
 async function main(): Promise<void> {
+  const ratio = chartSampleRatio();
   const postgres = await EphemeralPostgres.start({ settings: { max_connections: 100 } });
   const drain = await startDrain();
-  const servers: ChildProcess[] = [];
+  const apps: AppProcess[] = [];
   try {
-    await postgres.sql(
-      `CREATE TABLE bench_items (id int PRIMARY KEY, name text NOT NULL, payload jsonb NOT NULL)`,
-    );
-    await postgres.sql(
-      `INSERT INTO bench_items SELECT i, 'item ' || i, jsonb_build_object('n', i, 'tags', jsonb_build_array('a', 'b')) FROM generate_series(1, ${ROWS}) i`,
-    );
-    await postgres.sql('GRANT SELECT ON bench_items TO tether');
-    const common = { DATABASE_URL: postgres.url, OTEL_EXPORTER_OTLP_ENDPOINT: drain.url, LOG_LEVEL: 'warn' };
+    await migrate({ databaseUrl: postgres.url });
+    const common = {
+      DATABASE_URL: postgres.url,
+      // Required by the shared config loader; the API itself never connects to Redis.
+      REDIS_URL: 'redis://127.0.0.1:9',
+      AUTH_JWT_SECRET: SECRET,
+      LOG_LEVEL: 'warn',
+      OTEL_EXPORTER_OTLP_ENDPOINT: drain.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      ...(process.env['BENCH_CPU_PROF']
+        ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env['BENCH_CPU_PROF']}` }
+        : {}),
+    };
     const arms: Arm[] = [
-      { label: 'off', env: { ...common, BENCH_TRACING: 'off' } },
-      { label: 'on 100%', env: { ...common, BENCH_TRACING: 'on', BENCH_SAMPLE_RATIO: '1' } },
-      { label: 'on 10%', env: { ...common, BENCH_TRACING: 'on', BENCH_SAMPLE_RATIO: '0.1' } },
-      // Attribution: SDK, hooks and express + pg loaded, but without http nothing starts a request span.
-      {
-        label: 'sdk, no http',
-        env: {
-          ...common,
-          BENCH_TRACING: 'on',
-          BENCH_SAMPLE_RATIO: '1',
-          BENCH_INSTRUMENTATIONS: 'express,pg',
-        },
-      },
+      { label: 'off', env: { ...common, OTEL_SDK_DISABLED: 'true' } },
+      { label: 'off (A/A)', env: { ...common, OTEL_SDK_DISABLED: 'true' } },
+      { label: `on ${ratio * 100}%`, env: { ...common, OTEL_TRACES_SAMPLER_ARG: String(ratio) } },
+      { label: 'on 100%', env: { ...common, OTEL_TRACES_SAMPLER_ARG: '1' } },
     ];
-    const started = await Promise.all(arms.map((arm) => startServer(arm)));
-    servers.push(...started.map((s) => s.child));
-    const totals = arms.map(() => ({
-      requests: 0,
-      errors: 0,
-      seconds: 0,
-      cpuUs: 0,
-      samples: [] as number[],
-    }));
-    const cpuOf = async (url: string) =>
-      ((await (await fetch(`${url}/__cpu`)).json()) as { cpuUs: number }).cpuUs;
-    for (const s of started) await load(s.url, WARMUP_SECONDS);
-    for (let round = 0; round < ROUNDS; round++) {
-      // Rotate who goes first, so neither arm always inherits the other's warm (or hot) machine.
-      for (let k = 0; k < started.length; k++) {
-        const i = (k + round) % started.length;
-        const s = started[i] as (typeof started)[number];
-        const cpuBefore = await cpuOf(s.url);
-        const r = await load(s.url, ROUND_SECONDS);
-        (totals[i] as (typeof totals)[number]).cpuUs += (await cpuOf(s.url)) - cpuBefore;
-        const t = totals[i] as (typeof totals)[number];
-        t.requests += r.requests;
-        t.errors += r.errors;
-        t.seconds += ROUND_SECONDS;
-        t.samples.push(...r.samples);
-        await sleep(200);
+    for (const arm of arms) apps.push(await startApp(apiEntry, arm.env));
+    await Promise.all(apps.map((app) => app.ready('/readyz', 240_000)));
+
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('bench')
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(SECRET));
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const body = JSON.stringify({ type: 'demo.sleep', payload: { ms: 0, steps: 1 } });
+    const first = await fetch(`http://127.0.0.1:${apps[0]!.port}/v1/jobs`, { method: 'POST', headers, body });
+    const { id } = (await first.json()) as { id: string };
+    const routes: Route[] = [
+      { scenario: 'GET /v1/jobs/:id', method: 'GET', path: `/v1/jobs/${id}` },
+      { scenario: 'POST /v1/jobs', method: 'POST', path: '/v1/jobs', body },
+    ];
+
+    const comparisons: Comparison[] = [];
+    const metrics: MetricComparison[] = [];
+    const cpuPerRequest: Record<string, Record<string, number>> = {};
+    for (const route of routes) {
+      const totals: Totals[] = arms.map(() => ({
+        requests: 0,
+        errors: 0,
+        seconds: 0,
+        cpuUs: 0,
+        samples: [],
+      }));
+      for (const app of apps) await load(`http://127.0.0.1:${app.port}`, route, headers, WARMUP_SECONDS);
+      for (let round = 0; round < ROUNDS; round++) {
+        // Rotate who goes first, so no arm always inherits another's warm (or hot) machine.
+        for (let k = 0; k < apps.length; k++) {
+          const i = (k + round) % apps.length;
+          const app = apps[i]!;
+          const t = totals[i]!;
+          const cpuBefore = cpuUsOf(app.child.pid!);
+          const r = await load(`http://127.0.0.1:${app.port}`, route, headers, ROUND_SECONDS);
+          t.cpuUs += cpuUsOf(app.child.pid!) - cpuBefore;
+          t.requests += r.requests;
+          t.errors += r.errors;
+          t.seconds += ROUND_SECONDS;
+          t.samples.push(...r.samples);
+          await sleep(quick ? 20 : 200);
+        }
       }
-    }
-    const measure = (i: number): Measurement => {
-      const t = totals[i] as (typeof totals)[number];
-      return {
+      const measure = (t: Totals): Measurement => ({
         throughput: t.requests / t.seconds,
         p50Ms: percentile(t.samples, 50),
         p99Ms: percentile(t.samples, 99),
         errors: t.errors,
-      };
-    };
+      });
+      const [off, aa, sampled, full] = totals as [Totals, Totals, Totals, Totals];
+      comparisons.push(
+        {
+          scenario: `${route.scenario}: A/A (off vs off, noise floor)`,
+          baseline: measure(off),
+          candidate: measure(aa),
+        },
+        {
+          scenario: `${route.scenario}: ${ratio * 100} % sampled (chart default)`,
+          baseline: measure(off),
+          candidate: measure(sampled),
+          throughputGoal: 0.95,
+        },
+        {
+          scenario: `${route.scenario}: 100 % sampled`,
+          baseline: measure(off),
+          candidate: measure(full),
+          throughputGoal: 0.85,
+        },
+      );
+      const perRequest = (t: Totals) => t.cpuUs / Math.max(1, t.requests);
+      cpuPerRequest[route.scenario] = Object.fromEntries(
+        arms.map((arm, i) => [arm.label, Math.round(perRequest(totals[i]!))]),
+      );
+      for (const [i, arm] of arms.entries()) {
+        if (i === 0) continue;
+        metrics.push({
+          scenario: `${route.scenario}: ${arm.label}`,
+          metric: 'API CPU per request',
+          unit: 'µs/req',
+          baseline: perRequest(off),
+          candidate: perRequest(totals[i]!),
+          better: 'lower',
+        });
+      }
+    }
+
     writeReport({
       name: 'telemetry',
       baselineLabel: 'tracing off',
       candidateLabel: 'tracing on',
-      comparisons: [
-        {
-          scenario: 'GET /items/:id (pg read), 100 % sampled',
-          baseline: measure(0),
-          candidate: measure(1),
-          throughputGoal: 0.85,
-        },
-        {
-          scenario: 'GET /items/:id (pg read), 10 % sampled',
-          baseline: measure(0),
-          candidate: measure(2),
-          throughputGoal: 0.85,
-        },
-        {
-          scenario: 'SDK on, http instrumentation off (no request spans)',
-          baseline: measure(0),
-          candidate: measure(3),
-        },
-      ],
+      comparisons,
+      metrics,
       environment: {
-        cpuUsPerRequest: Object.fromEntries(
-          arms.map((arm, i) => {
-            const t = totals[i] as (typeof totals)[number];
-            return [arm.label, Math.round(t.cpuUs / Math.max(1, t.requests))];
-          }),
-        ),
+        scale: benchScale(),
+        cpuUsPerRequest: cpuPerRequest,
+        chartSampleRatio: ratio,
         connections: CONNECTIONS,
         rounds: ROUNDS,
         roundSeconds: ROUND_SECONDS,
-        instrumentations: 'http, express, pg, ioredis (tether defaults)',
         export: 'BatchSpanProcessor -> OTLP http/protobuf -> local drain',
         exportRequests: drain.requests(),
         exportBytes: drain.bytes(),
-        cpus: (await import('node:os')).availableParallelism(),
+        cpus: availableParallelism(),
       },
     });
-    console.log(
-      'server CPU per request (µs): ' +
-        arms
-          .map(
-            (arm, i) =>
-              `${arm.label} ${Math.round((totals[i]?.cpuUs ?? 0) / Math.max(1, totals[i]?.requests ?? 0))}`,
-          )
-          .join(', '),
-    );
-    if (drain.requests() === 0)
-      throw new Error('no span export reached the sink: the traced arm did not trace');
+    if (drain.requests() === 0 && !quick)
+      throw new Error('no span export reached the sink: the traced arms did not trace');
   } finally {
-    for (const child of servers) child.kill('SIGTERM');
+    await Promise.all(apps.map((app) => app.stop('SIGTERM')));
     drain.close();
     await postgres.close();
   }
 }
 
-if (process.argv[2] === 'serve') await serve();
-else await main();
+await main();
