@@ -18,6 +18,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 
 const JOBS_CHANNEL = 'bench_raw_jobs';
 const EVENTS_CHANNEL = 'bench_raw_events';
+const POOL_MAX = 10;
 
 /** Creates the baseline's two tables (idempotent). */
 export async function createRawSchema(databaseUrl: string): Promise<void> {
@@ -175,8 +176,12 @@ async function ws(pool: pg.Pool, listener: pg.Client): Promise<void> {
 async function main(role: string | undefined): Promise<void> {
   const connectionString = process.env['DATABASE_URL'];
   if (!connectionString) throw new Error('DATABASE_URL is not set');
-  const pool = new pg.Pool({ connectionString, max: 10 });
+  // Warm and kept open, as the apps' pools are: otherwise the baseline pays for connection set-up
+  // (SCRAM auth) inside the measured window, and again after every idle pause between rounds.
+  const pool = new pg.Pool({ connectionString, max: POOL_MAX, idleTimeoutMillis: 0 });
   pool.on('error', () => {});
+  const warm = await Promise.all(Array.from({ length: POOL_MAX }, () => pool.connect()));
+  for (const client of warm) client.release();
   process.once('SIGTERM', () => process.exit(0));
   if (role === 'api') return api(pool);
   const listener = new pg.Client({ connectionString });

@@ -98,7 +98,10 @@ function rows(scenario: string, baseline: number[], candidate: number[]): Metric
 
 async function main(): Promise<void> {
   process.stdout.write(`e2e benchmark: starting the stack (${benchScale()} scale)\n`);
+  const startedAt = performance.now();
   const stack = await startStackProcess();
+  const seconds = () => ((performance.now() - startedAt) / 1000).toFixed(1);
+  process.stdout.write(`  stack up after ${seconds()} s\n`);
   const children: ChildProcess[] = [];
   try {
     const { description } = stack;
@@ -126,6 +129,9 @@ async function main(): Promise<void> {
       for (let k = 0; k < arms.length; k++) {
         const i = (k + round) % arms.length;
         merge(tallies[i] as Tally, await load(arms[i] as Arm));
+        process.stdout.write(
+          `  round ${round + 1}/${ROUNDS} ${(arms[i] as Arm).label} done after ${seconds()} s\n`,
+        );
       }
     }
     const [rawT, tetherT, aaT] = tallies as [Tally, Tally, Tally];

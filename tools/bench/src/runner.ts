@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 
 export interface BenchRun {
@@ -76,20 +77,21 @@ export async function runBench(name: string, file: string, options: RunOptions):
   current = undefined;
   const durationMs = Math.round(performance.now() - startedAt);
   const base = { name, exitCode: code, durationMs };
-  if (timedOut) {
-    const quick = options.env['BENCH_SCALE'] === 'quick';
-    return {
-      ...base,
-      status: 'timed out',
-      message:
-        `did not finish within ${Math.round(options.timeoutMs / 1000)} s` +
-        (quick ? ' at BENCH_SCALE=quick: does it size itself with benchScale()?' : ''),
-    };
-  }
+  if (timedOut) return { ...base, status: 'timed out', message: overrun(file, options) };
   if (code !== 0) return { ...base, status: 'failed', message: `exited with ${signal ?? `code ${code}`}` };
   if (!existsSync(report))
     return { ...base, status: 'no report', message: `exited 0 without writing ${name}.json` };
   return { ...base, status: 'ok' };
+}
+
+/** Why a bench overran, as far as can be told: at the quick scale, whether it sizes itself at all. */
+function overrun(file: string, options: RunOptions): string {
+  const [load = 0] = loadavg();
+  const what = `did not finish within ${Math.round(options.timeoutMs / 1000)} s (load average ${load.toFixed(1)} on ${availableParallelism()} CPUs)`;
+  if (options.env['BENCH_SCALE'] !== 'quick') return what;
+  return readFileSync(file, 'utf8').includes('benchScale(')
+    ? `${what} at BENCH_SCALE=quick, although it calls benchScale(): its quick sizes are too large, or the machine is too busy`
+    : `${what} at BENCH_SCALE=quick: it never calls benchScale(), so it ran at full size`;
 }
 
 /** The record of the last run in `dir`, if it left one. */
