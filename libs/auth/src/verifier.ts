@@ -5,7 +5,9 @@
  * `sub` required, and a clear line between "this token is bad" (401) and "we could not fetch the
  * keys to check it" (503: the client did nothing wrong).
  */
+import { webcrypto } from 'node:crypto';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+import { VerifiedTokenCache } from './verified-cache.ts';
 
 export interface TokenVerifierOptions {
   /** HS256 shared secret (AUTH_JWT_SECRET). Exactly one of this and `jwksUrl`. */
@@ -26,6 +28,13 @@ export interface TokenVerifierOptions {
   jwksCooldownMs?: number;
   /** JWKS fetch timeout, ms. Default 2000. */
   jwksTimeoutMs?: number;
+  /**
+   * Verified tokens remembered, so a client's repeated token is checked once (0 turns it off).
+   * Only successes are kept, never past the token's `exp`. Default 10 000.
+   */
+  verifiedCacheMaxEntries?: number;
+  /** Longest time a verified token is answered from memory, ms. Default 60 000 (1 min). */
+  verifiedCacheMaxAgeMs?: number;
 }
 
 export interface VerifiedToken {
@@ -104,7 +113,11 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     ...(options.issuer ? { issuer: options.issuer } : {}),
     ...(options.audience ? { audience: options.audience } : {}),
   };
-  const secret = options.secret ? new TextEncoder().encode(options.secret) : undefined;
+  const cache = new VerifiedTokenCache<VerifiedToken>(
+    cacheOption('verifiedCacheMaxEntries', options.verifiedCacheMaxEntries, 10_000),
+    cacheOption('verifiedCacheMaxAgeMs', options.verifiedCacheMaxAgeMs, 60_000),
+  );
+  const secret = options.secret ? hmacKeys(new TextEncoder().encode(options.secret)) : undefined;
   const jwks: JWTVerifyGetKey | undefined = jwksUrl
     ? createRemoteJWKSet(jwksUrl, {
         cacheMaxAge: options.jwksCacheMaxAgeMs ?? 600_000,
@@ -115,6 +128,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
 
   return async (token) => {
     if (token === undefined || token === '') throw new TokenRejectedError('missing');
+    const cached = cache.get(token, Date.now());
+    if (cached !== undefined) return cached;
     if (!JWT.test(token)) throw new TokenRejectedError('malformed');
     let payload;
     try {
@@ -133,10 +148,41 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       });
     }
     if (typeof payload.sub !== 'string' || payload.sub === '') throw new TokenRejectedError('no_subject');
-    return {
+    const verified: VerifiedToken = {
       subject: payload.sub,
       expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined,
     };
+    cache.set(token, verified, Date.now(), verified.expiresAt);
+    return verified;
+  };
+}
+
+function cacheOption(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 0) {
+    throw new AuthOptionError(name, `must be an integer >= 0 (got ${value})`);
+  }
+  return value;
+}
+
+const HMAC_HASH: Record<string, string> = { HS256: 'SHA-256', HS384: 'SHA-384', HS512: 'SHA-512' };
+
+/**
+ * The shared secret as jose's key resolver: one WebCrypto key per HMAC algorithm, imported once
+ * (given the raw bytes, jose imports the key again on every verification). jose still enforces the
+ * `algorithms` allow-list; a non-HMAC `alg` gets the raw bytes, which jose rejects as before.
+ */
+function hmacKeys(secret: Uint8Array): JWTVerifyGetKey {
+  const imported = new Map<string, Promise<webcrypto.CryptoKey>>();
+  return (header) => {
+    const hash = HMAC_HASH[header.alg ?? ''];
+    if (hash === undefined) return secret;
+    let key = imported.get(hash);
+    if (key === undefined) {
+      key = webcrypto.subtle.importKey('raw', secret, { name: 'HMAC', hash }, false, ['verify']);
+      imported.set(hash, key);
+    }
+    return key;
   };
 }
 
