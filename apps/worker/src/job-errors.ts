@@ -1,4 +1,4 @@
-import { TetherError } from '@tether/retry';
+import { TetherError } from '@tether/errors';
 
 /**
  * What a job handler throws to say how its failure should be treated. Anything else is classified by
@@ -6,15 +6,16 @@ import { TetherError } from '@tether/retry';
  * treated as permanent: retrying a bug five times only delays the `failed` the user needs to see.
  */
 export class TransientJobError extends TetherError {
+  declare readonly code: 'TETHER_JOB_TRANSIENT';
   constructor(message: string, options: { cause?: unknown } = {}) {
-    super('TETHER_JOB_TRANSIENT', message, { retryable: true, ...options });
-    this.name = 'TransientJobError';
+    super('TETHER_JOB_TRANSIENT', message, { ...options, retryable: true });
   }
 }
 
+/** A failure no retry can fix: the job ends `failed` at once. */
 export class PermanentJobError extends TetherError {
+  declare readonly code: 'TETHER_JOB_PERMANENT';
   constructor(message: string, options: { cause?: unknown } = {}) {
-    super('TETHER_JOB_PERMANENT', message, { retryable: false, ...options });
-    this.name = 'PermanentJobError';
+    super('TETHER_JOB_PERMANENT', message, { ...options, retryable: false });
   }
 }

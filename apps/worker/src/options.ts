@@ -1,3 +1,5 @@
+import { integerFromEnv, TetherInvalidOptionError } from '@tether/errors';
+
 /**
  * The worker's own settings (beyond the shared runtime configuration of @tether/config), read from
  * the environment and validated at start-up: a bad value stops the worker with the variable's name.
@@ -29,20 +31,17 @@ export interface WorkerOptions {
   streamMaxLen: number;
 }
 
-export class WorkerOptionError extends Error {
-  readonly code = 'TETHER_WORKER_INVALID_OPTION';
-  constructor(variable: string, problem: string) {
-    super(`${variable} ${problem}`);
-    this.name = 'WorkerOptionError';
-  }
-}
+/**
+ * A bad worker variable: the shared `TetherInvalidOptionError` (code `TETHER_INVALID_OPTION`;
+ * it was `TETHER_WORKER_INVALID_OPTION`), `field` names the variable.
+ * @deprecated Use `TetherInvalidOptionError` from `@tether/errors` (the same class).
+ */
+export const WorkerOptionError = TetherInvalidOptionError;
+/** @deprecated Use `TetherInvalidOptionError` from `@tether/errors`. */
+export type WorkerOptionError = TetherInvalidOptionError;
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || !Number.isSafeInteger(Number(raw)))
-    throw new WorkerOptionError(name, `must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
-  return Number(raw);
+  return integerFromEnv(env, name, fallback, { min });
 }
 
 export function workerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerOptions {
@@ -60,8 +59,18 @@ export function workerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Work
     streamMaxLen: integer(env, 'RELAY_STREAM_MAXLEN', 100_000, 100),
   };
   if (options.leaseRenewMs * 2 > leaseTtlMs)
-    throw new WorkerOptionError('WORKER_LEASE_RENEW_MS', 'must be at most half of WORKER_LEASE_TTL_MS');
+    throw new TetherInvalidOptionError(
+      'WORKER_LEASE_RENEW_MS',
+      `must be <= half of WORKER_LEASE_TTL_MS (${leaseTtlMs})`,
+      {
+        value: options.leaseRenewMs,
+      },
+    );
   if (options.retryMaxDelayMs < options.retryInitialDelayMs)
-    throw new WorkerOptionError('WORKER_RETRY_MAX_DELAY_MS', 'must be >= WORKER_RETRY_INITIAL_DELAY_MS');
+    throw new TetherInvalidOptionError(
+      'WORKER_RETRY_MAX_DELAY_MS',
+      `must be >= WORKER_RETRY_INITIAL_DELAY_MS (${options.retryInitialDelayMs})`,
+      { value: options.retryMaxDelayMs },
+    );
   return options;
 }

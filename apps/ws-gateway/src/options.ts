@@ -1,3 +1,5 @@
+import { integerFromEnv, TetherInvalidOptionError } from '@tether/errors';
+
 /** The gateway's limits and timings, each with its default and unit, validated up front. */
 
 export interface GatewayOptions {
@@ -39,30 +41,32 @@ export const defaultGatewayOptions: GatewayOptions = {
   fallbackPollMs: 1_000,
 };
 
-export class GatewayOptionError extends Error {
-  readonly code = 'TETHER_INVALID_OPTION';
-  readonly field: string;
-  constructor(field: string, message: string) {
-    super(`ws-gateway ${field}: ${message}`);
-    this.name = 'GatewayOptionError';
-    this.field = field;
-  }
-}
+/**
+ * A bad gateway option or `WS_*` variable: the shared `TetherInvalidOptionError`.
+ * @deprecated Use `TetherInvalidOptionError` from `@tether/errors` (the same class).
+ */
+export const GatewayOptionError = TetherInvalidOptionError;
+/** @deprecated Use `TetherInvalidOptionError` from `@tether/errors`. */
+export type GatewayOptionError = TetherInvalidOptionError;
 
 export function resolveGatewayOptions(options: Partial<GatewayOptions> = {}): GatewayOptions {
   const resolved = { ...defaultGatewayOptions, ...options };
   for (const [field, value] of Object.entries(resolved)) {
-    if (!Number.isFinite(value) || value <= 0) {
-      throw new GatewayOptionError(field, `must be a positive number (got ${JSON.stringify(value)})`);
-    }
+    if (!Number.isFinite(value) || value <= 0)
+      throw new TetherInvalidOptionError(field, 'must be a number > 0', { value });
   }
   if (resolved.replayMaxEvents > 999) {
-    throw new GatewayOptionError('replayMaxEvents', `must be at most 999 (got ${resolved.replayMaxEvents})`);
+    throw new TetherInvalidOptionError('replayMaxEvents', 'must be <= 999', {
+      value: resolved.replayMaxEvents,
+    });
   }
   if (resolved.pongTimeoutMs >= resolved.pingIntervalMs) {
-    throw new GatewayOptionError(
+    throw new TetherInvalidOptionError(
       'pongTimeoutMs',
-      `must be below pingIntervalMs (${resolved.pingIntervalMs})`,
+      `must be < pingIntervalMs (${resolved.pingIntervalMs})`,
+      {
+        value: resolved.pongTimeoutMs,
+      },
     );
   }
   return resolved;
@@ -75,8 +79,7 @@ export function gatewayOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<GatewayOp
     const name = `WS_${field.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
-    if (!/^\d+$/.test(raw)) throw new GatewayOptionError(name, `must be a whole number (got "${raw}")`);
-    out[field] = Number(raw);
+    out[field] = integerFromEnv(env, name, 0, { min: 0 });
   }
   return out;
 }

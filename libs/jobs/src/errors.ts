@@ -1,15 +1,18 @@
-/** Base class: every error of this lib has a stable `code` a caller can branch on. */
-export class JobsError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
+import { TetherError, type TetherCode } from '@tether/errors';
+
+/**
+ * Base class: every error of this lib has a stable `code` a caller can branch on. None is retryable:
+ * each is about the request itself (a reused key, a bad cursor, a missing job), not a dependency.
+ */
+export class JobsError extends TetherError {
+  constructor(code: TetherCode, message: string, options?: ErrorOptions) {
+    super(code, message, { ...options, retryable: false });
   }
 }
 
 /** The idempotency key was used before, by this owner, for a different request (HTTP 422). */
 export class IdempotencyKeyReusedError extends JobsError {
+  declare readonly code: 'TETHER_JOBS_IDEMPOTENCY_KEY_REUSED';
   /** The job the key belongs to. */
   readonly jobId: string;
   constructor(jobId: string) {
@@ -23,6 +26,7 @@ export class IdempotencyKeyReusedError extends JobsError {
 
 /** A pagination cursor that this lib did not produce (HTTP 400). */
 export class InvalidCursorError extends JobsError {
+  declare readonly code: 'TETHER_JOBS_INVALID_CURSOR';
   constructor() {
     super('TETHER_JOBS_INVALID_CURSOR', 'the cursor is malformed');
   }
@@ -30,6 +34,7 @@ export class InvalidCursorError extends JobsError {
 
 /** A wrong argument to one of this lib's functions; the message starts with the field name. */
 export class JobsInputError extends JobsError {
+  declare readonly code: 'TETHER_JOBS_INVALID_INPUT';
   constructor(message: string) {
     super('TETHER_JOBS_INVALID_INPUT', message);
   }
@@ -37,6 +42,7 @@ export class JobsInputError extends JobsError {
 
 /** The job does not exist (or its row was deleted) where the caller required it. */
 export class JobNotFoundError extends JobsError {
+  declare readonly code: 'TETHER_JOBS_NOT_FOUND';
   readonly jobId: string;
   constructor(jobId: string) {
     super('TETHER_JOBS_NOT_FOUND', `job ${jobId} does not exist`);

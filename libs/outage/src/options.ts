@@ -1,5 +1,5 @@
 import type { Attributes, Meter, Tracer } from '@opentelemetry/api';
-import { OutageOptionsError } from './errors.ts';
+import { methodsOption, objectOption, requiredStringOption } from '@tether/errors';
 
 export interface OutageTrackerOptions {
   /**
@@ -22,23 +22,11 @@ export interface OutageTrackerOptions {
 }
 
 export function validateOptions(options: OutageTrackerOptions): void {
-  if (options === null || typeof options !== 'object')
-    throw new OutageOptionsError('options', 'must be an object');
-  if (typeof options.dependency !== 'string' || options.dependency.trim() === '') {
-    throw new OutageOptionsError('dependency', 'must be a non-empty string (e.g. "postgres")');
-  }
-  if (
-    options.attributes !== undefined &&
-    (options.attributes === null ||
-      typeof options.attributes !== 'object' ||
-      Array.isArray(options.attributes))
-  ) {
-    throw new OutageOptionsError('attributes', 'must be an object of span attributes');
-  }
-  if (options.tracer !== undefined && typeof options.tracer?.startSpan !== 'function') {
-    throw new OutageOptionsError('tracer', 'must be an OpenTelemetry Tracer (has startSpan)');
-  }
-  if (options.meter !== undefined && typeof options.meter?.createHistogram !== 'function') {
-    throw new OutageOptionsError('meter', 'must be an OpenTelemetry Meter (has createHistogram)');
-  }
+  objectOption('options', options);
+  requiredStringOption('dependency', options.dependency, ' (e.g. "postgres")');
+  if (options.attributes !== undefined) objectOption('attributes', options.attributes);
+  if (options.tracer !== undefined)
+    methodsOption('tracer', options.tracer, ['startSpan'], ' (an OpenTelemetry Tracer)');
+  if (options.meter !== undefined)
+    methodsOption('meter', options.meter, ['createHistogram'], ' (an OpenTelemetry Meter)');
 }

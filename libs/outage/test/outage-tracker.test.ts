@@ -221,15 +221,18 @@ describe('OutageTracker', () => {
   it('rejects bad options naming the field', () => {
     const make = (options: unknown) => () => new OutageTracker(options as never);
     expect(make({})).toThrow(OutageOptionsError);
-    expect(make({ dependency: ' ' })).toThrow(/"dependency"/);
-    expect(make({ dependency: 'pg', attributes: [] })).toThrow(/"attributes"/);
-    expect(make({ dependency: 'pg', tracer: {} })).toThrow(/"tracer"/);
+    expect(make({})).toThrow('dependency is required (e.g. "postgres")');
+    expect(make({ dependency: ' ' })).toThrow('dependency must be a non-empty string, got " "');
+    expect(make({ dependency: 'pg', attributes: [] })).toThrow('attributes must be an object, got an array');
+    expect(make({ dependency: 'pg', tracer: {} })).toThrow(
+      'tracer must have startSpan() method (an OpenTelemetry Tracer), got an object',
+    );
     try {
       make({ dependency: 'pg', meter: 42 })();
     } catch (error) {
-      expect(error).toMatchObject({ code: 'TETHER_OUTAGE_INVALID_OPTION', field: 'meter', retryable: false });
+      expect(error).toMatchObject({ code: 'TETHER_INVALID_OPTION', field: 'meter', retryable: false });
     }
-    expect.assertions(5);
+    expect.assertions(6);
   });
 });
 

@@ -1,3 +1,4 @@
+import { createStderrLogger } from '@tether/errors/log-line';
 import { MASK, redactText } from '@tether/redact';
 
 /** The pino-compatible subset this lib logs through (`pino()` instances fit as they are). */
@@ -8,20 +9,15 @@ export interface Logger {
   error(obj: object, msg: string): void;
 }
 
+/** What a `logger` option must have. */
+export const LOGGER_METHODS = ['debug', 'info', 'warn', 'error'] as const;
+
 /**
- * Default logger: warnings and errors as one JSON line each on stderr, nothing else. A library
- * should not pick a logging framework for the app; pass the app's pino logger instead.
+ * Default logger: warnings and errors as one pino-shaped JSON line each on stderr (the line every
+ * Tether lib writes, `@tether/errors/log-line`), nothing else. A library should not pick a logging
+ * framework for the app; pass the app's pino logger instead.
  */
-export const stderrLogger: Logger = {
-  debug() {},
-  info() {},
-  warn(obj, msg) {
-    process.stderr.write(`${JSON.stringify({ level: 'warn', ...obj, msg })}\n`);
-  },
-  error(obj, msg) {
-    process.stderr.write(`${JSON.stringify({ level: 'error', ...obj, msg })}\n`);
-  },
-};
+export const stderrLogger: Logger = createStderrLogger('tether-pooling', 'warn');
 
 const MAX_SECRETS = 32;
 

@@ -1,4 +1,4 @@
-import { PoolConfigError } from './errors.ts';
+import { TetherInvalidOptionError } from '@tether/errors';
 
 /** What a libpq URL can set. Every field is optional: explicit options override the URL. */
 export interface DsnFields {
@@ -38,18 +38,20 @@ const FIELD = 'connectionString';
  */
 export function parseDsn(dsn: unknown): DsnFields {
   if (typeof dsn !== 'string' || dsn.length === 0)
-    throw new PoolConfigError(FIELD, 'must be a non-empty string');
+    throw new TetherInvalidOptionError(FIELD, 'must be a non-empty string', { value: dsn, secret: true });
   let url: URL;
   try {
     url = new URL(dsn);
   } catch {
-    throw new PoolConfigError(
+    throw new TetherInvalidOptionError(
       FIELD,
-      'is not a valid URL; expected postgres://user:password@host:5432/database?sslmode=verify-full',
+      'is not a valid URL (expected postgres://user:password@host:5432/database?sslmode=verify-full)',
     );
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new PoolConfigError(FIELD, `scheme must be postgres:// or postgresql://, got ${url.protocol}//`);
+    throw new TetherInvalidOptionError(FIELD, 'must use the scheme postgres:// or postgresql://', {
+      value: `${url.protocol}//`,
+    });
   }
   const fields: DsnFields = {};
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
@@ -85,7 +87,9 @@ export function parseDsn(dsn: unknown): DsnFields {
       case 'port': {
         const port = Number(value);
         if (!Number.isInteger(port) || port < 1 || port > 65535)
-          throw new PoolConfigError(`${FIELD} parameter port`, `must be 1-65535, got "${value}"`);
+          throw new TetherInvalidOptionError(`${FIELD}?port`, 'must be an integer between 1 and 65535', {
+            value,
+          });
         fields.port = port;
         break;
       }
@@ -93,18 +97,17 @@ export function parseDsn(dsn: unknown): DsnFields {
         // libpq: seconds, 0 = wait forever (we keep our own default then).
         const seconds = Number(value);
         if (!Number.isFinite(seconds) || seconds < 0) {
-          throw new PoolConfigError(
-            `${FIELD} parameter connect_timeout`,
-            `must be a number of seconds >= 0, got "${value}"`,
-          );
+          throw new TetherInvalidOptionError(`${FIELD}?connect_timeout`, 'must be a number of seconds >= 0', {
+            value,
+          });
         }
         if (seconds > 0) fields.connectTimeoutMs = seconds * 1000;
         break;
       }
       default:
-        throw new PoolConfigError(
-          `${FIELD} parameter ${key}`,
-          `is not supported (supported: ${PARAMETERS.join(', ')})`,
+        throw new TetherInvalidOptionError(
+          `${FIELD}?${key}`,
+          `is not a supported parameter (supported: ${PARAMETERS.join(', ')})`,
         );
     }
   }
@@ -115,6 +118,6 @@ function decode(text: string, part: string): string {
   try {
     return decodeURIComponent(text);
   } catch {
-    throw new PoolConfigError(FIELD, `the ${part} part has malformed percent-encoding`);
+    throw new TetherInvalidOptionError(FIELD, `has malformed percent-encoding in its ${part} part`);
   }
 }

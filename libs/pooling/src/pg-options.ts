@@ -2,17 +2,19 @@ import { readFile } from 'node:fs/promises';
 import type { Meter, Tracer } from '@opentelemetry/api';
 import type { CircuitBreaker, RetryBudget } from '@tether/retry';
 import type { CustomTypesConfig, PoolConfig } from 'pg';
-import { PoolConfigError } from './errors.ts';
-import { type Logger, Redactor, stderrLogger } from './logger.ts';
+import { LOGGER_METHODS, type Logger, Redactor, stderrLogger } from './logger.ts';
 import {
   booleanOption,
+  methodsOption,
   numberOption,
+  objectOption,
   oneOfOption,
-  readRequiredFile,
   rejectUnknownKeys,
   secretOption,
   stringOption,
-} from './option-validation.ts';
+  TetherInvalidOptionError,
+} from '@tether/errors';
+import { readRequiredFile } from './required-file.ts';
 import { parseDsn } from './pg-dsn.ts';
 import { SSL_MODES, type SslMode, tlsOptions } from './pg-tls.ts';
 
@@ -183,27 +185,25 @@ export interface ResolvedPgOptions {
   pg: PoolConfig;
 }
 
-/** Validates everything up front; the first problem throws a PoolConfigError naming its field. */
+/** Validates everything up front; the first problem throws a TetherInvalidOptionError naming its field. */
 export function resolvePgOptions(options: PgPoolOptions): ResolvedPgOptions {
-  if (options === null || typeof options !== 'object')
-    throw new PoolConfigError('options', 'must be an object');
+  objectOption('options', options);
   rejectUnknownKeys('', options, KNOWN_KEYS);
   const dsn = options.connectionString === undefined ? {} : parseDsn(options.connectionString);
   const redactor = new Redactor();
 
   const host = stringOption('host', options.host) ?? dsn.host ?? 'localhost';
-  const port = numberOption('port', options.port ?? dsn.port, 5432, { min: 1, integer: true });
-  if (port > 65535) throw new PoolConfigError('port', `must be <= 65535, got ${port}`);
+  const port = numberOption('port', options.port ?? dsn.port, 5432, { min: 1, max: 65535, integer: true });
   const user = stringOption('user', options.user) ?? dsn.user;
   if (user === undefined)
-    throw new PoolConfigError('user', 'is required (in the options or the connection string)');
+    throw new TetherInvalidOptionError('user', 'is required (in the options or the connection string)');
   const database = stringOption('database', options.database) ?? dsn.database ?? user;
 
   const passwordSource = options.password;
   const explicitPassword =
     typeof passwordSource === 'function' ? undefined : secretOption('password', passwordSource);
   if (passwordSource !== undefined && options.passwordFile !== undefined) {
-    throw new PoolConfigError('passwordFile', 'cannot be combined with password; pick one');
+    throw new TetherInvalidOptionError('passwordFile', 'cannot be combined with password (pick one)');
   }
   let password: PoolConfig['password'];
   if (typeof passwordSource === 'function') {
@@ -211,7 +211,10 @@ export function resolvePgOptions(options: PgPoolOptions): ResolvedPgOptions {
     password = async () => {
       const value: unknown = await passwordSource();
       if (typeof value !== 'string' || value.length === 0)
-        throw new PoolConfigError('password', 'the password function must return a non-empty string');
+        throw new TetherInvalidOptionError('password', 'must be a function returning a non-empty string', {
+          value,
+          secret: true,
+        });
       redactor.add(value);
       return value;
     };
@@ -238,7 +241,7 @@ export function resolvePgOptions(options: PgPoolOptions): ResolvedPgOptions {
   const caFile = options.sslRootCertFile ?? dsn.sslrootcert;
   const ca = caFile === undefined ? undefined : readRequiredFile('sslRootCertFile', caFile);
   if (ca !== undefined && sslmode === 'disable')
-    throw new PoolConfigError('sslRootCertFile', 'is set but sslmode is disable');
+    throw new TetherInvalidOptionError('sslRootCertFile', 'cannot be set with sslmode "disable"');
   const clientCert = clientCertificate(
     options.sslCertFile ?? dsn.sslcert,
     options.sslKeyFile ?? dsn.sslkey,
@@ -251,7 +254,7 @@ export function resolvePgOptions(options: PgPoolOptions): ResolvedPgOptions {
 
   const max = numberOption('max', options.max, 10, { min: 1, integer: true });
   const min = numberOption('min', options.min, 0, { min: 0, integer: true });
-  if (min > max) throw new PoolConfigError('min', `must be <= max (${max}), got ${min}`);
+  if (min > max) throw new TetherInvalidOptionError('min', `must be <= max (${max})`, { value: min });
   const statementTimeoutMs = numberOption('statementTimeoutMs', options.statementTimeoutMs, 10_000, {
     min: 0,
     integer: true,
@@ -264,20 +267,25 @@ export function resolvePgOptions(options: PgPoolOptions): ResolvedPgOptions {
     { min: 0 },
   );
   if (maxLifetimeJitterMs > maxLifetimeMs) {
-    throw new PoolConfigError(
-      'maxLifetimeJitterMs',
-      `must be <= maxLifetimeMs (${maxLifetimeMs}), got ${maxLifetimeJitterMs}`,
-    );
+    throw new TetherInvalidOptionError('maxLifetimeJitterMs', `must be <= maxLifetimeMs (${maxLifetimeMs})`, {
+      value: maxLifetimeJitterMs,
+    });
   }
   const retry = options.retry ?? {};
-  if (retry === null || typeof retry !== 'object') throw new PoolConfigError('retry', 'must be an object');
+  objectOption('retry', retry);
   rejectUnknownKeys('retry', retry, RETRY_KEYS);
   const initialDelayMs = numberOption('retry.initialDelayMs', retry.initialDelayMs, 50, { min: 1 });
   const maxDelayMs = numberOption('retry.maxDelayMs', retry.maxDelayMs, Math.max(1000, initialDelayMs), {
     min: 1,
   });
   if (maxDelayMs < initialDelayMs)
-    throw new PoolConfigError('retry.maxDelayMs', `must be >= retry.initialDelayMs (${initialDelayMs})`);
+    throw new TetherInvalidOptionError(
+      'retry.maxDelayMs',
+      `must be >= retry.initialDelayMs (${initialDelayMs})`,
+      {
+        value: maxDelayMs,
+      },
+    );
 
   const resolved: Omit<ResolvedPgOptions, 'pg'> = {
     name: stringOption('name', options.name) ?? 'postgres',
@@ -327,13 +335,14 @@ export function resolvePgOptions(options: PgPoolOptions): ResolvedPgOptions {
       ...(retry.breaker === undefined ? {} : { breaker: retry.breaker }),
     },
     pgbouncer,
-    logger: options.logger ?? stderrLogger,
+    logger:
+      options.logger === undefined
+        ? stderrLogger
+        : methodsOption<Logger>('logger', options.logger, LOGGER_METHODS, ' (a pino logger fits)'),
     meter: options.meter,
     tracer: options.tracer,
     redactor,
   };
-  if (typeof resolved.logger.warn !== 'function')
-    throw new PoolConfigError('logger', 'must have debug/info/warn/error methods (pino-compatible)');
   const applicationName =
     stringOption('applicationName', options.applicationName) ??
     dsn.applicationName ??
@@ -378,9 +387,11 @@ function clientCertificate(
   sslmode: SslMode,
 ): { cert: string; key: string } | undefined {
   if (certFile === undefined && keyFile === undefined) return undefined;
-  if (certFile === undefined) throw new PoolConfigError('sslCertFile', 'is required with sslKeyFile');
-  if (keyFile === undefined) throw new PoolConfigError('sslKeyFile', 'is required with sslCertFile');
-  if (sslmode === 'disable') throw new PoolConfigError('sslCertFile', 'is set but sslmode is disable');
+  if (certFile === undefined)
+    throw new TetherInvalidOptionError('sslCertFile', 'is required with sslKeyFile');
+  if (keyFile === undefined) throw new TetherInvalidOptionError('sslKeyFile', 'is required with sslCertFile');
+  if (sslmode === 'disable')
+    throw new TetherInvalidOptionError('sslCertFile', 'cannot be set with sslmode "disable"');
   return { cert: readRequiredFile('sslCertFile', certFile), key: readRequiredFile('sslKeyFile', keyFile) };
 }
 
@@ -399,18 +410,20 @@ function startupOptions(
   if (text !== undefined) parts.push(text);
   if (searchPath !== undefined) {
     if (!Array.isArray(searchPath) || searchPath.length === 0)
-      throw new PoolConfigError('searchPath', 'must be a non-empty array of schema names');
+      throw new TetherInvalidOptionError('searchPath', 'must be a non-empty array of schema names');
     for (const schema of searchPath) {
       if (typeof schema !== 'string' || !SCHEMA.test(schema))
-        throw new PoolConfigError('searchPath', `"${String(schema)}" is not a plain schema name`);
+        throw new TetherInvalidOptionError('searchPath', 'must hold plain schema names only', {
+          value: schema,
+        });
     }
     parts.push(`-c search_path=${searchPath.join(',')}`);
   }
   if (parts.length === 0) return undefined;
   if (pgbouncer) {
-    throw new PoolConfigError(
+    throw new TetherInvalidOptionError(
       searchPath === undefined ? 'options' : 'searchPath',
-      'cannot be sent through PgBouncer (it refuses the startup parameter); set it per role: ALTER ROLE … SET',
+      'cannot be sent through PgBouncer, which refuses the startup parameter (set it per role: ALTER ROLE … SET)',
     );
   }
   return parts.join(' ');
@@ -423,6 +436,10 @@ function typesOption(types: unknown): CustomTypesConfig | undefined {
     types === null ||
     typeof (types as { getTypeParser?: unknown }).getTypeParser !== 'function'
   )
-    throw new PoolConfigError('types', 'must be an object with a getTypeParser(oid, format) function');
+    throw new TetherInvalidOptionError(
+      'types',
+      'must be an object with a getTypeParser(oid, format) function',
+      { value: types },
+    );
   return types as CustomTypesConfig;
 }

@@ -2,17 +2,19 @@ import type { Meter, Tracer } from '@opentelemetry/api';
 import type { CircuitBreaker, RetryBudget } from '@tether/retry';
 import type { ClusterOptions, RedisOptions as IORedisOptions } from 'ioredis';
 import type { ConnectionOptions } from 'node:tls';
-import { PoolConfigError } from './errors.ts';
-import { type Logger, Redactor, stderrLogger } from './logger.ts';
+import { LOGGER_METHODS, type Logger, Redactor, stderrLogger } from './logger.ts';
 import {
   booleanOption,
+  methodsOption,
   numberOption,
+  objectOption,
   oneOfOption,
-  readRequiredFile,
   rejectUnknownKeys,
   secretOption,
   stringOption,
-} from './option-validation.ts';
+  TetherInvalidOptionError,
+} from '@tether/errors';
+import { readRequiredFile } from './required-file.ts';
 
 /**
  * - `request`: for request handlers. Fail fast: no offline queue (a command sent while disconnected
@@ -163,18 +165,20 @@ interface UrlFields {
 
 function parseRedisUrl(url: unknown): UrlFields {
   if (typeof url !== 'string' || url.length === 0)
-    throw new PoolConfigError('url', 'must be a non-empty string');
+    throw new TetherInvalidOptionError('url', 'must be a non-empty string', { value: url, secret: true });
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new PoolConfigError(
+    throw new TetherInvalidOptionError(
       'url',
-      'is not a valid URL; expected redis://[user:password@]host:6379[/db] or rediss://',
+      'is not a valid URL (expected redis://[user:password@]host:6379[/db] or rediss://)',
     );
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new PoolConfigError('url', `scheme must be redis:// or rediss://, got ${parsed.protocol}//`);
+    throw new TetherInvalidOptionError('url', 'must use the scheme redis:// or rediss://', {
+      value: `${parsed.protocol}//`,
+    });
   }
   const fields: UrlFields = { tls: parsed.protocol === 'rediss:' };
   if (parsed.hostname) fields.host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
@@ -183,31 +187,33 @@ function parseRedisUrl(url: unknown): UrlFields {
     if (parsed.username) fields.username = decodeURIComponent(parsed.username);
     if (parsed.password) fields.password = decodeURIComponent(parsed.password);
   } catch {
-    throw new PoolConfigError('url', 'the user or password part has malformed percent-encoding');
+    throw new TetherInvalidOptionError('url', 'has malformed percent-encoding in its user or password part');
   }
   const db = parsed.pathname.replace(/^\//, '');
   if (db) {
     if (!/^\d+$/.test(db))
-      throw new PoolConfigError('url', `the path must be a database number, got "/${db}"`);
+      throw new TetherInvalidOptionError('url', 'must have a database number as its path', {
+        value: `/${db}`,
+      });
     fields.db = Number(db);
   }
   if ([...parsed.searchParams.keys()].length > 0)
-    throw new PoolConfigError('url', 'query parameters are not supported; use the options');
+    throw new TetherInvalidOptionError('url', 'cannot have query parameters (use the options)');
   return fields;
 }
 
 function endpoints(field: string, value: unknown): RedisEndpoint[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || value.length === 0)
-    throw new PoolConfigError(field, 'must be a non-empty array of { host, port }');
+    throw new TetherInvalidOptionError(field, 'must be a non-empty array of { host, port }', { value });
   return value.map((e: unknown, i) => {
     if (e === null || typeof e !== 'object')
-      throw new PoolConfigError(`${field}[${i}]`, 'must be { host, port }');
+      throw new TetherInvalidOptionError(`${field}[${i}]`, 'must be { host, port }', { value: e });
     const { host, port } = e as { host?: unknown; port?: unknown };
     const h = stringOption(`${field}[${i}].host`, host);
-    if (h === undefined) throw new PoolConfigError(`${field}[${i}].host`, 'is required');
-    const p = numberOption(`${field}[${i}].port`, port, 0, { min: 1, integer: true });
-    if (p === 0 || p > 65535) throw new PoolConfigError(`${field}[${i}].port`, 'must be 1-65535');
+    if (h === undefined) throw new TetherInvalidOptionError(`${field}[${i}].host`, 'is required');
+    if (port === undefined) throw new TetherInvalidOptionError(`${field}[${i}].port`, 'is required');
+    const p = numberOption(`${field}[${i}].port`, port, 0, { min: 1, max: 65535, integer: true });
     return { host: h, port: p };
   });
 }
@@ -215,17 +221,16 @@ function endpoints(field: string, value: unknown): RedisEndpoint[] | undefined {
 function offlineQueueLimit(value: unknown, request: boolean): number {
   if (!request) return numberOption('offlineQueueLimit', value, 1_000, { min: 1, integer: true });
   if (value !== undefined)
-    throw new PoolConfigError(
+    throw new TetherInvalidOptionError(
       'offlineQueueLimit',
-      'applies to the worker profile; request has no offline queue',
+      'cannot be set with profile "request", which has no offline queue (it applies to "worker")',
     );
   return 0;
 }
 
-/** Validates everything up front; the first problem throws a PoolConfigError naming its field. */
+/** Validates everything up front; the first problem throws a TetherInvalidOptionError naming its field. */
 export function resolveRedisOptions(options: RedisOptions): ResolvedRedisOptions {
-  if (options === null || typeof options !== 'object')
-    throw new PoolConfigError('options', 'must be an object');
+  objectOption('options', options);
   rejectUnknownKeys('', options, KNOWN_KEYS);
   const url = options.url === undefined ? {} : parseRedisUrl(options.url);
   const redactor = new Redactor();
@@ -233,13 +238,12 @@ export function resolveRedisOptions(options: RedisOptions): ResolvedRedisOptions
   const request = profile === 'request';
 
   const host = stringOption('host', options.host) ?? url.host ?? 'localhost';
-  const port = numberOption('port', options.port ?? url.port, 6379, { min: 1, integer: true });
-  if (port > 65535) throw new PoolConfigError('port', `must be <= 65535, got ${port}`);
+  const port = numberOption('port', options.port ?? url.port, 6379, { min: 1, max: 65535, integer: true });
   const db = numberOption('db', options.db ?? url.db, 0, { min: 0, integer: true });
   const username = stringOption('username', options.username) ?? url.username;
   const explicitPassword = secretOption('password', options.password);
   if (explicitPassword !== undefined && options.passwordFile !== undefined) {
-    throw new PoolConfigError('passwordFile', 'cannot be combined with password; pick one');
+    throw new TetherInvalidOptionError('passwordFile', 'cannot be combined with password (pick one)');
   }
   const password =
     options.passwordFile !== undefined
@@ -252,7 +256,10 @@ export function resolveRedisOptions(options: RedisOptions): ResolvedRedisOptions
   const tlsOn = booleanOption('tls', options.tls, url.tls ?? false);
   const ca = options.tlsCaFile === undefined ? undefined : readRequiredFile('tlsCaFile', options.tlsCaFile);
   if (ca !== undefined && !tlsOn)
-    throw new PoolConfigError('tlsCaFile', 'is set but TLS is off (use rediss:// or tls: true)');
+    throw new TetherInvalidOptionError(
+      'tlsCaFile',
+      'cannot be set while TLS is off (use rediss:// or tls: true)',
+    );
   const tls: ConnectionOptions | undefined = tlsOn
     ? { rejectUnauthorized: true, ...(ca === undefined ? {} : { ca }) }
     : undefined;
@@ -260,11 +267,12 @@ export function resolveRedisOptions(options: RedisOptions): ResolvedRedisOptions
   const sentinels = endpoints('sentinels', options.sentinels);
   const sentinelMasterName = stringOption('sentinelMasterName', options.sentinelMasterName);
   if (sentinels && sentinelMasterName === undefined)
-    throw new PoolConfigError('sentinelMasterName', 'is required with sentinels');
+    throw new TetherInvalidOptionError('sentinelMasterName', 'is required with sentinels');
   if (!sentinels && sentinelMasterName !== undefined)
-    throw new PoolConfigError('sentinels', 'are required with sentinelMasterName');
+    throw new TetherInvalidOptionError('sentinels', 'are required with sentinelMasterName');
   const clusterNodes = endpoints('cluster', options.cluster);
-  if (clusterNodes && sentinels) throw new PoolConfigError('cluster', 'cannot be combined with sentinels');
+  if (clusterNodes && sentinels)
+    throw new TetherInvalidOptionError('cluster', 'cannot be combined with sentinels');
 
   const reconnectInitialDelayMs = numberOption(
     'reconnectInitialDelayMs',
@@ -279,20 +287,27 @@ export function resolveRedisOptions(options: RedisOptions): ResolvedRedisOptions
     { min: 1 },
   );
   if (reconnectMaxDelayMs < reconnectInitialDelayMs) {
-    throw new PoolConfigError(
+    throw new TetherInvalidOptionError(
       'reconnectMaxDelayMs',
       `must be >= reconnectInitialDelayMs (${reconnectInitialDelayMs})`,
+      { value: reconnectMaxDelayMs },
     );
   }
   const retry = options.retry ?? {};
-  if (retry === null || typeof retry !== 'object') throw new PoolConfigError('retry', 'must be an object');
+  objectOption('retry', retry);
   rejectUnknownKeys('retry', retry, RETRY_KEYS);
   const initialDelayMs = numberOption('retry.initialDelayMs', retry.initialDelayMs, 25, { min: 1 });
   const maxDelayMs = numberOption('retry.maxDelayMs', retry.maxDelayMs, Math.max(500, initialDelayMs), {
     min: 1,
   });
   if (maxDelayMs < initialDelayMs)
-    throw new PoolConfigError('retry.maxDelayMs', `must be >= retry.initialDelayMs (${initialDelayMs})`);
+    throw new TetherInvalidOptionError(
+      'retry.maxDelayMs',
+      `must be >= retry.initialDelayMs (${initialDelayMs})`,
+      {
+        value: maxDelayMs,
+      },
+    );
 
   const commandTimeoutMs = numberOption('commandTimeoutMs', options.commandTimeoutMs, request ? 1_000 : 0, {
     min: 0,
@@ -300,9 +315,10 @@ export function resolveRedisOptions(options: RedisOptions): ResolvedRedisOptions
   const socketTimeoutMs = numberOption('socketTimeoutMs', options.socketTimeoutMs, request ? 2_000 : 0, {
     min: 0,
   });
-  const logger = options.logger ?? stderrLogger;
-  if (typeof logger.warn !== 'function')
-    throw new PoolConfigError('logger', 'must have debug/info/warn/error methods (pino-compatible)');
+  const logger =
+    options.logger === undefined
+      ? stderrLogger
+      : methodsOption<Logger>('logger', options.logger, LOGGER_METHODS, ' (a pino logger fits)');
 
   const ioredis: IORedisOptions = {
     host,

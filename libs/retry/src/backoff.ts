@@ -1,5 +1,4 @@
-import { InvalidOptionError } from './errors.ts';
-import { functionOption, numberOption, oneOfOption } from './validate.ts';
+import { functionOption, numberOption, oneOfOption, TetherInvalidOptionError } from '@tether/errors';
 
 export type Jitter = 'decorrelated' | 'full';
 
@@ -49,10 +48,9 @@ export function resolveBackoffOptions(options: BackoffOptions = {}): ResolvedBac
     { min: 1 },
   );
   if (maxDelayMs < initialDelayMs) {
-    throw new InvalidOptionError(
-      'maxDelayMs',
-      `must be >= initialDelayMs (${initialDelayMs}), got ${maxDelayMs}`,
-    );
+    throw new TetherInvalidOptionError('maxDelayMs', `must be >= initialDelayMs (${initialDelayMs})`, {
+      value: maxDelayMs,
+    });
   }
   return {
     initialDelayMs,

@@ -10,8 +10,15 @@ import {
   type IBreaker,
 } from 'cockatiel';
 import { classify } from './classify.ts';
-import { BreakerOpenError, InvalidOptionError } from './errors.ts';
-import { functionOption, MAX_TIMER_MS, numberOption, stringOption } from './validate.ts';
+import { BreakerOpenError } from './errors.ts';
+import {
+  functionOption,
+  MAX_TIMER_MS,
+  numberOption,
+  objectOption,
+  requiredStringOption,
+  TetherInvalidOptionError,
+} from '@tether/errors';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
@@ -72,9 +79,8 @@ export class CircuitBreaker {
   #listeners = new Set<(state: BreakerState) => void>();
 
   constructor(options: CircuitBreakerOptions) {
-    if (typeof options !== 'object' || options === null)
-      throw new InvalidOptionError('options', 'must be an object');
-    this.name = stringOption('name', options.name);
+    objectOption('options', options);
+    this.name = requiredStringOption('name', options.name);
     this.halfOpenAfterMs = numberOption('halfOpenAfterMs', options.halfOpenAfterMs, 10_000, {
       min: 1,
       max: MAX_TIMER_MS,
@@ -145,13 +151,12 @@ function makeBreaker(options: CircuitBreakerOptions): IBreaker {
     const s = options.sampling;
     const threshold = s.threshold;
     if (typeof threshold !== 'number' || !(threshold > 0 && threshold < 1)) {
-      throw new InvalidOptionError(
-        'sampling.threshold',
-        `must be a number strictly between 0 and 1, got ${String(threshold)}`,
-      );
+      throw new TetherInvalidOptionError('sampling.threshold', 'must be a number strictly between 0 and 1', {
+        value: threshold,
+      });
     }
+    if (s.durationMs === undefined) throw new TetherInvalidOptionError('sampling.durationMs', 'is required');
     const duration = numberOption('sampling.durationMs', s.durationMs, Number.NaN, { min: 1 });
-    if (Number.isNaN(duration)) throw new InvalidOptionError('sampling.durationMs', 'is required');
     // Undefined lets cockatiel pick its default: enough traffic for 5 failures per second at the threshold.
     const minimumRps =
       s.minimumRps === undefined

@@ -1,4 +1,4 @@
-import { functionOption, numberOption } from './validate.ts';
+import { functionOption, numberOption } from '@tether/errors';
 
 export interface RetryBudgetOptions {
   /** Retries allowed per request: each call deposits this many retry tokens. Default 0.1 (retries add at most 10 % load). */

@@ -1,29 +1,27 @@
+import { TetherError, TetherInvalidOptionError } from '@tether/errors';
 import { redactText } from '@tether/redact';
 
+// The base moved to @tether/errors (a Postgres-only app recognises every lib's errors without this
+// lib); re-exported here so `import { TetherError } from '@tether/retry'` keeps working.
+export { TetherError };
+
 /**
- * The base of every Tether error: a stable `TETHER_*` code to branch on (never the message), whether
- * trying again later can help (`retryable`), and the underlying `cause`.
+ * @deprecated Use `TetherInvalidOptionError` from `@tether/errors` (the same class). The culprit is
+ * now `field` (it was `option`), as in every other lib.
  */
-export class TetherError extends Error {
-  readonly code: `TETHER_${string}`;
-  readonly retryable: boolean;
-  constructor(code: `TETHER_${string}`, message: string, options: { retryable: boolean; cause?: unknown }) {
-    super(message, 'cause' in options ? { cause: options.cause } : undefined);
-    this.name = 'TetherError';
-    this.code = code;
-    this.retryable = options.retryable;
-  }
-}
+export const InvalidOptionError = TetherInvalidOptionError;
+/** @deprecated Use `TetherInvalidOptionError` from `@tether/errors`. */
+export type InvalidOptionError = TetherInvalidOptionError;
 
 /** A retried operation still failed after `attempts` attempts; `cause` is the last attempt's error. */
 export class RetryExhaustedError extends TetherError {
+  declare readonly code: 'TETHER_RETRY_EXHAUSTED';
   readonly attempts: number;
   constructor(name: string, attempts: number, cause: unknown) {
     super('TETHER_RETRY_EXHAUSTED', `${name}: still failing after ${attempts} attempts: ${describe(cause)}`, {
       retryable: true,
       cause,
     });
-    this.name = 'RetryExhaustedError';
     this.attempts = attempts;
   }
 }
@@ -33,6 +31,7 @@ export class RetryExhaustedError extends TetherError {
  * last attempt's error, or the abort reason when the first attempt was still running.
  */
 export class DeadlineExceededError extends TetherError {
+  declare readonly code: 'TETHER_DEADLINE_EXCEEDED';
   readonly attempts: number;
   readonly deadlineMs: number;
   constructor(name: string, deadlineMs: number, attempts: number, cause: unknown) {
@@ -44,7 +43,6 @@ export class DeadlineExceededError extends TetherError {
         cause,
       },
     );
-    this.name = 'DeadlineExceededError';
     this.attempts = attempts;
     this.deadlineMs = deadlineMs;
   }
@@ -55,6 +53,7 @@ export class DeadlineExceededError extends TetherError {
  * already failing. Not retryable: the caller should fail the request (503) rather than loop.
  */
 export class RetryBudgetExhaustedError extends TetherError {
+  declare readonly code: 'TETHER_RETRY_BUDGET_EXHAUSTED';
   readonly attempts: number;
   constructor(name: string, attempts: number, cause: unknown) {
     super(
@@ -65,7 +64,6 @@ export class RetryBudgetExhaustedError extends TetherError {
         cause,
       },
     );
-    this.name = 'RetryBudgetExhaustedError';
     this.attempts = attempts;
   }
 }
@@ -75,6 +73,7 @@ export class RetryBudgetExhaustedError extends TetherError {
  * `retryable` because nothing was sent; try again after `halfOpenAfterMs`.
  */
 export class BreakerOpenError extends TetherError {
+  declare readonly code: 'TETHER_BREAKER_OPEN';
   readonly dependency: string;
   constructor(dependency: string, cause?: unknown) {
     super(
@@ -82,18 +81,7 @@ export class BreakerOpenError extends TetherError {
       `${dependency}: circuit breaker is open, failing fast`,
       cause === undefined ? { retryable: true } : { retryable: true, cause },
     );
-    this.name = 'BreakerOpenError';
     this.dependency = dependency;
-  }
-}
-
-/** An option failed validation at construction time; the message names the option. */
-export class InvalidOptionError extends TetherError {
-  readonly option: string;
-  constructor(option: string, message: string) {
-    super('TETHER_INVALID_OPTION', `${option}: ${message}`, { retryable: false });
-    this.name = 'InvalidOptionError';
-    this.option = option;
   }
 }
 

@@ -16,11 +16,17 @@ import { classify as defaultClassify } from './classify.ts';
 import {
   BreakerOpenError,
   DeadlineExceededError,
-  InvalidOptionError,
   RetryBudgetExhaustedError,
   RetryExhaustedError,
 } from './errors.ts';
-import { functionOption, MAX_TIMER_MS, numberOption, stringOption } from './validate.ts';
+import {
+  functionOption,
+  MAX_TIMER_MS,
+  numberOption,
+  objectOption,
+  requiredStringOption,
+  TetherInvalidOptionError,
+} from '@tether/errors';
 
 export interface RetryPolicyOptions extends BackoffOptions {
   /** The dependency (`postgres`, `redis`, `billing-api`): span name and metric attribute. Required. */
@@ -95,17 +101,16 @@ class Policy implements RetryPolicy {
   #instruments: Instruments;
 
   constructor(options: RetryPolicyOptions) {
-    if (typeof options !== 'object' || options === null)
-      throw new InvalidOptionError('options', 'must be an object');
-    this.name = stringOption('name', options.name);
+    objectOption('options', options);
+    this.name = requiredStringOption('name', options.name);
     this.#maxAttempts = numberOption('maxAttempts', options.maxAttempts, 3, { min: 1, integer: true });
     this.#deadlineMs = numberOption('deadlineMs', options.deadlineMs, 10_000, { min: 1, max: MAX_TIMER_MS });
     this.#backoff = resolveBackoffOptions(options);
     if (options.budget !== undefined && !(options.budget instanceof RetryBudget)) {
-      throw new InvalidOptionError('budget', 'must be a RetryBudget');
+      throw new TetherInvalidOptionError('budget', 'must be a RetryBudget', { value: options.budget });
     }
     if (options.breaker !== undefined && !(options.breaker instanceof CircuitBreaker)) {
-      throw new InvalidOptionError('breaker', 'must be a CircuitBreaker');
+      throw new TetherInvalidOptionError('breaker', 'must be a CircuitBreaker', { value: options.breaker });
     }
     this.#budget = options.budget;
     this.#breaker = options.breaker;
@@ -123,7 +128,8 @@ class Policy implements RetryPolicy {
   }
 
   async execute<T>(fn: (ctx: AttemptContext) => Promise<T>, call: CallOptions = {}): Promise<T> {
-    if (typeof fn !== 'function') throw new InvalidOptionError('fn', `must be a function, got ${typeof fn}`);
+    if (typeof fn !== 'function')
+      throw new TetherInvalidOptionError('fn', 'must be a function', { value: fn });
     const callDeadlineMs = numberOption('deadlineMs', call.deadlineMs, this.#deadlineMs, {
       min: 0,
       max: MAX_TIMER_MS,

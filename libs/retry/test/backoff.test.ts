@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { TetherInvalidOptionError } from '@tether/errors';
 import { createBackoff, InvalidOptionError } from '../src/index.ts';
 import { mulberry32 } from './mulberry32.ts';
 
@@ -127,9 +128,12 @@ describe('createBackoff() options', () => {
     [{ initialDelayMs: 200, maxDelayMs: 100 }, 'maxDelayMs'],
     [{ jitter: 'equal' }, 'jitter'],
     [{ random: 0.5 }, 'random'],
-  ])('rejects %o naming %s', (options, option) => {
+  ])('rejects %o naming %s', (options, field) => {
     const attempt = () => createBackoff(options as never);
+    // The deprecated name is the shared class itself, so old `instanceof` checks keep working.
     expect(attempt).toThrow(InvalidOptionError);
-    expect(attempt).toThrow(new RegExp(`^${option}:`));
+    expect(attempt).toThrow(TetherInvalidOptionError);
+    expect(attempt).toThrow(expect.objectContaining({ field, code: 'TETHER_INVALID_OPTION' }));
+    expect(attempt).toThrow(new RegExp(`^${field} must `));
   });
 });

@@ -1,4 +1,5 @@
-import { InvalidOptionError, LifecycleBudgetError } from './errors.ts';
+import { numberOption, TetherInvalidOptionError } from '@tether/errors';
+import { LifecycleBudgetError } from './errors.ts';
 
 export interface LifecycleBudgetInput {
   /** The pod's `terminationGracePeriodSeconds` (Kubernetes default 30). */
@@ -22,10 +23,8 @@ export interface LifecycleBudget {
 }
 
 function field(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new InvalidOptionError(name, `must be a non-negative number, got ${JSON.stringify(value)}`);
-  }
-  return value;
+  if (value === undefined) throw new TetherInvalidOptionError(name, 'is required');
+  return numberOption(name, value, 0, { min: 0 });
 }
 
 /**

@@ -1,31 +1,25 @@
-import { InvalidOptionError } from './errors.ts';
+import { integerFromEnv } from '@tether/errors';
 import type { LifecycleOptions } from './options.ts';
 
-function integerVariable(env: NodeJS.ProcessEnv, name: string, max: number): number | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return undefined;
-  const value = raw.trim();
-  if (!/^\d+$/.test(value) || Number(value) > max) {
-    throw new InvalidOptionError(name, `must be an integer between 0 and ${max}, got ${JSON.stringify(raw)}`);
-  }
-  return Number(value);
+/** The variable's integer, or undefined when it is unset or blank (the lib's default applies). */
+function integerVariable(env: NodeJS.ProcessEnv, name: string, min: number, max: number): number | undefined {
+  const value = integerFromEnv(env, name, Number.NaN, { min, max });
+  return Number.isNaN(value) ? undefined : value;
 }
 
 /**
  * Reads the lifecycle's environment variables (ARCHITECTURE.md, "Runtime configuration"):
  * `SHUTDOWN_DRAIN_DELAY_MS`, `SHUTDOWN_TIMEOUT_MS` (milliseconds) and `ADMIN_PORT`. Unset or empty
- * variables are left out so the lib's defaults apply; a bad value throws `InvalidOptionError` naming
+ * variables are left out so the lib's defaults apply; a bad value throws `TetherInvalidOptionError` naming
  * the variable. Spread the result into `createLifecycle({ ...lifecycleOptionsFromEnv(), logger })`.
  */
 export function lifecycleOptionsFromEnv(
   env: NodeJS.ProcessEnv = process.env,
 ): Pick<LifecycleOptions, 'drainDelayMs' | 'shutdownTimeoutMs' | 'adminPort'> {
   const options: Pick<LifecycleOptions, 'drainDelayMs' | 'shutdownTimeoutMs' | 'adminPort'> = {};
-  const drainDelayMs = integerVariable(env, 'SHUTDOWN_DRAIN_DELAY_MS', 3_600_000);
-  const shutdownTimeoutMs = integerVariable(env, 'SHUTDOWN_TIMEOUT_MS', 3_600_000);
-  const adminPort = integerVariable(env, 'ADMIN_PORT', 65_535);
-  if (shutdownTimeoutMs === 0)
-    throw new InvalidOptionError('SHUTDOWN_TIMEOUT_MS', 'must be at least 1 ms, got "0"');
+  const drainDelayMs = integerVariable(env, 'SHUTDOWN_DRAIN_DELAY_MS', 0, 3_600_000);
+  const shutdownTimeoutMs = integerVariable(env, 'SHUTDOWN_TIMEOUT_MS', 1, 3_600_000);
+  const adminPort = integerVariable(env, 'ADMIN_PORT', 0, 65_535);
   if (drainDelayMs !== undefined) options.drainDelayMs = drainDelayMs;
   if (shutdownTimeoutMs !== undefined) options.shutdownTimeoutMs = shutdownTimeoutMs;
   if (adminPort !== undefined) options.adminPort = adminPort;

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from './errors.ts';
+import { numberOption, TetherInvalidOptionError } from '@tether/errors';
 
 export interface HttpServerTimeouts {
   /**
@@ -30,20 +30,20 @@ export function applyHttpServerDefaults<S extends TimeoutServer>(
   const keepAliveTimeoutMs = timeouts.keepAliveTimeoutMs ?? 65_000;
   const headersTimeoutMs = timeouts.headersTimeoutMs ?? 66_000;
   const requestTimeoutMs = timeouts.requestTimeoutMs ?? 300_000;
-  for (const [name, value] of Object.entries({ keepAliveTimeoutMs, headersTimeoutMs, requestTimeoutMs })) {
-    if (!Number.isInteger(value) || value < 0)
-      throw new InvalidOptionError(name, `must be a non-negative integer (ms), got ${JSON.stringify(value)}`);
-  }
+  for (const [name, value] of Object.entries({ keepAliveTimeoutMs, headersTimeoutMs, requestTimeoutMs }))
+    numberOption(name, value, 0, { min: 0, integer: true });
   if (headersTimeoutMs <= keepAliveTimeoutMs) {
-    throw new InvalidOptionError(
+    throw new TetherInvalidOptionError(
       'headersTimeoutMs',
-      `(${headersTimeoutMs} ms) must be greater than keepAliveTimeoutMs (${keepAliveTimeoutMs} ms)`,
+      `must be > keepAliveTimeoutMs (${keepAliveTimeoutMs} ms)`,
+      { value: headersTimeoutMs },
     );
   }
   if (requestTimeoutMs !== 0 && requestTimeoutMs < headersTimeoutMs) {
-    throw new InvalidOptionError(
+    throw new TetherInvalidOptionError(
       'requestTimeoutMs',
-      `(${requestTimeoutMs} ms) must be 0 or at least headersTimeoutMs (${headersTimeoutMs} ms)`,
+      `must be 0 or >= headersTimeoutMs (${headersTimeoutMs} ms)`,
+      { value: requestTimeoutMs },
     );
   }
   server.keepAliveTimeout = keepAliveTimeoutMs;

@@ -9,7 +9,7 @@ import {
   type ProbeResult,
 } from './admin-server.ts';
 import { BeaconRegistry, type Beacon } from './beacons.ts';
-import { InvalidOptionError } from './errors.ts';
+import { numberOption, TetherInvalidOptionError } from '@tether/errors';
 import { runHooks, type Hook, type ShutdownHookFn, type ShutdownHookOptions } from './hooks.ts';
 import { HttpServerDrainer, type HttpDrainState, type TrackableServer } from './http-drain.ts';
 import { EventLoopMonitor } from './liveness.ts';
@@ -85,7 +85,7 @@ const builtInChecks = ['startup', 'shutdown', 'manual'];
 
 function requireName(field: string, name: unknown): void {
   if (typeof name !== 'string' || name.trim() === '')
-    throw new InvalidOptionError(field, `needs a non-empty name, got ${JSON.stringify(name)}`);
+    throw new TetherInvalidOptionError(field, 'needs a non-empty name', { value: name });
 }
 
 class LifecycleManager implements Lifecycle {
@@ -145,27 +145,32 @@ class LifecycleManager implements Lifecycle {
   addReadinessCheck(name: string, check: ReadinessCheckFn, options: ReadinessCheckOptions = {}): void {
     requireName('addReadinessCheck', name);
     if (typeof check !== 'function')
-      throw new InvalidOptionError(`readiness check ${name}`, 'must be a function');
+      throw new TetherInvalidOptionError(`readiness check ${name}`, 'must be a function', { value: check });
     if (this.#checks.has(name) || builtInChecks.includes(name)) {
-      throw new InvalidOptionError(
+      throw new TetherInvalidOptionError(
         `readiness check ${name}`,
         `is already registered (${builtInChecks.join(', ')} are built in)`,
       );
     }
     if (options.critical !== undefined && typeof options.critical !== 'boolean')
-      throw new InvalidOptionError(`readiness check ${name} critical`, 'must be a boolean');
-    const timeoutMs = options.timeoutMs ?? this.#options.readinessTimeoutMs;
-    const cacheMs = options.cacheMs ?? this.#options.readinessCacheMs;
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
-      throw new InvalidOptionError(
-        `readiness check ${name} timeoutMs`,
-        `must be a positive integer (ms), got ${JSON.stringify(timeoutMs)}`,
-      );
-    if (!Number.isInteger(cacheMs) || cacheMs < 0)
-      throw new InvalidOptionError(
-        `readiness check ${name} cacheMs`,
-        `must be a non-negative integer (ms), got ${JSON.stringify(cacheMs)}`,
-      );
+      throw new TetherInvalidOptionError(`readiness check ${name} critical`, 'must be true or false', {
+        value: options.critical,
+      });
+    const timeoutMs = numberOption(
+      `readiness check ${name} timeoutMs`,
+      options.timeoutMs,
+      this.#options.readinessTimeoutMs,
+      { min: 1, integer: true },
+    );
+    const cacheMs = numberOption(
+      `readiness check ${name} cacheMs`,
+      options.cacheMs,
+      this.#options.readinessCacheMs,
+      {
+        min: 0,
+        integer: true,
+      },
+    );
     const entry = new ReadinessCheck(name, check, timeoutMs, cacheMs, options.critical ?? false);
     this.#checks.set(name, entry);
     entry.run();
@@ -173,13 +178,17 @@ class LifecycleManager implements Lifecycle {
 
   addShutdownHook(name: string, fn: ShutdownHookFn, options: ShutdownHookOptions = {}): void {
     requireName('addShutdownHook', name);
-    if (typeof fn !== 'function') throw new InvalidOptionError(`shutdown hook ${name}`, 'must be a function');
-    const timeoutMs = options.timeoutMs ?? this.#options.hookTimeoutMs;
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
-      throw new InvalidOptionError(
-        `shutdown hook ${name} timeoutMs`,
-        `must be a positive integer (ms), got ${JSON.stringify(timeoutMs)}`,
-      );
+    if (typeof fn !== 'function')
+      throw new TetherInvalidOptionError(`shutdown hook ${name}`, 'must be a function', { value: fn });
+    const timeoutMs = numberOption(
+      `shutdown hook ${name} timeoutMs`,
+      options.timeoutMs,
+      this.#options.hookTimeoutMs,
+      {
+        min: 1,
+        integer: true,
+      },
+    );
     this.#hooks.push({ name, fn, timeoutMs });
   }
 
@@ -206,7 +215,9 @@ class LifecycleManager implements Lifecycle {
 
   setMetricsHandler(handler: MetricsHandler): void {
     if (typeof handler !== 'function')
-      throw new InvalidOptionError('setMetricsHandler', 'needs a (req, res) => void function');
+      throw new TetherInvalidOptionError('setMetricsHandler', 'needs a (req, res) => void function', {
+        value: handler,
+      });
     this.#metrics = handler;
   }
 
@@ -236,7 +247,8 @@ class LifecycleManager implements Lifecycle {
   }
 
   signalNotReady(reason = 'signalNotReady() called'): void {
-    if (typeof reason !== 'string') throw new InvalidOptionError('signalNotReady', 'reason must be a string');
+    if (typeof reason !== 'string')
+      throw new TetherInvalidOptionError('signalNotReady', 'needs a string reason', { value: reason });
     this.#notReadyReason = reason;
   }
 

@@ -1,4 +1,10 @@
-import { InvalidOptionError } from './errors.ts';
+import {
+  functionOption,
+  methodsOption,
+  numberOption,
+  stringOption,
+  TetherInvalidOptionError,
+} from '@tether/errors';
 import { stderrLogger, type Logger } from './logger.ts';
 
 /** Options of `createLifecycle`. Each is documented once, here, with its default and unit. */
@@ -56,47 +62,28 @@ export interface LifecycleOptions {
 
 export type ResolvedLifecycleOptions = Required<LifecycleOptions>;
 
-function nonNegativeInteger(
-  field: string,
-  value: unknown,
-  fallback: number,
-  min = 0,
-  max = Number.MAX_SAFE_INTEGER,
-): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(
-      field,
-      `must be an integer between ${min} and ${max}, got ${JSON.stringify(value)}`,
-    );
-  }
-  return value;
+/** An integer option >= `min` (and <= `max` when given). */
+function nonNegativeInteger(field: string, value: unknown, fallback: number, min = 0, max?: number): number {
+  return numberOption(field, value, fallback, { min, ...(max === undefined ? {} : { max }), integer: true });
 }
 
 /** Applies defaults and validates every option up front: a wrong option is a start-up error. */
 export function resolveLifecycleOptions(options: LifecycleOptions = {}): ResolvedLifecycleOptions {
-  if (options.logger !== undefined) {
-    const l = options.logger as Partial<Logger>;
-    if (typeof l.info !== 'function' || typeof l.warn !== 'function' || typeof l.error !== 'function') {
-      throw new InvalidOptionError('logger', 'must have info, warn and error methods');
-    }
-  }
-  if (options.exit !== undefined && typeof options.exit !== 'function')
-    throw new InvalidOptionError('exit', 'must be a function');
-  if (options.random !== undefined && typeof options.random !== 'function')
-    throw new InvalidOptionError('random', 'must be a function');
+  const logger =
+    options.logger === undefined
+      ? stderrLogger
+      : methodsOption<Logger>('logger', options.logger, ['info', 'warn', 'error'], ' (a pino logger fits)');
+  const exit = functionOption('exit', options.exit, (exitCode: number) => process.exit(exitCode));
+  const random = functionOption('random', options.random, Math.random);
   if (
     options.signals !== undefined &&
     (!Array.isArray(options.signals) || options.signals.some((s) => typeof s !== 'string'))
   ) {
-    throw new InvalidOptionError('signals', 'must be an array of signal names');
+    throw new TetherInvalidOptionError('signals', 'must be an array of signal names', {
+      value: options.signals,
+    });
   }
-  if (
-    options.adminHost !== undefined &&
-    (typeof options.adminHost !== 'string' || options.adminHost === '')
-  ) {
-    throw new InvalidOptionError('adminHost', 'must be a non-empty string');
-  }
+  const adminHost = stringOption('adminHost', options.adminHost) ?? '::';
   const code = nonNegativeInteger('webSocketCloseCode', options.webSocketCloseCode, 1012, 1000, 4999);
   return {
     drainDelayMs: nonNegativeInteger('drainDelayMs', options.drainDelayMs, 5000),
@@ -114,7 +101,7 @@ export function resolveLifecycleOptions(options: LifecycleOptions = {}): Resolve
     readinessTimeoutMs: nonNegativeInteger('readinessTimeoutMs', options.readinessTimeoutMs, 1000, 1),
     readinessCacheMs: nonNegativeInteger('readinessCacheMs', options.readinessCacheMs, 1000),
     adminPort: nonNegativeInteger('adminPort', options.adminPort, 9090, 0, 65_535),
-    adminHost: options.adminHost ?? '::',
+    adminHost,
     signals: options.signals ?? ['SIGTERM', 'SIGINT'],
     duplicateSignalWindowMs: nonNegativeInteger(
       'duplicateSignalWindowMs',
@@ -123,8 +110,8 @@ export function resolveLifecycleOptions(options: LifecycleOptions = {}): Resolve
       0,
       60_000,
     ),
-    exit: options.exit ?? ((exitCode: number) => process.exit(exitCode)),
-    logger: options.logger ?? stderrLogger,
-    random: options.random ?? Math.random,
+    exit,
+    logger,
+    random,
   };
 }

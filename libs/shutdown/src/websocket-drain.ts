@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { InvalidOptionError } from './errors.ts';
+import { TetherInvalidOptionError } from '@tether/errors';
 
 /** The part of a `ws` WebSocket the drainer uses (structural: the lib does not depend on ws). */
 export interface WebSocketLike {
@@ -40,9 +40,9 @@ export class WebSocketDrainer {
 
   constructor(wss: WebSocketServerLike) {
     if (!(wss.clients instanceof Set)) {
-      throw new InvalidOptionError(
+      throw new TetherInvalidOptionError(
         'trackWebSocketServer',
-        'needs a WebSocketServer with clientTracking enabled (ws default)',
+        'needs a WebSocketServer with clientTracking enabled (the ws default)',
       );
     }
     this.#wss = wss;

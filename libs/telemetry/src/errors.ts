@@ -1,27 +1,25 @@
-/**
- * A bad `startTelemetry()` option or `OTEL_*` variable. Thrown at start-up, naming the field, so a
- * typo in a chart is one clear message instead of silently missing traces.
- */
-export class TelemetryConfigError extends Error {
-  readonly code = 'TETHER_TELEMETRY_INVALID_OPTION';
-  readonly retryable = false;
-  /** The option or environment variable that was wrong, e.g. `sampleRatio` or `OTEL_TRACES_SAMPLER_ARG`. */
-  readonly field: string;
+import { TetherError, TetherInvalidOptionError } from '@tether/errors';
 
-  constructor(field: string, message: string) {
-    super(`telemetry ${field} ${message}`);
-    this.name = 'TelemetryConfigError';
-    this.field = field;
-  }
-}
+/**
+ * A bad `startTelemetry()` option or `OTEL_*` variable: the shared `TetherInvalidOptionError` (code
+ * `TETHER_INVALID_OPTION`, `field` names it, e.g. `sampleRatio` or `OTEL_TRACES_SAMPLER_ARG`).
+ * Thrown at start-up, so a typo in a chart is one clear message instead of silently missing traces.
+ *
+ * @deprecated Use `TetherInvalidOptionError` from `@tether/errors` (the same class). The code was
+ * `TETHER_TELEMETRY_INVALID_OPTION` before the libs shared one.
+ */
+export const TelemetryConfigError = TetherInvalidOptionError;
+/** @deprecated Use `TetherInvalidOptionError` from `@tether/errors`. */
+export type TelemetryConfigError = TetherInvalidOptionError;
 
 /** `startTelemetry()` called while an earlier instance is still running (the SDK is process-global). */
-export class TelemetryAlreadyStartedError extends Error {
-  readonly code = 'TETHER_TELEMETRY_ALREADY_STARTED';
-  readonly retryable = false;
-
+export class TelemetryAlreadyStartedError extends TetherError {
+  declare readonly code: 'TETHER_TELEMETRY_ALREADY_STARTED';
   constructor() {
-    super('telemetry is already started in this process; call shutdown() on the running instance first');
-    this.name = 'TelemetryAlreadyStartedError';
+    super(
+      'TETHER_TELEMETRY_ALREADY_STARTED',
+      'telemetry is already started in this process; call shutdown() on the running instance first',
+      { retryable: false },
+    );
   }
 }

@@ -2,7 +2,20 @@ import type { Attributes } from '@opentelemetry/api';
 import type { NodeSDKConfiguration } from '@opentelemetry/sdk-node';
 import type { IMetricReader, ViewOptions } from '@opentelemetry/sdk-metrics';
 import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace';
-import { TelemetryConfigError } from './errors.ts';
+import {
+  booleanOption,
+  describeChoices,
+  integerFromEnv,
+  methodsOption,
+  numberOption,
+  objectOption,
+  oneOfOption,
+  rejectUnknownKeys,
+  requiredStringOption,
+  satisfiesNumberRule,
+  stringOption,
+  TetherInvalidOptionError,
+} from '@tether/errors';
 import { type SamplerName, samplerNames } from './sampler.ts';
 
 /** An OpenTelemetry instrumentation, as the SDK this package starts takes it. */
@@ -124,35 +137,31 @@ export interface ResolvedOptions {
   shutdownTimeoutMs: number;
 }
 
+const TRACE_EXPORTERS = ['otlp', 'console', 'none'] as const;
+
 const env = (name: string): string | undefined => {
   const value = process.env[name]?.trim();
   return value === undefined || value === '' ? undefined : value;
 };
 
-function optionalString(value: unknown, field: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.trim() === '')
-    throw new TelemetryConfigError(field, 'must be a non-empty string');
-  return value;
-}
-
 function resolveSampler(options: TelemetryOptions): { sampler: SamplerName; sampleRatio: number } {
   const field = options.sampler !== undefined ? 'sampler' : 'OTEL_TRACES_SAMPLER';
-  const sampler = options.sampler ?? env('OTEL_TRACES_SAMPLER') ?? 'parentbased_traceidratio';
-  if (!samplerNames.includes(sampler as SamplerName)) {
-    throw new TelemetryConfigError(field, `must be one of ${samplerNames.join(', ')} (got "${sampler}")`);
-  }
+  const sampler = oneOfOption(
+    field,
+    options.sampler ?? env('OTEL_TRACES_SAMPLER'),
+    'parentbased_traceidratio',
+    samplerNames,
+  );
   const argField = options.sampleRatio !== undefined ? 'sampleRatio' : 'OTEL_TRACES_SAMPLER_ARG';
   const rawArg = env('OTEL_TRACES_SAMPLER_ARG');
   const ratio =
     options.sampleRatio ?? (rawArg !== undefined && sampler.endsWith('traceidratio') ? Number(rawArg) : 1);
-  if (typeof ratio !== 'number' || !Number.isFinite(ratio) || ratio < 0 || ratio > 1) {
-    throw new TelemetryConfigError(
-      argField,
-      `must be a number between 0 and 1 (got "${options.sampleRatio ?? rawArg}")`,
-    );
+  if (!satisfiesNumberRule(ratio, { min: 0, max: 1 })) {
+    throw new TetherInvalidOptionError(argField, 'must be a number between 0 and 1', {
+      value: options.sampleRatio ?? rawArg,
+    });
   }
-  return { sampler: sampler as SamplerName, sampleRatio: ratio };
+  return { sampler, sampleRatio: ratio };
 }
 
 function resolveTraces(options: TelemetryOptions): ResolvedOptions['traces'] {
@@ -165,15 +174,20 @@ function resolveTraces(options: TelemetryOptions): ResolvedOptions['traces'] {
       return options.traces;
     if (options.traces === 'otlp' || options.traces === 'console' || options.traces === 'none')
       return options.traces;
-    throw new TelemetryConfigError('traces', 'must be "otlp", "console", "none" or a SpanExporter');
+    throw new TetherInvalidOptionError('traces', 'must be "otlp", "console", "none" or a SpanExporter', {
+      value: options.traces,
+    });
   }
   const fromEnv = env('OTEL_TRACES_EXPORTER');
   if (fromEnv !== undefined) {
     const names = fromEnv.split(',').map((s) => s.trim());
     if (names.length !== 1 || !['otlp', 'console', 'none'].includes(names[0] as string)) {
-      throw new TelemetryConfigError(
+      throw new TetherInvalidOptionError(
         'OTEL_TRACES_EXPORTER',
-        `must be one of otlp, console, none (got "${fromEnv}")`,
+        `must be ${describeChoices(TRACE_EXPORTERS)}`,
+        {
+          value: fromEnv,
+        },
       );
     }
     return names[0] as 'otlp' | 'console' | 'none';
@@ -186,31 +200,23 @@ function resolveProtocol(signal: 'TRACES' | 'METRICS'): ResolvedOptions['otlpPro
     env(`OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) !== undefined
       ? `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`
       : 'OTEL_EXPORTER_OTLP_PROTOCOL';
-  const protocol = env(field) ?? 'http/protobuf';
-  if (protocol !== 'http/protobuf' && protocol !== 'http/json') {
-    throw new TelemetryConfigError(
-      field,
-      `must be http/protobuf or http/json (got "${protocol}"; grpc is not bundled)`,
-    );
-  }
-  return protocol;
+  return oneOfOption(
+    field,
+    env(field),
+    'http/protobuf',
+    ['http/protobuf', 'http/json'],
+    ' (grpc is not bundled)',
+  );
 }
 
 function positiveMsFromEnv(name: string, fallback: number): number {
-  const raw = env(name);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0)
-    throw new TelemetryConfigError(name, `must be a positive integer number of ms (got "${raw}")`);
-  return value;
+  return integerFromEnv(process.env, name, fallback, { min: 1 });
 }
 
 function resolveMetricsExport(options: TelemetryOptions): ResolvedOptions['metricsExport'] {
   let to: 'otlp' | 'console' | 'none';
   if (options.metricsExport !== undefined) {
-    if (!['otlp', 'console', 'none'].includes(options.metricsExport as string))
-      throw new TelemetryConfigError('metricsExport', 'must be "otlp", "console" or "none"');
-    to = options.metricsExport;
+    to = oneOfOption('metricsExport', options.metricsExport, 'none', TRACE_EXPORTERS);
   } else if (env('OTEL_METRICS_EXPORTER') !== undefined) {
     const raw = env('OTEL_METRICS_EXPORTER') as string;
     const names = new Set(raw.split(',').map((s) => s.trim()));
@@ -218,9 +224,10 @@ function resolveMetricsExport(options: TelemetryOptions): ResolvedOptions['metri
     // One push target: two periodic readers would double every export for no gain.
     const push = [...names].filter((n) => n === 'otlp' || n === 'console');
     if (unknown.length > 0 || push.length > 1) {
-      throw new TelemetryConfigError(
+      throw new TetherInvalidOptionError(
         'OTEL_METRICS_EXPORTER',
-        `must be otlp, console, prometheus or none, with at most one of otlp and console (got "${raw}")`,
+        'must be otlp, console, prometheus or none, with at most one of otlp and console',
+        { value: raw },
       );
     }
     to = names.has('none') ? 'none' : ((push[0] as 'otlp' | 'console' | undefined) ?? 'none');
@@ -243,72 +250,55 @@ function arrayOf<T>(value: unknown, field: string, what: string, check: (item: T
     !Array.isArray(value) ||
     value.some((item) => item === null || typeof item !== 'object' || !check(item as T))
   )
-    throw new TelemetryConfigError(field, `must be an array of ${what}`);
+    throw new TetherInvalidOptionError(field, `must be an array of ${what}`, { value });
   return value as T[];
 }
 
 function resolveInstrumentations(value: unknown): Required<InstrumentationSwitches> {
   const all = { http: true, express: false, pg: true, ioredis: true, fetch: true, runtime: true };
   if (value === undefined) return all;
-  if (value === null || typeof value !== 'object')
-    throw new TelemetryConfigError('instrumentations', 'must be an object like { pg: false }');
-  for (const [name, on] of Object.entries(value)) {
-    if (!(name in all))
-      throw new TelemetryConfigError(
-        `instrumentations.${name}`,
-        `is unknown (known: ${Object.keys(all).join(', ')})`,
-      );
-    if (typeof on !== 'boolean')
-      throw new TelemetryConfigError(`instrumentations.${name}`, 'must be a boolean');
-  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new TetherInvalidOptionError('instrumentations', 'must be an object like { pg: false }', { value });
+  rejectUnknownKeys('instrumentations', value, Object.keys(all));
+  for (const [name, on] of Object.entries(value)) booleanOption(`instrumentations.${name}`, on, true);
   return { ...all, ...(value as InstrumentationSwitches) };
 }
 
 export function resolveOptions(options: TelemetryOptions): ResolvedOptions {
-  if (options === null || typeof options !== 'object')
-    throw new TelemetryConfigError('options', 'must be an object');
-  const serviceName = optionalString(options.serviceName, 'serviceName');
-  if (serviceName === undefined) throw new TelemetryConfigError('serviceName', 'is required (e.g. "api")');
-  if (
-    options.resourceAttributes !== undefined &&
-    (typeof options.resourceAttributes !== 'object' || options.resourceAttributes === null)
-  ) {
-    throw new TelemetryConfigError('resourceAttributes', 'must be an object');
-  }
+  objectOption('options', options);
+  const serviceName = requiredStringOption('serviceName', options.serviceName, ' (e.g. "api")');
+  if (options.resourceAttributes !== undefined)
+    objectOption('resourceAttributes', options.resourceAttributes);
   const ignoreIncomingPaths = options.ignoreIncomingPaths ?? ['/livez', '/readyz', '/startupz', '/metrics'];
   if (
     !Array.isArray(ignoreIncomingPaths) ||
     ignoreIncomingPaths.some((p) => typeof p !== 'string' || !p.startsWith('/'))
   ) {
-    throw new TelemetryConfigError('ignoreIncomingPaths', 'must be an array of paths starting with "/"');
+    throw new TetherInvalidOptionError('ignoreIncomingPaths', 'must be an array of paths starting with "/"', {
+      value: ignoreIncomingPaths,
+    });
   }
   if (
     options.spanProcessors !== undefined &&
     (!Array.isArray(options.spanProcessors) ||
       options.spanProcessors.some((p) => typeof p?.onEnd !== 'function'))
   ) {
-    throw new TelemetryConfigError('spanProcessors', 'must be an array of SpanProcessor');
+    throw new TetherInvalidOptionError('spanProcessors', 'must be an array of SpanProcessor', {
+      value: options.spanProcessors,
+    });
   }
-  if (options.metrics !== undefined && typeof options.metrics !== 'boolean')
-    throw new TelemetryConfigError('metrics', 'must be a boolean');
-  if (options.lifecycle !== undefined && typeof options.lifecycle?.addShutdownHook !== 'function') {
-    throw new TelemetryConfigError(
-      'lifecycle',
-      'must have addShutdownHook(name, fn, { timeoutMs }) (a @tether/shutdown Lifecycle)',
-    );
-  }
-  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 5000;
-  if (!Number.isInteger(shutdownTimeoutMs) || shutdownTimeoutMs <= 0) {
-    throw new TelemetryConfigError(
-      'shutdownTimeoutMs',
-      `must be a positive integer number of ms (got ${String(options.shutdownTimeoutMs)})`,
-    );
-  }
+  const metrics = booleanOption('metrics', options.metrics, true);
+  if (options.lifecycle !== undefined)
+    methodsOption('lifecycle', options.lifecycle, ['addShutdownHook'], ' (a @tether/shutdown Lifecycle)');
+  const shutdownTimeoutMs = numberOption('shutdownTimeoutMs', options.shutdownTimeoutMs, 5000, {
+    min: 1,
+    integer: true,
+  });
   const traces = resolveTraces(options);
   return {
     serviceName,
-    serviceVersion: optionalString(options.serviceVersion, 'serviceVersion'),
-    environment: optionalString(options.environment, 'environment'),
+    serviceVersion: stringOption('serviceVersion', options.serviceVersion),
+    environment: stringOption('environment', options.environment),
     resourceAttributes: options.resourceAttributes ?? {},
     ...resolveSampler(options),
     traces,
@@ -330,7 +320,7 @@ export function resolveOptions(options: TelemetryOptions): ResolvedOptions {
     views: arrayOf<ViewOptions>(options.views, 'views', 'view options objects', () => true),
     metricsExport: resolveMetricsExport(options),
     ignoreIncomingPaths,
-    metrics: options.metrics ?? true,
+    metrics,
     lifecycle: options.lifecycle,
     shutdownTimeoutMs,
   };

@@ -6,13 +6,13 @@ import { TetherError } from '@tether/retry';
  * the gateway. Fix the token (or its refresh) and create a new client.
  */
 export class WsAuthError extends TetherError {
+  declare readonly code: 'TETHER_WS_AUTH_FAILED';
   /** The HTTP status of the refused upgrade, or the WebSocket close code. */
   readonly status: number;
   constructor(status: number) {
     super('TETHER_WS_AUTH_FAILED', `WebSocket gateway refused the credentials (${status})`, {
       retryable: false,
     });
-    this.name = 'WsAuthError';
     this.status = status;
   }
 }
@@ -22,10 +22,10 @@ export class WsAuthError extends TetherError {
  * 5xx, 408 and 429 are retried with backoff instead and never end up here.
  */
 export class WsRejectedError extends TetherError {
+  declare readonly code: 'TETHER_WS_REJECTED';
   readonly status: number;
   constructor(status: number) {
     super('TETHER_WS_REJECTED', `WebSocket upgrade rejected with HTTP ${status}`, { retryable: false });
-    this.name = 'WsRejectedError';
     this.status = status;
   }
 }
@@ -35,6 +35,7 @@ export class WsRejectedError extends TetherError {
  * the client reconnects with backoff by itself; this is what `disconnected` listeners see.
  */
 export class WsConnectionError extends TetherError {
+  declare readonly code: 'TETHER_WS_CONNECTION_LOST';
   /** The close code, when the connection had opened (1006 for an abrupt end). */
   readonly closeCode: number | undefined;
   constructor(message: string, options: { closeCode?: number; cause?: unknown }) {
@@ -43,28 +44,27 @@ export class WsConnectionError extends TetherError {
       message,
       options.cause === undefined ? { retryable: true } : { retryable: true, cause: options.cause },
     );
-    this.name = 'WsConnectionError';
     this.closeCode = options.closeCode;
   }
 }
 
 /** No pong within `pongTimeoutMs` of a ping: the peer or the path is dead (blackholed NAT entry). */
 export class WsHeartbeatTimeoutError extends TetherError {
+  declare readonly code: 'TETHER_WS_HEARTBEAT_TIMEOUT';
   readonly pongTimeoutMs: number;
   constructor(pongTimeoutMs: number) {
     super('TETHER_WS_HEARTBEAT_TIMEOUT', `no pong within ${pongTimeoutMs} ms: connection presumed dead`, {
       retryable: true,
     });
-    this.name = 'WsHeartbeatTimeoutError';
     this.pongTimeoutMs = pongTimeoutMs;
   }
 }
 
 /** `subscribe()`/`unsubscribe()` after `close()`. */
 export class WsClientClosedError extends TetherError {
+  declare readonly code: 'TETHER_WS_CLIENT_CLOSED';
   constructor() {
     super('TETHER_WS_CLIENT_CLOSED', 'the WebSocket client is closed', { retryable: false });
-    this.name = 'WsClientClosedError';
   }
 }
 
@@ -74,12 +74,12 @@ export class WsClientClosedError extends TetherError {
  * calling the function afresh; the function's `signal` aborts with this error.
  */
 export class WsTokenTimeoutError extends TetherError {
+  declare readonly code: 'TETHER_WS_TOKEN_TIMEOUT';
   readonly tokenTimeoutMs: number;
   constructor(tokenTimeoutMs: number) {
     super('TETHER_WS_TOKEN_TIMEOUT', `the token function did not settle within ${tokenTimeoutMs} ms`, {
       retryable: true,
     });
-    this.name = 'WsTokenTimeoutError';
     this.tokenTimeoutMs = tokenTimeoutMs;
   }
 }

@@ -31,12 +31,12 @@ describe('WsClient options', () => {
     [{ ws: { family: 5 } }, 'ws.family', /0, 4 or 6/],
     [{ ws: { headers: {} } }, 'ws.headers', /set by the client: use token/],
     [{ ws: { maxPayLoad: 10 } }, 'ws.maxPayLoad', /not a supported ws option; supported: agent, ca/],
-  ])('rejects %o naming %s', (bad, option, message) => {
+  ])('rejects %o naming %s', (bad, field, message) => {
     const construct = () => new WsClient({ ...valid, ...(bad as object) } as WsClientOptions);
     expect(construct).toThrow(
-      expect.objectContaining({ code: 'TETHER_INVALID_OPTION', option, retryable: false }),
+      expect.objectContaining({ code: 'TETHER_INVALID_OPTION', field, retryable: false }),
     );
-    expect(construct).toThrow(new RegExp(`^${option}: `));
+    expect(construct).toThrow(new RegExp(`^${field} `));
     expect(construct).toThrow(message);
   });
 
@@ -46,7 +46,7 @@ describe('WsClient options', () => {
         ...valid,
         ws: { key: 'PRIVATE-KEY-abc' as string, passphrase: 99 as unknown as string },
       });
-    expect(construct).toThrow(/^ws.passphrase: must be a string$/);
+    expect(construct).toThrow(/^ws.passphrase must be a string$/);
     expect(construct).toThrow(expect.objectContaining({ message: expect.not.stringContaining('99') }));
   });
 
@@ -58,8 +58,8 @@ describe('WsClient options', () => {
 
   it('rejects a bad jobId or after at subscribe, naming it', async () => {
     const client = new WsClient({ ...valid, initialReconnectDelayMs: 1000 });
-    expect(() => client.subscribe('')).toThrow(/^jobId: /);
-    expect(() => client.subscribe('job', { after: 7 as unknown as string })).toThrow(/^after: /);
+    expect(() => client.subscribe('')).toThrow(/^jobId /);
+    expect(() => client.subscribe('job', { after: 7 as unknown as string })).toThrow(/^after /);
     await client.close();
   });
 });
