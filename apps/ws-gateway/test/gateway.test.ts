@@ -1,4 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { FaultProxy } from '@tether/devstack';
+import { getJob } from '@tether/jobs';
+import { type ResetInfo, WsClient } from '@tether/ws-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   newJob,
@@ -9,8 +12,10 @@ import {
   type Stack,
   startGateway,
   startStack,
+  succeed,
   TestClient,
   token,
+  until,
 } from './support.ts';
 
 let stack: Stack;
@@ -302,6 +307,85 @@ describe('slow consumers and dead peers', () => {
       expect(healthy.closed).toBeUndefined();
     } finally {
       await fast.close();
+    }
+  });
+});
+
+/** A client through a proxy that can cut it off; it records events, resets and re-read job states. */
+async function follower(gw: RunningGateway, jobId: string, withOnReset: boolean) {
+  const port = Number(new URL(gw.url).port);
+  const proxy = await FaultProxy.start({ targetHost: '127.0.0.1', targetPort: port });
+  const bearer = await token('alice');
+  const seen = { ids: [] as number[], resets: [] as ResetInfo[], reread: [] as string[] };
+  const client = new WsClient({
+    url: gw.url.replace(`:${port}/`, `:${proxy.port}/`),
+    token: bearer,
+    initialReconnectDelayMs: 50,
+    maxReconnectDelayMs: 200,
+    ...(withOnReset
+      ? {
+          onReset: async ({ jobId: id }: { jobId: string }) => {
+            const job = await getJob(stack.db, id, 'alice');
+            seen.reread.push(job!.status);
+            return String(job!.lastSeq);
+          },
+        }
+      : {}),
+  });
+  client.on('event', (event) => seen.ids.push(Number(event.id)));
+  client.on('reset', (info) => seen.resets.push(info));
+  client.subscribe(jobId);
+  return { client, proxy, seen };
+}
+
+describe('@tether/ws-client offline longer than the history covers (done-when 4)', () => {
+  let small: RunningGateway;
+  beforeAll(async () => {
+    small = await startGateway(stack, { replayMaxEvents: 5 });
+  });
+  afterAll(() => small?.close());
+
+  it.each([
+    {
+      withOnReset: true,
+      name: 'with onReset: re-reads the job, resumes after its latest event, ends succeeded',
+    },
+    {
+      withOnReset: false,
+      name: 'CONTROL without onReset: the job is dropped, the final event never arrives',
+    },
+  ])('a client offline past the replay bound gets reset — $name', async ({ withOnReset }) => {
+    const jobId = await newJob(stack, 'alice');
+    const { client, proxy, seen } = await follower(small, jobId, withOnReset);
+    try {
+      await until(() => seen.ids.includes(1), 'queued delivered');
+      // Offline: the established connection is reset and reconnects are refused.
+      proxy.reset();
+      await proxy.refuse();
+      const leaseToken = await runJob(stack, jobId, 10, {}, async () => {}, { finish: false });
+      await relay(stack);
+      await proxy.heal();
+      await until(() => seen.resets.length === 1, 'the reset handled');
+      expect(seen.resets[0]).toMatchObject({ jobId, reason: 'history_exceeded', resumed: withOnReset });
+      if (withOnReset) {
+        // Events 2..11 are covered by the re-read job (running, 10 progress); only what follows arrives.
+        expect(seen.reread).toEqual(['running']);
+        expect(seen.resets[0]!.resumedAfter).toBe('12');
+        await succeed(stack, jobId, leaseToken);
+        await relay(stack);
+        await until(() => seen.ids.includes(13), 'succeeded');
+        expect(seen.ids).toEqual([1, 13]);
+        expect(client.lastEventId(jobId)).toBe('13');
+      } else {
+        await succeed(stack, jobId, leaseToken);
+        await relay(stack);
+        await new Promise((r) => setTimeout(r, 1_000));
+        expect(seen.ids).toEqual([1]);
+        expect(client.lastEventId(jobId)).toBeUndefined();
+      }
+    } finally {
+      await client.close();
+      await proxy.close();
     }
   });
 });

@@ -103,14 +103,18 @@ export async function newJob(stack: Stack, owner: string): Promise<string> {
   return job.id;
 }
 
-/** running, `steps` progress events, succeeded: what a worker writes, each in its own transaction. */
+/**
+ * running, `steps` progress events, succeeded: what a worker writes, each in its own transaction.
+ * With `finish: false` the job is left running; pass the returned lease token to `succeed`.
+ */
 export async function runJob(
   stack: Stack,
   jobId: string,
   steps: number,
   data: Record<string, unknown> = {},
   afterEach: () => Promise<void> = async () => {},
-) {
+  { finish = true }: { finish?: boolean } = {},
+): Promise<string> {
   const token = crypto.randomUUID();
   await stack.db.transaction((c) =>
     transition(c, jobId, 'queued', 'running', {}, { lease: { owner: 'test-worker', token, ttlMs: 60_000 } }),
@@ -121,8 +125,14 @@ export async function runJob(
     );
     await afterEach();
   }
+  if (finish) await succeed(stack, jobId, token);
+  return token;
+}
+
+/** The running job (lease `leaseToken`) succeeds. */
+export async function succeed(stack: Stack, jobId: string, leaseToken: string): Promise<void> {
   await stack.db.transaction((c) =>
-    transition(c, jobId, 'running', 'succeeded', {}, { result: { ok: true }, leaseToken: token }),
+    transition(c, jobId, 'running', 'succeeded', {}, { result: { ok: true }, leaseToken }),
   );
 }
 
@@ -220,4 +230,17 @@ export class TestClient {
 
 export function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+/** Polls `check` every 25 ms; throws naming `what` after `timeoutMs`. */
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }

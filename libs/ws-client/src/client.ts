@@ -22,7 +22,7 @@ import {
 } from './errors.ts';
 import { type Heartbeat, startHeartbeat } from './heartbeat.ts';
 import { resolveOptions, type ResolvedWsClientOptions, type WsClientOptions } from './options.ts';
-import { type JobEvent, parseEvent, ResumeState } from './resume.ts';
+import { type JobEvent, parseEvent, parseReset, ResumeState } from './resume.ts';
 import type { Connection } from './transport.ts';
 
 export type WsClientState = 'connecting' | 'open' | 'waiting' | 'closed';
@@ -43,8 +43,22 @@ export interface DisconnectInfo {
   delayMs: number;
 }
 
+/** The gateway could no longer cover a job's cursor from its history (`reset` frame). */
+export interface ResetInfo {
+  jobId: string;
+  /** The gateway's reason (`history_exceeded`, `history_gap`, …). */
+  reason: string;
+  /** Set when `onReset` returned and the job was resubscribed after this id (undefined: from the start). */
+  resumed: boolean;
+  resumedAfter: string | undefined;
+  /** What `onReset` threw; the job was dropped from the subscriptions. */
+  error?: unknown;
+}
+
 export interface WsClientEvents {
   event: [event: JobEvent];
+  /** After a `reset` frame was handled (see `onReset`). */
+  reset: [info: ResetInfo];
   open: [];
   disconnected: [info: DisconnectInfo];
   /** Final: after `close()` (no error) or a permanent failure such as refused credentials. */
@@ -83,6 +97,8 @@ export class WsClient extends Emitter<WsClientEvents> {
   private closing: Promise<void> | undefined;
   private readonly closedPromise: Promise<TetherError | undefined>;
   private resolveClosed!: (error: TetherError | undefined) => void;
+  /** Jobs whose `onReset` is running; unsubscribing meanwhile cancels the resubscribe. */
+  private readonly resetting = new Set<string>();
 
   constructor(options: WsClientOptions) {
     super();
@@ -144,6 +160,7 @@ export class WsClient extends Emitter<WsClientEvents> {
 
   unsubscribe(jobId: string): void {
     if (this.currentState === 'closed') throw new WsClientClosedError();
+    this.resetting.delete(jobId);
     if (this.resume.remove(jobId)) this.send({ op: 'unsubscribe', jobId });
   }
 
@@ -171,6 +188,40 @@ export class WsClient extends Emitter<WsClientEvents> {
       else socket.close(1000, 'client closed');
     });
     return this.closing;
+  }
+
+  /**
+   * The gateway dropped the subscription: its history cannot cover the cursor. The job leaves the
+   * subscriptions at once (a reconnect must not ask again with the stale cursor); `onReset` re-reads
+   * the job and says where its state now stands, and the client resubscribes after that.
+   */
+  private async onResetFrame({ jobId, reason }: { jobId: string; reason: string }): Promise<void> {
+    this.resume.remove(jobId);
+    const handler = this.options.onReset;
+    if (!handler) {
+      this.emit('reset', { jobId, reason, resumed: false, resumedAfter: undefined });
+      return;
+    }
+    this.resetting.add(jobId);
+    let after: string | undefined;
+    let error: unknown;
+    try {
+      after = (await handler({ jobId, reason })) ?? undefined;
+      if (after !== undefined && (typeof after !== 'string' || after.length === 0))
+        throw new InvalidOptionError('onReset', 'must return an event id string or undefined');
+    } catch (caught) {
+      error = caught;
+    }
+    const resumed = error === undefined && this.resetting.delete(jobId) && this.currentState !== 'closed';
+    this.resetting.delete(jobId);
+    if (resumed) this.subscribe(jobId, after === undefined ? {} : { after });
+    this.emit('reset', {
+      jobId,
+      reason,
+      resumed,
+      resumedAfter: resumed ? after : undefined,
+      ...(error === undefined ? {} : { error }),
+    });
   }
 
   private finish(error: TetherError | undefined): void {
@@ -238,7 +289,12 @@ export class WsClient extends Emitter<WsClientEvents> {
             message: (text) => {
               const event = parseEvent(text);
               // Replays that overlap live pushes, and late events for jobs already unsubscribed, end here.
-              if (event && this.resume.accept(event)) this.emit('event', event);
+              if (event) {
+                if (this.resume.accept(event)) this.emit('event', event);
+                return;
+              }
+              const reset = parseReset(text);
+              if (reset && this.resume.has(reset.jobId)) void this.onResetFrame(reset);
             },
             pong: () => this.heartbeat?.pong(),
             close: (code, { httpStatus, error }) => {

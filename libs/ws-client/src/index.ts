@@ -1,4 +1,10 @@
-export { WsClient, type DisconnectInfo, type WsClientEvents, type WsClientState } from './client.ts';
+export {
+  WsClient,
+  type DisconnectInfo,
+  type ResetInfo,
+  type WsClientEvents,
+  type WsClientState,
+} from './client.ts';
 export {
   WsAuthError,
   WsClientClosedError,

@@ -74,6 +74,13 @@ export interface WsClientOptions {
   tracer?: Tracer;
   /** Passed through to `ws`: proxy agent, CA, mutual TLS, maxPayload… Unknown keys are refused. */
   ws?: WsTransportOptions;
+  /**
+   * Called when the gateway answers a subscription with `reset` (its history no longer covers the
+   * cursor): re-read the job over HTTP, update your state, and return the job's `lastEventId`; the
+   * client then resubscribes after it. Without it (or if it throws) the job is dropped from the
+   * subscriptions and only the `reset` event tells you. Default none.
+   */
+  onReset?: (reset: { jobId: string; reason: string }) => string | undefined | Promise<string | undefined>;
 }
 
 export interface ResolvedWsClientOptions {
@@ -93,6 +100,7 @@ export interface ResolvedWsClientOptions {
   random: () => number;
   tracer: Tracer | undefined;
   ws: WsTransportOptions;
+  onReset: WsClientOptions['onReset'];
 }
 
 /** Validates every option at construction so a typo is a start-up error, not a reconnect loop. */
@@ -124,6 +132,8 @@ export function resolveOptions(options: WsClientOptions): ResolvedWsClientOption
     throw new InvalidOptionError('random', 'must be a function');
   if (options.tracer !== undefined && typeof options.tracer?.startSpan !== 'function')
     throw new InvalidOptionError('tracer', 'must be an OpenTelemetry Tracer');
+  if (options.onReset !== undefined && typeof options.onReset !== 'function')
+    throw new InvalidOptionError('onReset', 'must be a function');
   return {
     url: parseUrl(options.url),
     token: token(options.token),
@@ -141,6 +151,7 @@ export function resolveOptions(options: WsClientOptions): ResolvedWsClientOption
     random: options.random ?? Math.random,
     tracer: options.tracer,
     ws: transport(options.ws),
+    onReset: options.onReset,
   };
 }
 

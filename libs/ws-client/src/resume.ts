@@ -64,16 +64,27 @@ export class ResumeState {
   }
 }
 
-/** Parses one frame; undefined when it is not a well-formed event (the caller ignores it). */
-export function parseEvent(raw: string): JobEvent | undefined {
+/** A frame's JSON object, or undefined (not JSON, or not an object). */
+function parseObject(raw: string): Record<string, unknown> | undefined {
   let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch {
     return undefined;
   }
-  if (value === null || typeof value !== 'object') return undefined;
-  const { id, jobId, type, data, ts } = value as Record<string, unknown>;
+  return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
+}
+
+/** Parses one frame; undefined when it is not a well-formed event (the caller ignores it). */
+export function parseEvent(raw: string): JobEvent | undefined {
+  const { id, jobId, type, data, ts } = parseObject(raw) ?? {};
   if (typeof id !== 'string' || typeof jobId !== 'string' || typeof type !== 'string') return undefined;
   return { id, jobId, type, data, ts: typeof ts === 'string' ? ts : '' };
+}
+
+/** A `{"op":"reset","jobId","reason"}` frame: the gateway's history no longer covers the cursor. */
+export function parseReset(raw: string): { jobId: string; reason: string } | undefined {
+  const { op, jobId, reason } = parseObject(raw) ?? {};
+  if (op !== 'reset' || typeof jobId !== 'string') return undefined;
+  return { jobId, reason: typeof reason === 'string' ? reason : '' };
 }

@@ -9,3 +9,4 @@ export { startApp, type AppProcess } from './app-process.ts';
 export { EphemeralRedisCluster, type RedisClusterOptions } from './redis-cluster.ts';
 export { NatPath, natPrerequisites, type NatPathOptions } from './nat.ts';
 export { EphemeralPgBouncer, findPgBouncer, type PgBouncerOptions } from './pgbouncer.ts';
+export { chromiumLaunchOptions, serveWsClientPage } from './browser.ts';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { EphemeralRedis } from '../src/index.ts';
+import { chromiumLaunchOptions, EphemeralRedis } from '../src/index.ts';
 import { LocalStack, type StackDescription } from '../src/stack.ts';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'tether-console-test-'));
@@ -35,18 +35,7 @@ beforeAll(async () => {
   description = await stack.up().catch((error: Error) => {
     throw new Error(`${error.message}\n${lines.join('\n')}`);
   });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await chromium.launch(chromiumLaunchOptions);
   page = await browser.newPage();
   await page.goto(description.console);
   await page.waitForSelector('#connection[data-state="open"]', { timeout: 20_000 });
