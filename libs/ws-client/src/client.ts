@@ -48,8 +48,9 @@ export interface ResetInfo {
   jobId: string;
   /** The gateway's reason (`history_exceeded`, `history_gap`, …). */
   reason: string;
-  /** Set when `onReset` returned and the job was resubscribed after this id (undefined: from the start). */
+  /** True when `onReset` returned and the job was resubscribed. */
   resumed: boolean;
+  /** The id it was resubscribed after (undefined: from the start, or not resumed). */
   resumedAfter: string | undefined;
   /** What `onReset` threw; the job was dropped from the subscriptions. */
   error?: unknown;
