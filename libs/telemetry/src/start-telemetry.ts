@@ -108,10 +108,12 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     views: resolved.views,
     // We log with pino; an empty list stops the SDK from building a default OTLP log exporter.
     logRecordProcessors: [],
-    instrumentations: createInstrumentations(resolved),
+    // Instrumentations enable (patch modules) as they are constructed, whether or not the SDK starts:
+    // with OTEL_SDK_DISABLED none is made, so "disabled" means no patching at all.
+    instrumentations: enabled ? createInstrumentations(resolved) : [],
   });
   // Before sdk.start(): the instrumentations' import hooks must find the loader hook in place.
-  registerEsmHooks();
+  if (enabled) registerEsmHooks();
   sdk.start();
   // After start(): the tracer and meter must come from the SDK's providers, not the no-op globals.
   const stopHttpServerSpans =

@@ -7,17 +7,19 @@ import type { PlainSpan } from './fixtures/telemetry-first.ts';
 // trace, one sampling none (parentbased_traceidratio at 0), both served by Express on a real socket.
 let sampled: App;
 let unsampled: App;
+let disabled: App;
 
 beforeAll(async () => {
   const env = { SPAN_EXPORT: 'memory', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio' };
-  [sampled, unsampled] = await Promise.all([
+  [sampled, unsampled, disabled] = await Promise.all([
     forkApp('lean-http-app.ts', { ...env, SERVICE_NAME: 'lean', OTEL_TRACES_SAMPLER_ARG: '1' }),
     forkApp('lean-http-app.ts', { ...env, SERVICE_NAME: 'lean-unsampled', OTEL_TRACES_SAMPLER_ARG: '0' }),
+    forkApp('lean-http-app.ts', { ...env, SERVICE_NAME: 'lean-disabled', OTEL_SDK_DISABLED: 'true' }),
   ]);
 });
 
 afterAll(async () => {
-  await Promise.all([sampled?.stop(), unsampled?.stop()]);
+  await Promise.all([sampled?.stop(), unsampled?.stop(), disabled?.stop()]);
 });
 
 const url = (app: App, path: string) => `http://127.0.0.1:${app.ready['port']}${path}`;
@@ -144,5 +146,15 @@ describe('the lean HTTP server span (diagnostics_channel, no http instrumentatio
     expect(body).not.toContain('http_route="/livez"');
     expect(body).not.toContain('http_route="/metrics"');
     expect(await unsampled.spans()).toHaveLength(0);
+  });
+
+  it('with OTEL_SDK_DISABLED=true patches nothing and traces nothing (control: the sampled app patches pg)', async () => {
+    const patched = async (app: App) =>
+      ((await (await fetch(url(app, '/pg-patched'))).json()) as { patched: boolean }).patched;
+    expect(await patched(disabled)).toBe(false);
+    expect(await patched(sampled)).toBe(true);
+    const response = await fetch(url(disabled, '/items/5'));
+    expect(((await response.json()) as { carrier: object }).carrier).toEqual({});
+    expect(await disabled.spans()).toHaveLength(0);
   });
 });
