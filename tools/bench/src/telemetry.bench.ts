@@ -16,10 +16,11 @@
  *   npm run bench -- telemetry
  *   BENCH_CPU_PROF=<dir> npm run bench -- telemetry   # also writes a --cpu-prof per API process
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type AppProcess, EphemeralPostgres, startApp } from '@tether/devstack';
 import { migrate } from '@tether/migrations';
@@ -39,6 +40,7 @@ const ROUNDS = quick ? 1 : 4;
 const ROUND_SECONDS = quick ? 0.5 : 3;
 const WARMUP_SECONDS = quick ? 0.3 : 3;
 const CONNECTIONS = quick ? 4 : 16;
+const IDLE_MS = quick ? 50 : 500;
 const SECRET = 'a-benchmark-secret-of-at-least-32-chars';
 const apiEntry = new URL('../../../apps/api/src/main.ts', import.meta.url).pathname;
 
@@ -51,6 +53,8 @@ function chartSampleRatio(): number {
 }
 
 interface Arm {
+  /** file-name-safe id (the --cpu-prof file) */
+  key: string;
   label: string;
   env: Record<string, string>;
 }
@@ -59,17 +63,28 @@ interface Totals {
   requests: number;
   errors: number;
   seconds: number;
+  /** CPU of the rounds, minus what the process burns idle (timers, pool upkeep) over the same time */
   cpuUs: number;
+  /** CPU of the rounds as measured */
+  rawCpuUs: number;
   samples: number[];
 }
 
-/** CPU time (user + system) of a process in µs, from /proc: 10 ms resolution, fine over seconds. */
+/**
+ * CPU time of a process in µs, every thread (the sum `process.cpuUsage()` reports), from the
+ * scheduler's nanosecond counters: /proc/<pid>/stat's 10 ms ticks are too coarse for the idle
+ * windows below.
+ */
 function cpuUsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces) start at field 3; utime, stime are 14, 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1_000_000) / 100; // USER_HZ is 100 on Linux
+  let ns = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return ns / 1000;
 }
 
 /** Accepts OTLP exports and throws them away: the sink must not be what we measure. */
@@ -145,17 +160,24 @@ async function main(): Promise<void> {
       OTEL_EXPORTER_OTLP_ENDPOINT: drain.url,
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
       OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
-      ...(process.env['BENCH_CPU_PROF']
-        ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env['BENCH_CPU_PROF']}` }
-        : {}),
     };
     const arms: Arm[] = [
-      { label: 'off', env: { ...common, OTEL_SDK_DISABLED: 'true' } },
-      { label: 'off (A/A)', env: { ...common, OTEL_SDK_DISABLED: 'true' } },
-      { label: `on ${ratio * 100}%`, env: { ...common, OTEL_TRACES_SAMPLER_ARG: String(ratio) } },
-      { label: 'on 100%', env: { ...common, OTEL_TRACES_SAMPLER_ARG: '1' } },
+      { key: 'off', label: 'off', env: { ...common, OTEL_SDK_DISABLED: 'true' } },
+      { key: 'off-aa', label: 'off (A/A)', env: { ...common, OTEL_SDK_DISABLED: 'true' } },
+      {
+        key: 'on-chart-ratio',
+        label: `on ${ratio * 100}%`,
+        env: { ...common, OTEL_TRACES_SAMPLER_ARG: String(ratio) },
+      },
+      { key: 'on-100', label: 'on 100%', env: { ...common, OTEL_TRACES_SAMPLER_ARG: '1' } },
     ];
-    for (const arm of arms) apps.push(await startApp(apiEntry, arm.env));
+    const profileDir = process.env['BENCH_CPU_PROF'];
+    for (const arm of arms) {
+      const profile = profileDir
+        ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir} --cpu-prof-name=${arm.key}.cpuprofile` }
+        : {};
+      apps.push(await startApp(apiEntry, { ...arm.env, ...profile }));
+    }
     await Promise.all(apps.map((app) => app.ready('/readyz', 240_000)));
 
     const token = await new SignJWT({})
@@ -175,6 +197,7 @@ async function main(): Promise<void> {
     const comparisons: Comparison[] = [];
     const metrics: MetricComparison[] = [];
     const cpuPerRequest: Record<string, Record<string, number>> = {};
+    const requestsPerArm = arms.map(() => 0);
     for (const route of routes) {
       const totals: Totals[] = arms.map(() => ({
         requests: 0,
@@ -183,21 +206,32 @@ async function main(): Promise<void> {
         cpuUs: 0,
         samples: [],
       }));
-      for (const app of apps) await load(`http://127.0.0.1:${app.port}`, route, headers, WARMUP_SECONDS);
+      for (const [i, app] of apps.entries()) {
+        const warmup = await load(`http://127.0.0.1:${app.port}`, route, headers, WARMUP_SECONDS);
+        // The profile window starts with the warm-up: its requests count for the profile's per-request figures.
+        requestsPerArm[i]! += warmup.requests;
+      }
       for (let round = 0; round < ROUNDS; round++) {
         // Rotate who goes first, so no arm always inherits another's warm (or hot) machine.
         for (let k = 0; k < apps.length; k++) {
           const i = (k + round) % apps.length;
           const app = apps[i]!;
           const t = totals[i]!;
+          // The idle rate just before the round: at a few hundred requests/s on a loaded machine, the
+          // background work (timers, pool upkeep, metric collection) is a visible share per request.
+          const idleStart = cpuUsOf(app.child.pid!);
+          await sleep(IDLE_MS);
+          const idleUsPerMs = (cpuUsOf(app.child.pid!) - idleStart) / IDLE_MS;
           const cpuBefore = cpuUsOf(app.child.pid!);
+          const startedAt = performance.now();
           const r = await load(`http://127.0.0.1:${app.port}`, route, headers, ROUND_SECONDS);
-          t.cpuUs += cpuUsOf(app.child.pid!) - cpuBefore;
+          const roundCpuUs = cpuUsOf(app.child.pid!) - cpuBefore;
+          t.rawCpuUs += roundCpuUs;
+          t.cpuUs += Math.max(0, roundCpuUs - idleUsPerMs * (performance.now() - startedAt));
           t.requests += r.requests;
           t.errors += r.errors;
           t.seconds += ROUND_SECONDS;
           t.samples.push(...r.samples);
-          await sleep(quick ? 20 : 200);
         }
       }
       const measure = (t: Totals): Measurement => ({
@@ -206,6 +240,7 @@ async function main(): Promise<void> {
         p99Ms: percentile(t.samples, 99),
         errors: t.errors,
       });
+      for (const [i, t] of totals.entries()) requestsPerArm[i]! += t.requests;
       const [off, aa, sampled, full] = totals as [Totals, Totals, Totals, Totals];
       comparisons.push(
         {
@@ -243,6 +278,26 @@ async function main(): Promise<void> {
       }
     }
 
+    let profiles: Record<string, ProfileAttribution> | undefined;
+    if (profileDir) {
+      // Profiles are written when the processes exit.
+      await Promise.all(apps.splice(0).map((app) => app.stop('SIGTERM')));
+      profiles = {};
+      for (const [i, arm] of arms.entries()) {
+        const attribution = attributeProfile(join(profileDir, `${arm.key}.cpuprofile`), requestsPerArm[i]!);
+        profiles[arm.label] = attribution;
+        if (i === 0) continue;
+        metrics.push({
+          scenario: `both routes: ${arm.label}`,
+          metric: 'tracing code CPU per request (--cpu-prof self time)',
+          unit: 'µs/req',
+          baseline: profiles[arms[0]!.label]!.tracingUsPerRequest,
+          candidate: attribution.tracingUsPerRequest,
+          better: 'lower',
+        });
+      }
+    }
+
     writeReport({
       name: 'telemetry',
       baselineLabel: 'tracing off',
@@ -252,6 +307,7 @@ async function main(): Promise<void> {
       environment: {
         scale: benchScale(),
         cpuUsPerRequest: cpuPerRequest,
+        ...(profiles ? { profiles } : {}),
         chartSampleRatio: ratio,
         connections: CONNECTIONS,
         rounds: ROUNDS,
@@ -269,6 +325,74 @@ async function main(): Promise<void> {
     drain.close();
     await postgres.close();
   }
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: { url: string; functionName: string };
+}
+
+interface ProfileAttribution {
+  /** profiled CPU (not idle) per request, between the first and the last request handled */
+  totalUsPerRequest: number;
+  /** self time in tracing code (OpenTelemetry packages, @tether/telemetry, module hooks) per request */
+  tracingUsPerRequest: number;
+  garbageCollectorUsPerRequest: number;
+  /** the costliest tracing functions, µs per request */
+  top: Record<string, number>;
+}
+
+const TRACING_CODE =
+  /node_modules\/(@opentelemetry\/|require-in-the-middle|import-in-the-middle|shimmer|module-details-from-path)|libs\/telemetry\/src\//;
+
+/**
+ * Where a process's CPU went while it served the benchmark, from its `--cpu-prof`: self time per
+ * function inside the window from the first to the last sample in the API's route handlers (start-up
+ * excluded), divided by the requests it served.
+ */
+function attributeProfile(path: string, requests: number): ProfileAttribution {
+  const profile = JSON.parse(readFileSync(path, 'utf8')) as {
+    nodes: ProfileNode[];
+    samples: number[];
+    timeDeltas: number[];
+    startTime: number;
+  };
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+  const times: number[] = [];
+  let t = profile.startTime;
+  for (const delta of profile.timeDeltas) times.push((t += delta));
+  const inRoutes = profile.samples.flatMap((id, i) =>
+    nodes.get(id)?.url.includes('apps/api/src/routes') ? [times[i]!] : [],
+  );
+  const [from, to] = [Math.min(...inRoutes), Math.max(...inRoutes)];
+  let total = 0;
+  let tracing = 0;
+  let gc = 0;
+  const byFunction = new Map<string, number>();
+  profile.samples.forEach((id, i) => {
+    if (times[i]! < from || times[i]! > to) return;
+    const frame = nodes.get(id)!;
+    const us = profile.timeDeltas[i]!;
+    if (frame.functionName === '(idle)') return;
+    total += us;
+    if (frame.functionName === '(garbage collector)') gc += us;
+    if (!TRACING_CODE.test(frame.url)) return;
+    tracing += us;
+    const name = `${frame.url.replace(/^.*node_modules\//, '').replace(/^.*\/libs\//, 'libs/')}:${frame.functionName}`;
+    byFunction.set(name, (byFunction.get(name) ?? 0) + us);
+  });
+  const perRequest = (us: number) => Number((us / Math.max(1, requests)).toFixed(1));
+  return {
+    totalUsPerRequest: perRequest(total),
+    tracingUsPerRequest: perRequest(tracing),
+    garbageCollectorUsPerRequest: perRequest(gc),
+    top: Object.fromEntries(
+      [...byFunction.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 12)
+        .map(([name, us]) => [name, perRequest(us)]),
+    ),
+  };
 }
 
 await main();
