@@ -1,7 +1,7 @@
 import { EventEmitter, once } from 'node:events';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { RolloutSimError, integerOption, invalidOption } from './errors.ts';
-import { ReadinessProber, type ProbeSettings } from './readiness-prober.ts';
+import { HttpProber, type ProbeSettings } from './prober.ts';
 
 export interface LoadBalancerOptions {
   /** Address to listen on. Default '127.0.0.1'. */
@@ -31,8 +31,12 @@ export interface EndpointSpec {
   host: string;
   /** Port traffic is forwarded to (the container port behind the Service). */
   port: number;
-  /** Full URL of the readiness probe, e.g. http://127.0.0.1:9090/readyz. */
-  readinessUrl: string;
+  /**
+   * Full URL of the readiness probe, e.g. http://127.0.0.1:9090/readyz, probed with the Service's
+   * probe settings. Without it the endpoint's readiness is whatever `setReady` last said (a kubelet
+   * emulation that runs the pod's own probes).
+   */
+  readinessUrl?: string;
 }
 
 export interface EndpointStatus {
@@ -61,7 +65,7 @@ export interface LoadBalancerStats {
 }
 
 interface Endpoint extends EndpointStatus {
-  prober: ReadinessProber;
+  prober: HttpProber | undefined;
   sockets: Set<Socket>;
 }
 
@@ -121,7 +125,8 @@ export class LoadBalancer extends EventEmitter {
   /** A new pod: probed from now on, routable once ready + propagation. */
   addEndpoint(spec: EndpointSpec): void {
     if (this.#endpoints.has(spec.id)) throw invalidOption('endpoint id', `${spec.id} is already registered`);
-    if (!spec.readinessUrl) throw invalidOption(`endpoint ${spec.id} readinessUrl`, 'is required');
+    if (spec.readinessUrl !== undefined && !spec.readinessUrl)
+      throw invalidOption(`endpoint ${spec.id} readinessUrl`, 'must be a URL when given');
     const endpoint: Endpoint = {
       id: spec.id,
       host: spec.host,
@@ -132,14 +137,25 @@ export class LoadBalancer extends EventEmitter {
       openConnections: 0,
       totalConnections: 0,
       sockets: new Set(),
-      prober: new ReadinessProber(
-        spec.readinessUrl,
-        this.#probe,
-        (ready) => this.#onReadiness(spec.id, ready),
-        this.#random,
-      ),
+      prober:
+        spec.readinessUrl === undefined
+          ? undefined
+          : new HttpProber(
+              spec.readinessUrl,
+              this.#probe,
+              (ready) => this.#onReadiness(spec.id, ready),
+              this.#random,
+            ),
     };
     this.#endpoints.set(spec.id, endpoint);
+  }
+
+  /** The pod's readiness as its kubelet sees it, for endpoints added without a `readinessUrl`. */
+  setReady(id: string, ready: boolean): void {
+    const endpoint = this.#get(id);
+    if (endpoint.prober)
+      throw invalidOption(`endpoint ${id}`, 'is probed by the Service; setReady is for the others');
+    if (endpoint.ready !== ready) this.#onReadiness(id, ready);
   }
 
   /** The pod is being deleted: it leaves the routing table after the propagation delay. */
@@ -154,7 +170,7 @@ export class LoadBalancer extends EventEmitter {
   removeEndpoint(id: string): void {
     const endpoint = this.#endpoints.get(id);
     if (!endpoint) return;
-    endpoint.prober.stop();
+    endpoint.prober?.stop();
     this.#endpoints.delete(id);
     this.emit('change', { ...this.#status(endpoint), routable: false });
   }
@@ -190,7 +206,7 @@ export class LoadBalancer extends EventEmitter {
   async close(): Promise<void> {
     for (const timer of this.#timers) clearTimeout(timer);
     for (const endpoint of this.#endpoints.values()) {
-      endpoint.prober.stop();
+      endpoint.prober?.stop();
       for (const socket of endpoint.sockets) socket.destroy();
     }
     this.#endpoints.clear();

@@ -16,6 +16,23 @@ export interface LoadOptions {
   responderHeader?: string;
   /** Stops sending early. */
   signal?: AbortSignal;
+  /** HTTP method. Default 'GET'. */
+  method?: string;
+  /** Request headers (e.g. authorization). */
+  headers?: Record<string, string>;
+  /** Request body, sent with every request (set content-type in `headers`). */
+  body?: string;
+  /** Called with every request's outcome, e.g. to plot failures over time. */
+  onOutcome?: (outcome: RequestOutcome) => void;
+}
+
+export interface RequestOutcome {
+  /** performance.now() when the request was sent. */
+  startedAt: number;
+  durationMs: number;
+  /** The failure kind; undefined for a success. */
+  failure?: string;
+  responder?: string;
 }
 
 export interface LoadReport {
@@ -65,19 +82,29 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     report.failures[kind] = (report.failures[kind] ?? 0) + 1;
   };
   const inFlight = new Set<Promise<void>>();
+  const method = options.method ?? 'GET';
+  const headers = { ...options.headers };
+  if (options.body !== undefined) headers['content-length'] = String(Buffer.byteLength(options.body));
   const one = (): Promise<void> =>
     new Promise<void>((resolve) => {
       let settled = false;
+      const startedAt = performance.now();
       const settle = (kind?: string, responder?: string): void => {
         if (settled) return;
         settled = true;
+        options.onOutcome?.({
+          startedAt,
+          durationMs: performance.now() - startedAt,
+          ...(kind === undefined ? {} : { failure: kind }),
+          ...(responder === undefined ? {} : { responder }),
+        });
         if (kind === undefined) {
           report.succeeded += 1;
           if (responder) report.byResponder[responder] = (report.byResponder[responder] ?? 0) + 1;
         } else fail(kind);
         resolve();
       };
-      const req = request(url, { agent, timeout: timeoutMs }, (res) => {
+      const req = request(url, { agent, timeout: timeoutMs, method, headers }, (res) => {
         const status = res.statusCode ?? 0;
         const responder = res.headers[header];
         res.resume();
@@ -95,7 +122,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       });
       req.once('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'timeout' })));
       req.once('error', (error: NodeJS.ErrnoException) => settle(error.code ?? error.message));
-      req.end();
+      req.end(options.body);
     });
 
   const startedAt = performance.now();

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Deployment, LoadBalancer, runLoad, type PodSpec } from '../src/index.ts';
 
@@ -64,8 +65,17 @@ describe('Deployment', () => {
   it('rolls every pod with maxSurge 1 / maxUnavailable 0: the Service never runs out of endpoints', async () => {
     const { loadBalancer, deployment } = await setup('drain', { extra: { DRAIN_MS: '600' } });
     const before = deployment.pods.map((p) => p.id);
-    const load = runLoad({ url: loadBalancer.url, ratePerSec: 100, durationMs: 4000 });
+    // The load lasts as long as the rollout does: pod start-up takes seconds on a busy machine.
+    const stop = new AbortController();
+    const load = runLoad({
+      url: loadBalancer.url,
+      ratePerSec: 100,
+      durationMs: 600_000,
+      signal: stop.signal,
+    });
     const report = await deployment.rollingRestart();
+    await sleep(500);
+    stop.abort();
     const traffic = await load;
     expect(report.terminations.map((t) => t.id).sort()).toEqual(before.sort());
     expect(report.terminations.every((t) => t.code === 0 && !t.killed)).toBe(true);
@@ -78,8 +88,17 @@ describe('Deployment', () => {
 
   it('the same rollout with pods that exit on SIGTERM loses requests (the control)', async () => {
     const { loadBalancer, deployment } = await setup('exit');
-    const load = runLoad({ url: loadBalancer.url, ratePerSec: 200, durationMs: 3000, maxSockets: 8 });
+    const stop = new AbortController();
+    const load = runLoad({
+      url: loadBalancer.url,
+      ratePerSec: 200,
+      durationMs: 600_000,
+      maxSockets: 8,
+      signal: stop.signal,
+    });
     await deployment.rollingRestart();
+    await sleep(500);
+    stop.abort();
     const traffic = await load;
     expect(traffic.failed).toBeGreaterThan(0);
   });

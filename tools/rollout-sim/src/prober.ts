@@ -5,10 +5,12 @@ export interface ProbeSettings {
   timeoutMs: number;
   failureThreshold: number;
   successThreshold: number;
+  /** Wait before the first probe (k8s initialDelaySeconds). Default: a random offset inside the first period. */
+  initialDelayMs?: number;
 }
 
 /** One HTTP GET like the kubelet's httpGet probe: 200–399 within the timeout is a success. */
-function probeOnce(url: string, timeoutMs: number): Promise<boolean> {
+export function probeOnce(url: string, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const req = get(url, { agent: false, timeout: timeoutMs }, (res) => {
       res.resume();
@@ -21,15 +23,17 @@ function probeOnce(url: string, timeoutMs: number): Promise<boolean> {
 }
 
 /**
- * Probes one endpoint's readiness URL every `periodMs` and flips its state after `failureThreshold`
- * failures / `successThreshold` successes in a row, like the kubelet's readiness probe. The first probe
- * lands at a random offset inside the first period, as the kubelet's do.
+ * Probes one URL every `periodMs` and reports a state change after `failureThreshold` failures /
+ * `successThreshold` successes in a row, like the kubelet's httpGet probes. The state starts unknown,
+ * so the first threshold reached is always reported (a startup probe that never passes reports
+ * `false`). Without `initialDelayMs` the first probe lands at a random offset inside the first period,
+ * as the kubelet's readiness probes do.
  */
-export class ReadinessProber {
+export class HttpProber {
   readonly #url: string;
   readonly #settings: ProbeSettings;
-  readonly #onChange: (ready: boolean) => void;
-  #ready = false;
+  readonly #onChange: (ok: boolean) => void;
+  #state: boolean | undefined;
   #successes = 0;
   #failures = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -38,17 +42,18 @@ export class ReadinessProber {
   constructor(
     url: string,
     settings: ProbeSettings,
-    onChange: (ready: boolean) => void,
-    random: () => number,
+    onChange: (ok: boolean) => void,
+    random: () => number = Math.random,
   ) {
     this.#url = url;
     this.#settings = settings;
     this.#onChange = onChange;
-    this.#schedule(Math.floor(random() * settings.periodMs));
+    this.#schedule(settings.initialDelayMs ?? Math.floor(random() * settings.periodMs));
   }
 
-  get ready(): boolean {
-    return this.#ready;
+  /** The last reported state; false while unknown. */
+  get ok(): boolean {
+    return this.#state === true;
   }
 
   #schedule(delayMs: number): void {
@@ -63,15 +68,15 @@ export class ReadinessProber {
     if (ok) {
       this.#failures = 0;
       this.#successes += 1;
-      if (!this.#ready && this.#successes >= this.#settings.successThreshold) {
-        this.#ready = true;
+      if (this.#state !== true && this.#successes >= this.#settings.successThreshold) {
+        this.#state = true;
         this.#onChange(true);
       }
     } else {
       this.#successes = 0;
       this.#failures += 1;
-      if (this.#ready && this.#failures >= this.#settings.failureThreshold) {
-        this.#ready = false;
+      if (this.#state !== false && this.#failures >= this.#settings.failureThreshold) {
+        this.#state = false;
         this.#onChange(false);
       }
     }
