@@ -1,0 +1,118 @@
+/**
+ * `chart-verify simulate` on the real api chart: 3 rolling restarts at 300 POST /v1/jobs per second
+ * through the emulated Service, against a real Postgres and Redis. With the chart's lifecycle
+ * (preStop sleep, grace period, the app's drain) no request fails and every accepted job is in the
+ * database exactly once; the control (same chart, preStop removed, 1 s grace) loses requests, and
+ * the tool reports it.
+ */
+import { EphemeralPostgres, EphemeralRedis } from '@tether/devstack';
+import { migrate } from '@tether/migrations';
+import { createPgPool, type TetherPgPool } from '@tether/pooling';
+import { SignJWT } from 'jose';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { chartsDir } from '../src/helm.ts';
+import { brokenManifest, setArgs, simulate } from './simulate-support.ts';
+
+const secret = 'simulate-api-test-secret-of-32-chars!';
+let postgres: EphemeralPostgres;
+let redis: EphemeralRedis;
+let db: TetherPgPool;
+let authorization: string;
+
+beforeAll(async () => {
+  [postgres, redis] = await Promise.all([EphemeralPostgres.start(), EphemeralRedis.start()]);
+  await migrate({ databaseUrl: postgres.url });
+  db = createPgPool({ connectionString: postgres.url, max: 2 });
+  authorization = `Bearer ${await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('simulate').setExpirationTime('1h').sign(new TextEncoder().encode(secret))}`;
+}, 120_000);
+
+afterAll(async () => {
+  await db?.drain(1_000);
+  await Promise.all([postgres?.close(), redis?.close()]);
+});
+
+/** Every accepted POST creates one job: a non-idempotent write, counted in the database afterwards. */
+function loadArgs(owner: string): string[] {
+  return [
+    '--env',
+    `DATABASE_URL=${postgres.url}`,
+    '--env',
+    `REDIS_URL=${redis.url}`,
+    '--env',
+    `AUTH_JWT_SECRET=${secret}`,
+    '--rollouts',
+    '3',
+    '--rate',
+    '300',
+    '--method',
+    'POST',
+    '--path',
+    '/v1/jobs',
+    '--header',
+    `Authorization: ${authorization}`,
+    '--header',
+    'Content-Type: application/json',
+    '--body',
+    JSON.stringify({ type: 'demo.fail', payload: { message: owner } }),
+    '--settle-ms',
+    '1000',
+  ];
+}
+
+async function jobsOf(owner: string): Promise<number> {
+  const { rows } = await db.query<{ n: string }>(
+    "SELECT count(*) AS n FROM tether_jobs WHERE payload->>'message' = $1",
+    [owner],
+  );
+  return Number(rows[0]?.n);
+}
+
+it('3 rollouts of the api chart at 300 requests/s: 0 failed requests, every accepted job stored once', async () => {
+  const { code, report, out } = await simulate([
+    '--chart',
+    join(chartsDir, 'api'),
+    ...setArgs,
+    ...loadArgs('chart'),
+  ]);
+  console.log(
+    `api chart: ${JSON.stringify({ http: report.http, summary: report.summary, service: report.service })}`,
+  );
+  expect(report.http?.failed).toBe(0);
+  expect(report.summary.podsKilledAfterGrace).toBe(0);
+  expect(report.passed).toBe(true);
+  expect(code).toBe(0);
+  expect(report.http?.sent).toBeGreaterThan(0);
+  expect(report.http?.achievedRatePerSec).toBeGreaterThanOrEqual(285);
+  expect(await jobsOf('chart')).toBe(report.http?.succeeded);
+  // 2 replicas, 3 rollouts of maxSurge 1 / maxUnavailable 0: 6 pods replaced, each drained with exit 0.
+  expect(report.settings).toMatchObject({
+    replicas: 2,
+    maxSurge: 1,
+    maxUnavailable: 0,
+    preStop: 'sleep 2000 ms',
+  });
+  const replaced = report.pods.filter((p) => p.termination);
+  expect(replaced).toHaveLength(6);
+  for (const pod of replaced) expect(pod.termination).toMatchObject({ code: 0, killed: false });
+  expect(report.pods.filter((p) => p.revision === 3)).toHaveLength(2);
+  expect(report.summary.timeToReadyMs?.count).toBe(8);
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  expect(html).toContain('<svg');
+  expect(html).not.toContain(secret);
+  expect(readFileSync(join(out, 'report.json'), 'utf8')).not.toContain(secret);
+}, 400_000);
+
+it('CONTROL: the same run with the preStop removed and a 1 s grace period reports failed requests', async () => {
+  const manifest = brokenManifest('api');
+  const { code, report } = await simulate(['--manifest', manifest, ...loadArgs('control')]);
+  console.log(
+    `api control: ${JSON.stringify({ http: report.http, summary: report.summary, service: report.service })}`,
+  );
+  expect(report.settings).toMatchObject({ preStop: 'none', terminationGracePeriodMs: 1000 });
+  expect(report.http?.failed).toBeGreaterThan(0);
+  expect(report.passed).toBe(false);
+  expect(code).toBe(1);
+  expect(existsSync(manifest)).toBe(true);
+}, 400_000);
