@@ -32,14 +32,23 @@ export const CLOSE = {
   tokenInvalid: 4401,
 } as const;
 
+// One routed event goes to every subscriber of its job as the same object: serialise it once, not
+// once per socket (5,000 followers of one job were 5,000 JSON.stringify calls per event).
+const frames = new WeakMap<JobEvent, string>();
+
 export function eventFrame(event: JobEvent): string {
-  return JSON.stringify({
-    id: String(event.seq),
-    jobId: event.jobId,
-    type: event.type,
-    data: event.data,
-    ts: event.createdAt.toISOString(),
-  });
+  let frame = frames.get(event);
+  if (frame === undefined) {
+    frame = JSON.stringify({
+      id: String(event.seq),
+      jobId: event.jobId,
+      type: event.type,
+      data: event.data,
+      ts: event.createdAt.toISOString(),
+    });
+    frames.set(event, frame);
+  }
+  return frame;
 }
 
 export function controlFrame(frame: Record<string, unknown>): string {
