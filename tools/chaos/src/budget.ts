@@ -1,0 +1,73 @@
+/**
+ * Budgets: what a scenario must show to pass. One check per promise, each with its measured value,
+ * so a failed run says which promise broke and by how much.
+ */
+import type { Attempt, RequestRecord } from './load.ts';
+
+/** One budget line. `value` null means "could not be measured", which fails the check. */
+export interface Check {
+  name: string;
+  value: number | null;
+  /** Largest passing value. */
+  limit: number;
+  unit: string;
+  ok: boolean;
+}
+
+export function check(name: string, value: number | null, limit: number, unit = ''): Check {
+  return { name, value, limit, unit, ok: value !== null && Number.isFinite(value) && value <= limit };
+}
+
+/** The time budgets of issue #15, ms. */
+export const BUDGET = {
+  /** First success within 1 s of the dependency returning. */
+  recoveryMs: 1_000,
+  /** Dead connections detected within 30 s. */
+  detectionMs: 30_000,
+  /** A dead worker's jobs resumed within 30 s. */
+  resumeMs: 30_000,
+} as const;
+
+export interface RequestCounts {
+  idempotent: number;
+  failedIdempotent: number;
+  nonIdempotent: number;
+  failedNonIdempotent: number;
+  /** Attempts that failed (what a client without retries would have seen). */
+  failedAttempts: number;
+  attempts: number;
+  /** Failed attempts by HTTP status or network error code. */
+  failuresByOutcome: Record<string, number>;
+}
+
+export function countRequests(requests: RequestRecord[], attempts: Attempt[]): RequestCounts {
+  const idem = requests.filter((r) => r.idempotent);
+  const other = requests.filter((r) => !r.idempotent);
+  return {
+    idempotent: idem.length,
+    failedIdempotent: idem.filter((r) => !r.ok).length,
+    nonIdempotent: other.length,
+    failedNonIdempotent: other.filter((r) => !r.ok).length,
+    failedAttempts: attempts.filter((a) => !a.ok).length,
+    attempts: attempts.length,
+    failuresByOutcome: attempts
+      .filter((a) => !a.ok)
+      .reduce<Record<string, number>>((acc, a) => ({ ...acc, [a.outcome]: (acc[a.outcome] ?? 0) + 1 }), {}),
+  };
+}
+
+/** First successful HTTP attempt ending at or after `backMs`, as ms after `backMs`. */
+export function httpRecoveryMs(attempts: Attempt[], backMs: number): number | null {
+  const first = attempts
+    .filter((a) => a.ok && a.endMs >= backMs)
+    .reduce((min, a) => Math.min(min, a.endMs), Infinity);
+  return Number.isFinite(first) ? first - backMs : null;
+}
+
+/** First failed HTTP attempt ending at or after `faultMs`, as ms after `faultMs`. */
+export function httpDetectionMs(attempts: Attempt[], faultMs: number): number | null {
+  const first = attempts
+    .filter((a) => !a.ok && a.endMs >= faultMs)
+    .reduce((min, a) => Math.min(min, a.endMs), Infinity);
+  return Number.isFinite(first) ? first - faultMs : null;
+}

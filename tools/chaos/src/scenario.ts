@@ -1,0 +1,300 @@
+/**
+ * What a scenario is, and how one runs: steady load and WebSocket followers against the platform,
+ * the scenario's control started beside it, one fault injected, then the ledger (Postgres and the
+ * followers), the trace sink's outage spans and the budget checks.
+ */
+import { readSpans } from '@tether/trace-sink';
+import {
+  BUDGET,
+  type Check,
+  check,
+  countRequests,
+  httpDetectionMs,
+  httpRecoveryMs,
+  type RequestCounts,
+} from './budget.ts';
+import { Followers } from './followers.ts';
+import { checkJobs, type JobLedger } from './ledger.ts';
+import { type Attempt, HttpLoad } from './load.ts';
+import type { Size } from './size.ts';
+import type { AppSet, ChaosStack } from './stack.ts';
+import { disconnectedSeries, type Mark, outageSpans, series, type Timeline } from './timeline.ts';
+
+export interface ScenarioContext {
+  stack: ChaosStack;
+  /** The apps under test (the run's shared set unless the scenario made its own). */
+  apps: AppSet;
+  /** The DATABASE_URL the apps use (through the fault proxy or the NAT). */
+  databaseUrl: string;
+  redisUrl: string;
+  size: Size;
+  log: (line: string) => void;
+  /** Records a moment on the timeline; returns it (ms since the epoch). */
+  mark(label: string): number;
+  /** Stops/restarts starting new requests, for the platform and the control alike (idle periods). */
+  pauseLoad(): void;
+  resumeLoad(): void;
+  /** Calls `listener` with each job the platform accepts during the scenario. */
+  onJobAccepted(listener: (jobId: string) => void): void;
+}
+
+/** When the fault began and, for a dependency that went away, when it was back. */
+export interface FaultWindow {
+  startMs: number;
+  backMs?: number;
+  /** Extra checks the scenario measured itself (e.g. resume time of a dead worker's jobs). */
+  checks?: Check[];
+  notes?: string[];
+}
+
+export interface ControlResult {
+  title: string;
+  checks: Check[];
+  notes: string[];
+  requests?: RequestCounts;
+  attempts?: Attempt[];
+}
+
+export interface ControlRun {
+  stop(fault: FaultWindow): Promise<ControlResult>;
+}
+
+/** The same fault against a naive app or raw driver. */
+export interface Control {
+  title: string;
+  start(ctx: ScenarioContext): Promise<ControlRun>;
+}
+
+/** Apps a scenario brings itself (e.g. behind a NAT), and how to take them down. */
+export interface OwnApps {
+  apps: AppSet;
+  databaseUrl: string;
+  redisUrl: string;
+  close(): Promise<void>;
+}
+
+export interface Scenario {
+  name: string;
+  title: string;
+  /** The fault, in a sentence (README and report). */
+  fault: string;
+  /** Budget checks that apply beyond the correctness ones. */
+  measures: { recovery?: boolean; detection?: boolean };
+  /** Jobs running when a worker is killed run again (at-least-once): allowed only there. */
+  rerunAllowed?: boolean;
+  /** Only in the full run (too heavy for `npm test`). */
+  fullOnly?: boolean;
+  clients?(size: Size): number;
+  followersPerJob?: number;
+  setup?(ctx: Omit<ScenarioContext, 'apps' | 'databaseUrl' | 'redisUrl'>): Promise<OwnApps>;
+  /** Runs after warm-up, under load; resolves when the fault is over. */
+  inject(ctx: ScenarioContext): Promise<FaultWindow>;
+  control: Control;
+}
+
+export interface ScenarioResult {
+  name: string;
+  title: string;
+  fault: string;
+  quick: boolean;
+  passed: boolean;
+  checks: Check[];
+  requests: RequestCounts;
+  jobs: JobLedger;
+  detectionMs: number | null;
+  recoveryMs: number | null;
+  /** Longest time a WebSocket client was away, ms. */
+  longestReconnectMs: number | null;
+  notes: string[];
+  control: ControlResult & { passed: boolean };
+  timeline: Timeline;
+  error?: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A scenario that could not run (its set-up or fault threw): it fails, saying why. */
+export function brokenResult(scenario: Scenario, size: Size, error: unknown): ScenarioResult {
+  const now = Date.now();
+  const empty = { t: [now], ok: [0], errors: [0] };
+  return {
+    name: scenario.name,
+    title: scenario.title,
+    fault: scenario.fault,
+    quick: size.quick,
+    passed: false,
+    checks: [check('scenario ran', null, 0)],
+    requests: countRequests([], []),
+    jobs: {
+      accepted: 0,
+      lost: 0,
+      duplicated: 0,
+      rerun: 0,
+      unacknowledged: 0,
+      followed: 0,
+      missedEvents: 0,
+      duplicatedEvents: 0,
+      outOfOrder: 0,
+      examples: [],
+    },
+    detectionMs: null,
+    recoveryMs: null,
+    longestReconnectMs: null,
+    notes: [],
+    control: { title: scenario.control.title, checks: [], notes: [], passed: false },
+    timeline: {
+      startMs: now,
+      endMs: now + 1,
+      bucketMs: 1,
+      tether: empty,
+      outages: [],
+      disconnected: [0],
+      marks: [],
+    },
+    error: error instanceof Error ? error.message : String(error),
+  };
+}
+
+export async function runScenario(
+  scenario: Scenario,
+  stack: ChaosStack,
+  size: Size,
+  log: (line: string) => void,
+): Promise<ScenarioResult> {
+  const marks: Mark[] = [];
+  const loads: HttpLoad[] = [];
+  const acceptedListeners: ((jobId: string) => void)[] = [];
+  const base = {
+    stack,
+    size,
+    log,
+    mark(label: string) {
+      const atMs = Date.now();
+      marks.push({ label, atMs });
+      log(`  ${scenario.name}: ${label}`);
+      return atMs;
+    },
+    pauseLoad: () => loads.forEach((l) => l.pause()),
+    resumeLoad: () => loads.forEach((l) => l.resume()),
+    onJobAccepted: (listener: (jobId: string) => void) => void acceptedListeners.push(listener),
+  };
+  const own = await scenario.setup?.(base);
+  const ctx: ScenarioContext = {
+    ...base,
+    apps: own?.apps ?? stack.apps,
+    databaseUrl: own?.databaseUrl ?? stack.proxiedDatabaseUrl,
+    redisUrl: own?.redisUrl ?? stack.redis.url,
+  };
+  const keyPrefix = `chaos-${scenario.name}-${Date.now()}`;
+  const followers = new Followers({
+    url: ctx.apps.wsUrl,
+    token: stack.token,
+    clients: scenario.clients?.(size) ?? size.clients,
+    followersPerJob: scenario.followersPerJob ?? 1,
+  });
+  try {
+    await followers.ready();
+    const load = new HttpLoad({
+      baseUrl: ctx.apps.apiUrl,
+      token: stack.token,
+      keyed: true,
+      ratePerS: size.ratePerS,
+      postShare: 0.3,
+      deadlineMs: size.deadlineMs,
+      attemptTimeoutMs: size.attemptTimeoutMs,
+      keyPrefix,
+      job: size.job,
+      onAccepted: (id) => {
+        followers.follow(id);
+        for (const listener of acceptedListeners) listener(id);
+      },
+    });
+    loads.push(load);
+    const control = await scenario.control.start(ctx);
+    const controlLoad = (control as { load?: HttpLoad }).load;
+    if (controlLoad) loads.push(controlLoad);
+    const startMs = Date.now();
+    for (const l of loads) l.start();
+    await sleep(size.warmupMs);
+    const fault = await scenario.inject(ctx);
+    ctx.resumeLoad();
+    await sleep(size.afterMs);
+    ctx.mark('load stops');
+    await Promise.all(loads.map((l) => l.stop()));
+    const jobs = await checkJobs(stack.postgres, keyPrefix, load.requests, followers, size.settleMs);
+    const controlResult = await control.stop(fault);
+    await sleep(1_000); // the apps export spans every 500 ms
+    const endMs = Date.now();
+    const outages = outageSpans(readSpans(stack.traceFile), startMs, endMs);
+    const requests = countRequests(load.requests, load.attempts);
+    const spanStarts = outages.map((o) => o.startMs).filter((t) => t >= fault.startMs - 100);
+    const detections = [
+      httpDetectionMs(load.attempts, fault.startMs),
+      ...spanStarts.map((t) => Math.max(0, t - fault.startMs)),
+    ];
+    const detectionMs = detections.some((d) => d !== null)
+      ? Math.min(...detections.filter((d) => d !== null))
+      : null;
+    let recoveryMs: number | null = null;
+    if (fault.backMs !== undefined) {
+      const back = fault.backMs;
+      const spanEnds = outages.filter((o) => o.endMs >= back).map((o) => o.endMs - back);
+      const http = httpRecoveryMs(load.attempts, back);
+      recoveryMs = http === null ? null : Math.max(http, ...spanEnds);
+    }
+    const gaps = followers.gaps.flat();
+    const longestReconnectMs = gaps.length
+      ? Math.max(...gaps.map((g) => (g.endMs ?? endMs) - g.startMs))
+      : null;
+    const checks: Check[] = [
+      check('failed idempotent requests', requests.failedIdempotent, 0),
+      check('failed non-idempotent requests', requests.failedNonIdempotent, 0),
+      check('lost jobs', jobs.lost, 0),
+      check('duplicated jobs', jobs.duplicated, 0),
+      ...(scenario.rerunAllowed ? [] : [check('jobs run more than once', jobs.rerun, 0)]),
+      check('missed WebSocket events', jobs.missedEvents, 0),
+      check('duplicated WebSocket events', jobs.duplicatedEvents, 0),
+      check('WebSocket streams out of order', jobs.outOfOrder, 0),
+      check('WebSocket clients still disconnected', gaps.filter((g) => g.endMs === undefined).length, 0),
+      ...(scenario.measures.detection
+        ? [check('time to detect', detectionMs, BUDGET.detectionMs, 'ms')]
+        : []),
+      ...(scenario.measures.recovery ? [check('time to recover', recoveryMs, BUDGET.recoveryMs, 'ms')] : []),
+      ...(fault.checks ?? []),
+    ];
+    const bucketMs = Math.max(250, Math.round((endMs - startMs) / 120 / 250) * 250);
+    const timeline: Timeline = {
+      startMs,
+      endMs,
+      bucketMs,
+      tether: series(load.attempts, startMs, endMs, bucketMs),
+      ...(controlResult.attempts
+        ? { control: series(controlResult.attempts, startMs, endMs, bucketMs) }
+        : {}),
+      outages,
+      disconnected: disconnectedSeries(followers.gaps, startMs, endMs, bucketMs),
+      marks,
+    };
+    const { attempts: _omit, ...controlSummary } = controlResult;
+    return {
+      name: scenario.name,
+      title: scenario.title,
+      fault: scenario.fault,
+      quick: size.quick,
+      passed: checks.every((c) => c.ok),
+      checks,
+      requests,
+      jobs,
+      detectionMs,
+      recoveryMs,
+      longestReconnectMs,
+      notes: fault.notes ?? [],
+      control: { ...controlSummary, passed: controlResult.checks.every((c) => c.ok) },
+      timeline,
+    };
+  } finally {
+    await Promise.all(loads.map((l) => l.stop()));
+    await followers.close();
+    await own?.close();
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The quick chaos run inside `npm test`: one shared stack, each scenario at small size. Asserts the
+ * correctness budgets (no failed idempotent request, no lost or duplicated job, no job run twice, no
+ * missed or duplicated WebSocket event) and that each control fails — never timings. Then the HTML
+ * report is opened in Chromium and its timelines are checked.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ChaosStack,
+  runScenario,
+  type ScenarioResult,
+  scenarios,
+  sizeFor,
+  writeReports,
+} from '../src/index.ts';
+
+const size = sizeFor(true);
+const out = mkdtempSync(join(tmpdir(), 'tether-chaos-'));
+const results: ScenarioResult[] = [];
+let stack: ChaosStack;
+
+beforeAll(async () => {
+  stack = await ChaosStack.start({ stateDir: out, leaseTtlMs: size.leaseTtlMs, log: () => {} });
+}, 300_000);
+
+afterAll(async () => {
+  await stack?.close();
+  rmSync(out, { recursive: true, force: true });
+}, 60_000);
+
+/** The budget lines that are about correctness, not time. */
+function correctness(result: ScenarioResult) {
+  return result.checks.filter((c) => c.unit !== 'ms');
+}
+
+describe.sequential('chaos scenarios (quick)', () => {
+  for (const scenario of scenarios.filter((s) => !s.fullOnly)) {
+    it(`${scenario.name}: nothing lost, nothing twice, and the control fails`, async () => {
+      const result = await runScenario(scenario, stack, size, () => {});
+      results.push(result);
+      expect(correctness(result).filter((c) => !c.ok)).toEqual([]);
+      // The load really ran and (where jobs are involved) jobs were accepted and followed.
+      expect(result.requests.idempotent).toBeGreaterThan(0);
+      expect(result.jobs.accepted).toBeGreaterThan(0);
+      expect(result.jobs.followed).toBe(result.jobs.accepted);
+      expect(
+        result.control.checks.filter((c) => !c.ok).length,
+        JSON.stringify(result.control),
+      ).toBeGreaterThan(0);
+    }, 300_000);
+  }
+});
+
+describe('report', () => {
+  it('writes JSON per scenario and an HTML report whose timelines Chromium draws', async () => {
+    expect(results.length).toBeGreaterThan(0);
+    const log = console.log;
+    console.log = () => {};
+    try {
+      writeReports(results, out);
+    } finally {
+      console.log = log;
+    }
+    for (const r of results) {
+      const json = JSON.parse(readFileSync(join(out, `${r.name}.json`), 'utf8')) as ScenarioResult;
+      expect(json.checks.length).toBe(r.checks.length);
+    }
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+    try {
+      const page = await browser.newPage();
+      const requests: string[] = [];
+      page.on('request', (req) => requests.push(req.url()));
+      await page.goto(`file://${join(out, 'index.html')}`);
+      const screenshot = join(out, 'report.png');
+      await page.screenshot({ path: screenshot, fullPage: true });
+      expect(existsSync(screenshot)).toBe(true);
+      // One timeline per scenario, each with the platform's request rate drawn as a real path.
+      expect(await page.locator('svg.timeline').count()).toBe(results.length);
+      const widths = await page
+        .locator('svg.timeline path.rate.tether')
+        .evaluateAll((paths) => paths.map((p) => (p as SVGPathElement).getBBox().width));
+      expect(widths).toHaveLength(results.length);
+      for (const w of widths) expect(w).toBeGreaterThan(100);
+      // Scenarios whose dependency went away show the apps' outage spans from the traces.
+      const withOutages = results.filter((r) => r.timeline.outages.length > 0).length;
+      expect(withOutages).toBeGreaterThan(0);
+      expect(await page.locator('svg.timeline rect.outage').count()).toBeGreaterThanOrEqual(withOutages);
+      expect(await page.locator('svg.timeline line.mark').count()).toBeGreaterThan(0);
+      // Self-contained: nothing but the file itself was loaded.
+      expect(requests.filter((u) => !u.startsWith('file://'))).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 120_000);
+});
