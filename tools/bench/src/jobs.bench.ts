@@ -8,9 +8,10 @@
  *   scheduled start, so queueing is counted). Goal: >= 0.9x throughput.
  * - Enqueue-to-start (p50/p99, goal p50 <= 10 ms) and jobs/s: the real worker (leases, fencing,
  *   per-job events, progress, relay) running `demo.sleep {ms: 0}` vs bare graphile-worker running a
- *   no-op task, same concurrency.
+ *   no-op task, same concurrency. Reported as metric rows too (p50 with its absolute goal).
+ * - An A/A row per family (raw vs raw, bare graphile-worker vs itself): the noise floor of the run.
  *
- * Run: `npm run bench -- jobs`.
+ * Run: `npm run bench -- jobs` (`BENCH_SCALE=quick`: every row at tiny sizes, numbers meaningless).
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -29,19 +30,31 @@ import {
   saturate as saturateWith,
   type Tally,
 } from './load.ts';
-import { type Comparison, type Measurement, percentile, writeReport } from './report.ts';
+import {
+  benchScale,
+  type Comparison,
+  type Measurement,
+  type MetricComparison,
+  percentile,
+  writeReport,
+} from './report.ts';
 
 const saturate = (op: Op, durationMs: number, tally: Tally) => saturateWith(op, CALLERS, durationMs, tally);
 const fixedRate = (op: Op, durationMs: number, tally: Tally) => fixedRateOf(op, RATE, durationMs, tally);
 
-const ROUNDS = 4;
-const ROUND_MS = 1_500;
-const CALLERS = 16;
-const RATE = 150;
+// BENCH_SCALE=quick (the test that runs every benchmark inside `npm test`): every row, tiny sizes.
+const quick = benchScale() === 'quick';
+const ROUNDS = quick ? 1 : 4;
+const ROUND_MS = quick ? 150 : 1_500;
+const WARMUP_MS = quick ? 100 : 500;
+const CALLERS = quick ? 4 : 16;
+const RATE = quick ? 50 : 150;
 const CONCURRENCY = 4;
 const ENQUEUE_RATE = 20;
-const ENQUEUE_MS = 4_000;
-const BURST_JOBS = 600;
+const ENQUEUE_MS = quick ? 300 : 4_000;
+const BURST_JOBS = quick ? 20 : 600;
+/** Enqueue-to-start p50 goal (issue #11), ms, on the candidate's absolute value. */
+const START_P50_GOAL_MS = 10;
 const SECRET = 'a-benchmark-secret-of-at-least-32-chars';
 const fixtures = new URL('./fixtures/', import.meta.url).pathname;
 
@@ -55,8 +68,8 @@ async function compare(
 ): Promise<Comparison> {
   const b = empty();
   const c = empty();
-  await run(baseline, 500, empty());
-  await run(candidate, 500, empty());
+  await run(baseline, WARMUP_MS, empty());
+  await run(candidate, WARMUP_MS, empty());
   for (let round = 0; round < ROUNDS; round++) {
     await run(baseline, ROUND_MS, b);
     await run(candidate, ROUND_MS, c);
@@ -107,6 +120,28 @@ async function enqueueToStart(enqueue: () => Promise<void>, started: () => Promi
   }
 }
 
+/**
+ * Jobs/s of a worker: `BURST_JOBS` jobs enqueued in one transaction, timed until `done()` says the
+ * worker got through all of them.
+ */
+async function burstRate(
+  db: pg.Pool,
+  enqueue: (client: pg.PoolClient) => Promise<unknown>,
+  done: () => Promise<boolean>,
+): Promise<number> {
+  const startedAt = performance.now();
+  const client = await db.connect();
+  try {
+    await client.query('BEGIN');
+    for (let i = 0; i < BURST_JOBS; i++) await enqueue(client);
+    await client.query('COMMIT');
+  } finally {
+    client.release();
+  }
+  while (!(await done())) await sleep(50);
+  return (BURST_JOBS / (performance.now() - startedAt)) * 1000;
+}
+
 async function main(): Promise<void> {
   const [postgres, redis] = await Promise.all([EphemeralPostgres.start(), EphemeralRedis.start()]);
   await migrate({ databaseUrl: postgres.url });
@@ -132,10 +167,29 @@ async function main(): Promise<void> {
       .sign(new TextEncoder().encode(SECRET));
     const tether = await httpOps(`http://127.0.0.1:${api.port}`, `Bearer ${token}`);
     const plain = await httpOps(raw.url);
+    // A/A: the baseline against itself shows how much of any difference is this machine's noise.
+    comparisons.push(
+      await compare(
+        'A/A noise floor: POST /v1/jobs raw vs raw, saturation',
+        plain.post,
+        plain.post,
+        saturate,
+        {},
+      ),
+    );
     comparisons.push(
       await compare('POST /v1/jobs, saturation', plain.post, tether.post, saturate, { throughputGoal: 0.9 }),
     );
     comparisons.push(await compare(`POST /v1/jobs, ${RATE}/s`, plain.post, tether.post, fixedRate, {}));
+    comparisons.push(
+      await compare(
+        'A/A noise floor: GET /v1/jobs/:id raw vs raw, saturation',
+        plain.get,
+        plain.get,
+        saturate,
+        {},
+      ),
+    );
     comparisons.push(
       await compare('GET /v1/jobs/:id, saturation', plain.get, tether.get, saturate, { throughputGoal: 0.9 }),
     );
@@ -171,22 +225,16 @@ async function main(): Promise<void> {
       ).rows.map((r) => Number(r.ms));
     const total = (ENQUEUE_RATE * ENQUEUE_MS) / 1000;
     const tetherLatencies = await enqueueToStart(enqueueTether, tetherStarts, total);
-    const burstStart = performance.now();
-    const burst = await db.connect();
-    await burst.query('BEGIN');
-    for (let i = 0; i < BURST_JOBS; i++) {
-      await enqueueJob(burst, { owner: 'bench', type: 'demo.sleep', payload: { ms: 0, steps: 1 } });
-    }
-    await burst.query('COMMIT');
-    burst.release();
-    for (;;) {
-      const { rows } = await db.query<{ n: string }>(
-        `SELECT count(*) AS n FROM tether_jobs WHERE status = 'succeeded'`,
-      );
-      if (Number(rows[0]?.n) >= total + BURST_JOBS) break;
-      await sleep(50);
-    }
-    const tetherRate = (BURST_JOBS / (performance.now() - burstStart)) * 1000;
+    const tetherRate = await burstRate(
+      db,
+      (client) => enqueueJob(client, { owner: 'bench', type: 'demo.sleep', payload: { ms: 0, steps: 1 } }),
+      async () => {
+        const { rows } = await db.query<{ n: string }>(
+          `SELECT count(*) AS n FROM tether_jobs WHERE status = 'succeeded'`,
+        );
+        return Number(rows[0]?.n) >= total + BURST_JOBS;
+      },
+    );
     await worker.stop('SIGTERM');
 
     const gwStarts: number[] = [];
@@ -199,22 +247,22 @@ async function main(): Promise<void> {
       if (m.startedAfterMs !== undefined) gwStarts.push(m.startedAfterMs);
     });
     await once(bare, 'message');
-    const addJob = (client: pg.Pool | pg.PoolClient) =>
+    const addJob = (client: pg.PoolClient) =>
       client.query(`SELECT graphile_worker.add_job('bench.noop', '{}'::json)`);
-    const gwLatencies = await enqueueToStart(
-      async () => void (await addJob(db)),
-      async () => gwStarts,
-      total,
-    );
-    const gwBurstStart = performance.now();
-    const gwBurst = await db.connect();
-    await gwBurst.query('BEGIN');
-    for (let i = 0; i < BURST_JOBS; i++) await addJob(gwBurst);
-    await gwBurst.query('COMMIT');
-    gwBurst.release();
-    while (gwStarts.length < total + BURST_JOBS) await sleep(50);
-    const gwRate = (BURST_JOBS / (performance.now() - gwBurstStart)) * 1000;
+    // Twice: the second pass is the bare worker's A/A row.
+    const barePasses: { latencies: number[]; rate: number }[] = [];
+    for (let pass = 0; pass < 2; pass++) {
+      const from = gwStarts.length;
+      const latencies = await enqueueToStart(
+        async () => void (await db.query(`SELECT graphile_worker.add_job('bench.noop', '{}'::json)`)),
+        async () => gwStarts.slice(from),
+        total,
+      );
+      const rate = await burstRate(db, addJob, async () => gwStarts.length >= from + total + BURST_JOBS);
+      barePasses.push({ latencies, rate });
+    }
     bare.kill('SIGTERM');
+    const [bareA, bareB] = barePasses as [(typeof barePasses)[0], (typeof barePasses)[0]];
 
     const asMeasurement = (latencies: number[], rate: number): Measurement => ({
       throughput: rate,
@@ -222,19 +270,62 @@ async function main(): Promise<void> {
       p99Ms: percentile(latencies, 99),
       errors: 0,
     });
+    const workerScenario = `${BURST_JOBS} jobs (jobs/s) and enqueue-to-start at ${ENQUEUE_RATE}/s (p50/p99 ms)`;
     comparisons.push({
-      scenario: `worker: ${BURST_JOBS} jobs (jobs/s) and enqueue-to-start at ${ENQUEUE_RATE}/s (p50/p99 ms)`,
-      baseline: asMeasurement(gwLatencies, gwRate),
+      scenario: `A/A noise floor: worker, bare graphile-worker vs itself: ${workerScenario}`,
+      baseline: asMeasurement(bareA.latencies, bareA.rate),
+      candidate: asMeasurement(bareB.latencies, bareB.rate),
+    });
+    comparisons.push({
+      scenario: `worker: ${workerScenario}`,
+      baseline: asMeasurement(bareB.latencies, bareB.rate),
       candidate: asMeasurement(tetherLatencies, tetherRate),
     });
     const p50 = percentile(tetherLatencies, 50);
-    console.log(`enqueue-to-start p50 ${p50.toFixed(1)} ms (goal <= 10 ms): ${p50 <= 10 ? 'ok' : 'MISSED'}`);
+    const metrics: MetricComparison[] = [
+      {
+        scenario: `worker enqueue-to-start at ${ENQUEUE_RATE}/s`,
+        metric: 'p50',
+        unit: 'ms',
+        baseline: percentile(bareB.latencies, 50),
+        candidate: p50,
+        better: 'lower',
+        absoluteGoal: START_P50_GOAL_MS,
+        samples: { baseline: bareB.latencies, candidate: tetherLatencies },
+      },
+      {
+        scenario: `worker enqueue-to-start at ${ENQUEUE_RATE}/s`,
+        metric: 'p99',
+        unit: 'ms',
+        baseline: percentile(bareB.latencies, 99),
+        candidate: percentile(tetherLatencies, 99),
+        better: 'lower',
+      },
+      {
+        scenario: `worker throughput, ${BURST_JOBS} jobs enqueued at once`,
+        metric: 'jobs/s',
+        unit: 'jobs/s',
+        baseline: bareB.rate,
+        candidate: tetherRate,
+        better: 'higher',
+      },
+    ];
+    console.log(
+      `enqueue-to-start p50 ${p50.toFixed(1)} ms (goal <= ${START_P50_GOAL_MS} ms): ${p50 <= START_P50_GOAL_MS ? 'ok' : 'MISSED'}`,
+    );
     writeReport({
       name: 'jobs',
       baselineLabel: 'raw / bare graphile-worker',
       candidateLabel: 'tether',
       comparisons,
-      environment: { callers: CALLERS, rate: RATE, workerConcurrency: CONCURRENCY, enqueueToStartP50Ms: p50 },
+      metrics,
+      environment: {
+        scale: benchScale(),
+        callers: CALLERS,
+        rate: RATE,
+        workerConcurrency: CONCURRENCY,
+        enqueueToStartP50Ms: p50,
+      },
     });
   } finally {
     for (const child of children) child.kill('SIGKILL');

@@ -2,7 +2,8 @@
  * @tether/pooling against the raw drivers, same run, same servers: what do validation on checkout,
  * retries, deadlines, eviction bookkeeping and metrics cost on the hot path?
  *
- * - Postgres `SELECT 1` and an indexed lookup (10 newest rows of one owner out of 100k): raw
+ * - Postgres `SELECT 1` (also with a 3 s deadline, the jobs API's, shorter than the connect
+ *   timeout) and an indexed lookup (10 newest rows of one owner out of 100k): raw
  *   `new pg.Pool({ max: 10 })` vs `createPgPool({ max: 10 })`.
  * - Redis GET and SET: raw `new Redis(url)` vs `createRedis()` + `execute()`.
  *
@@ -17,11 +18,14 @@ import { createPgPool, createRedis } from '@tether/pooling';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { emptyTally as empty, fixedRate, measurement, type Op, saturate, type Tally } from './load.ts';
-import { type Comparison, writeReport } from './report.ts';
+import { benchScale, type Comparison, writeReport } from './report.ts';
 
-const ROUND_MS = 600;
-const ROUNDS = 6;
-const WARMUP_MS = 500;
+// BENCH_SCALE=quick (the test that runs every benchmark inside `npm test`): every row, tiny sizes.
+const quick = benchScale() === 'quick';
+const ROUND_MS = quick ? 100 : 600;
+const ROUNDS = quick ? 1 : 6;
+const WARMUP_MS = quick ? 50 : 500;
+const ROWS = quick ? 2_000 : 100_000;
 const PG_CALLERS = 16;
 const REDIS_CALLERS = 32;
 const PG_RATE = 800;
@@ -77,7 +81,7 @@ try {
   );
   await tetherPool.query(
     `INSERT INTO items (owner, created_at, payload)
-     SELECT (random() * ${OWNERS - 1})::int, now() - random() * interval '30 days', md5(g::text) FROM generate_series(1, 100000) g`,
+     SELECT (random() * ${OWNERS - 1})::int, now() - random() * interval '30 days', md5(g::text) FROM generate_series(1, ${ROWS}) g`,
   );
   await tetherPool.query('CREATE INDEX items_owner_created ON items (owner, created_at DESC)');
   await tetherPool.query('ANALYZE items');
@@ -106,6 +110,14 @@ try {
       `pg SELECT 1, saturated (${PG_CALLERS} callers)`,
       () => rawPool.query('SELECT 1'),
       () => tetherPool.query('SELECT 1'),
+      sat(PG_CALLERS),
+    ),
+  );
+  comparisons.push(
+    await compare(
+      `pg SELECT 1 with a 3 s deadline (the jobs API's), saturated (${PG_CALLERS} callers)`,
+      () => rawPool.query('SELECT 1'),
+      () => tetherPool.query('SELECT 1', undefined, { deadlineMs: 3_000 }),
       sat(PG_CALLERS),
     ),
   );
@@ -170,6 +182,7 @@ try {
     candidateLabel: 'tether',
     comparisons,
     environment: {
+      scale: benchScale(),
       roundMs: ROUND_MS,
       rounds: ROUNDS,
       pgCallers: PG_CALLERS,
