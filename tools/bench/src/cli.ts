@@ -6,7 +6,7 @@
  * bench directory (`.tether/bench/`, or `BENCH_DIR`) and prints a summary table across benchmarks.
  *
  * - `--html-only`: run nothing, redraw the page and the table from the JSON already there.
- * - `--timeout-s`: stop a benchmark that runs longer (default 1800, or 90 with `BENCH_SCALE=quick`).
+ * - `--timeout-s`: stop a benchmark that runs longer (default 1800, or 120 with `BENCH_SCALE=quick`).
  *
  * Exits 1 when a benchmark failed, overran or wrote no report (missed goals do not fail the run: they
  * are results, marked in the table and the page).
@@ -28,7 +28,7 @@ const available = readdirSync(here)
 
 const wanted: string[] = [];
 let htmlOnly = false;
-let timeoutS = benchScale() === 'quick' ? 90 : 1_800;
+let timeoutS = benchScale() === 'quick' ? 120 : 1_800;
 const args = process.argv.slice(2);
 for (let i = 0; i < args.length; i++) {
   const arg = args[i] as string;

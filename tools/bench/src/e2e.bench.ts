@@ -100,9 +100,15 @@ async function main(): Promise<void> {
   process.stdout.write(`e2e benchmark: starting the stack (${benchScale()} scale)\n`);
   const startedAt = performance.now();
   const stack = await startStackProcess();
+  const children: ChildProcess[] = [];
+  const stop = async () => {
+    for (const child of children) child.kill('SIGTERM');
+    await stack.stop();
+  };
+  // Stopped by the runner (time limit, Ctrl-C): take the stack down through its graceful path.
+  process.once('SIGTERM', () => void stop().finally(() => process.exit(143)));
   const seconds = () => ((performance.now() - startedAt) / 1000).toFixed(1);
   process.stdout.write(`  stack up after ${seconds()} s\n`);
-  const children: ChildProcess[] = [];
   try {
     const { description } = stack;
     await createRawSchema(description.databaseUrl);
@@ -180,8 +186,7 @@ async function main(): Promise<void> {
         `jobs that failed or whose events never arrived: ${failed.map(([k, n]) => `${k} ${n}`).join(', ')}`,
       );
   } finally {
-    for (const child of children) child.kill('SIGTERM');
-    await stack.stop();
+    await stop();
   }
 }
 

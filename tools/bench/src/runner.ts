@@ -28,7 +28,7 @@ export interface RunRecord {
 export interface RunOptions {
   /** where the bench writes `<name>.json` (passed on as BENCH_DIR) */
   dir: string;
-  /** stopped (SIGTERM, then SIGKILL 5 s later) after this long, ms */
+  /** stopped (SIGTERM, then SIGKILL 15 s later) after this long, ms */
   timeoutMs: number;
   env: NodeJS.ProcessEnv;
 }
@@ -67,7 +67,8 @@ export async function runBench(name: string, file: string, options: RunOptions):
   const timer = setTimeout(() => {
     timedOut = true;
     signalGroup(pgid, 'SIGTERM');
-    killTimer = setTimeout(() => signalGroup(pgid, 'SIGKILL'), 5_000);
+    // Time for a stack to go down through the apps' graceful path (devstack: 5 s per app + 2 s).
+    killTimer = setTimeout(() => signalGroup(pgid, 'SIGKILL'), 15_000);
   }, options.timeoutMs);
   const [code, signal] = await exited;
   clearTimeout(timer);
