@@ -23,6 +23,11 @@ export const ruleIds = [
 ] as const;
 export type RuleId = (typeof ruleIds)[number];
 
+/** `chart-verify.tether.dev/waive-<rule-id>: "<reason>"` on an object waives that rule's failure there. */
+export const waiverPrefix = 'chart-verify.tether.dev/waive-';
+/** A waiver's reason must be at least this long: "ok" explains nothing. */
+export const minimumReasonLength = 10;
+
 /** An environment variable holding a duration, and its unit. */
 export interface DurationEnv {
   name: string;

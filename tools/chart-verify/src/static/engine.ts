@@ -4,16 +4,13 @@
  * failure into a waived finding. A waiver needs a reason of at least 10 characters; one
  * without, or one naming no rule, is itself a failure.
  */
-import { ruleIds, type RuleId, type StaticConfig } from './config.ts';
+import { minimumReasonLength, ruleIds, waiverPrefix, type RuleId, type StaticConfig } from './config.ts';
 import { waiverRule, type Finding, type Rule } from './finding.ts';
 import { refOf, servicesOf, workloadsOf, type K8sObject } from './objects.ts';
 import { pdbAllowsEviction, pdbCoverage, rolloutMaxUnavailable } from './rules/disruption.ts';
 import { imagePolicy, resourcesSet, securityContextHardened } from './rules/hardening.ts';
 import { graceBudget, preStopPresent, readinessWindow } from './rules/lifecycle.ts';
 import { livenessNoDependencies, probePortDeclared, probesDistinct, probesPresent } from './rules/probes.ts';
-
-export const waiverPrefix = 'chart-verify.tether.dev/waive-';
-export const minimumReasonLength = 10;
 
 const rules: Record<RuleId, Rule> = {
   'probes-present': probesPresent,
