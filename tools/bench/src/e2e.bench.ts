@@ -19,7 +19,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { E2eClientOptions } from './e2e-client.ts';
 import { createRawSchema } from './e2e-raw.ts';
-import { fixedRateInChild, type Tally } from './load.ts';
+import { emptyTally, fixedRateInChild, type Tally } from './load.ts';
 import { benchScale, type MetricComparison, percentile, writeReport } from './report.ts';
 import { startStackProcess } from './stack-process.ts';
 
@@ -123,13 +123,7 @@ async function main(): Promise<void> {
       },
       { label: 'raw (A/A)', client: { ...client, api: raw.api, ws: raw.ws } },
     ];
-    const tallies = arms.map((): Tally => ({
-      latenciesMs: [],
-      errors: 0,
-      ops: 0,
-      elapsedMs: 0,
-      marksMs: {},
-    }));
+    const tallies = arms.map(() => emptyTally());
     for (let round = 0; round < ROUNDS; round++) {
       // Rotate who goes first so no arm always inherits a warm (or a busy) machine.
       for (let k = 0; k < arms.length; k++) {
