@@ -128,6 +128,8 @@ function requestAttributes(request: IncomingMessage, socket: Socket, method: str
  */
 export function traceHttpServer(options: HttpServerSpanOptions): () => void {
   const { tracer, enter, ignoredPaths } = options;
+  // The headers the configured propagators read (OTEL_PROPAGATORS; W3C traceparent, tracestate, baggage by default).
+  const propagationFields = propagation.fields().map((field) => field.toLowerCase());
   const duration: Histogram = options.meter.createHistogram('http.server.request.duration', {
     description: 'Duration of HTTP server requests.',
     unit: 's',
@@ -184,7 +186,10 @@ export function traceHttpServer(options: HttpServerSpanOptions): () => void {
       return;
     }
     const method = normalizeMethod(request.method);
-    const parent = propagation.extract(ROOT_CONTEXT, request.headers, defaultTextMapGetter);
+    // Most requests carry no trace headers: skip the propagators' parsing and context copies.
+    const parent = propagationFields.some((field) => request.headers[field] !== undefined)
+      ? propagation.extract(ROOT_CONTEXT, request.headers, defaultTextMapGetter)
+      : ROOT_CONTEXT;
     // No attributes yet: the sampler decides before anything is built for the span.
     const span = tracer.startSpan(method, { kind: SpanKind.SERVER }, parent);
     const recording = span.isRecording();

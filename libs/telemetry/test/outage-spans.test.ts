@@ -102,8 +102,9 @@ describe('a Redis restart during traffic (through @tether/pooling)', () => {
       expect(spans).toHaveLength(1);
       const [span] = spans as [ReadableSpan];
       const durationMs = span.attributes['tether.outage.duration_ms'] as number;
-      // The client notices the close within ms and reconnects within one backoff step (<= 200 ms).
-      expect(durationMs).toBeGreaterThan(outageMs - 300);
+      // The client notices the close within ms and reconnects within one backoff step (<= 200 ms); the
+      // margin is wider because on a loaded 2-core machine the restart's own timing skews by 100s of ms.
+      expect(durationMs).toBeGreaterThan(outageMs - 1_000);
       expect(durationMs).toBeLessThan(outageMs + 1_000);
       expect(span.status.code).toBe(SpanStatusCode.OK);
       expect(span.parentSpanContext).toBeUndefined();
@@ -144,7 +145,7 @@ describe('a Postgres restart during traffic (through @tether/pooling)', () => {
       expect(spans).toHaveLength(1);
       const [span] = spans as [ReadableSpan];
       const durationMs = span.attributes['tether.outage.duration_ms'] as number;
-      expect(durationMs).toBeGreaterThan(outageMs - 500);
+      expect(durationMs).toBeGreaterThan(outageMs - 1_000);
       expect(durationMs).toBeLessThan(outageMs + 1_500);
       expect(span.status.code).toBe(SpanStatusCode.OK);
       expect(linkedTo(span).length).toBeGreaterThan(0);
