@@ -44,9 +44,11 @@ describe('a packed lib in a project outside the repo', () => {
 
   it('installs from its tarball, imports as ESM with types, and works', () => {
     const lib = join(root, 'libs', 'retry');
-    run('tsc', ['-b', 'tsconfig.lib.json'], lib); // builds @tether/redact too (a project reference)
-    // @tether/retry depends on @tether/redact, which is not on the registry: pack both, install both.
+    run('tsc', ['-b', 'tsconfig.lib.json'], lib); // builds @tether/redact and @tether/errors too (references)
+    // @tether/retry depends on @tether/redact and @tether/errors, which are not on the registry: pack
+    // them all, install them all.
     run('npm', ['pack', '--pack-destination', scratch, '--silent'], join(root, 'libs', 'redact'));
+    run('npm', ['pack', '--pack-destination', scratch, '--silent'], join(root, 'libs', 'errors'));
     run('npm', ['pack', '--pack-destination', scratch, '--silent'], lib);
     const tarball = readdirSync(scratch).find((f) => f.startsWith('tether-retry-'));
     expect(tarball).toMatch(/^tether-retry-0\.1\.0\.tgz$/);
@@ -69,6 +71,7 @@ describe('a packed lib in a project outside the repo', () => {
         '--no-fund',
         '--silent',
         './tether-redact-0.1.0.tgz',
+        './tether-errors-0.1.0.tgz',
         `./${tarball}`,
       ],
       scratch,
