@@ -2,7 +2,9 @@ import type { Response } from 'express';
 
 /**
  * Every failure the API reports, each with a stable RFC 9457 `type` (`urn:tether:problem:<slug>`) a
- * client can branch on. The OpenAPI document lists them; the slugs never change meaning.
+ * client can branch on. The OpenAPI document lists them; the slugs never change meaning. Each type is
+ * documented in the error catalogue, `docs/errors.md#problem-<slug>`, generated from this table with
+ * the `TETHER_*` codes it answers for (a test fails when the page is stale).
  */
 export const PROBLEMS = {
   unauthorized: { status: 401, title: 'Missing, invalid or expired bearer token' },
