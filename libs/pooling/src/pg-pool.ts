@@ -178,7 +178,7 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
     }
     const idempotent = options.idempotent ?? isReadOnlyStatement(typeof text === 'string' ? text : text.text);
     const deadlineMs = options.deadlineMs ?? this.opts.deadlineMs;
-    if (typeof text !== 'string' || !this.canSkipPolicy(options, deadlineMs)) {
+    if (typeof text !== 'string' || !this.canSkipPolicy(options)) {
       // One statement is its own (implicit) transaction: a 40001 rolled all of it back.
       return this.execute((client) => client.query<R>(text as string, params), options, {
         idempotent,
@@ -258,9 +258,10 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
 
   /**
    * The hot path of query(): callbacks end to end (one promise per call, like pg.Pool#query), the
-   * first attempt outside the retry policy. It bounds itself: the checkout by connectTimeoutMs (which
-   * canSkipPolicy made sure fits in the deadline), the statement by a query timeout of at most what
-   * remains. The policy takes over only after a failure worth retrying.
+   * first attempt outside the retry policy. It bounds itself: the checkout by connectTimeoutMs when
+   * that fits in the deadline, else by a timer at the deadline; vetting an idle connection by the
+   * deadline; the statement by a query timeout of at most what remains. The policy takes over only
+   * after a failure worth retrying.
    */
   private fastQuery<R extends pg.QueryResultRow>(
     text: string,
@@ -328,9 +329,8 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
         if (timeoutMs === undefined) client.query<R>(text, params as unknown[], onResult);
         else client.query<R>({ text, values: params, query_timeout: timeoutMs } as pg.QueryConfig, onResult);
       };
-      this.pool.connect((error, pooled) => {
+      const checkedOut = (error: unknown, pooled: pg.PoolClient | undefined) => {
         if (error || !pooled) {
-          this.countCheckoutTimeout(error);
           fail(error);
           return;
         }
@@ -344,7 +344,15 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
                 : new DeadlineExceededError(name ?? this.name, deadlineMs, 1, e),
             ),
           );
-      });
+      };
+      // pg-pool bounds a wait in its queue by connectTimeoutMs; a deadline shorter than that gets
+      // its own bound (connect), unless an idle connection is there for the taking (no wait at all).
+      if (deadlineMs >= this.opts.connectTimeoutMs || this.idleReady()) {
+        this.pool.connect((error, pooled) => {
+          if (error) this.countCheckoutTimeout(error);
+          checkedOut(error, pooled);
+        });
+      } else this.connect(state).then((client) => checkedOut(undefined, client), fail);
     });
   }
 
@@ -442,16 +450,16 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
 
   /**
    * Whether a call may run its first attempt without the retry policy: nothing else needs to see
-   * every call (budget, breaker, caller's signal) and the checkout's own bound fits in the deadline.
+   * every call (budget, breaker, caller's signal). fastQuery bounds every wait by the deadline itself.
    */
-  private canSkipPolicy(options: PgCallOptions, deadlineMs: number): boolean {
-    const { retry, connectTimeoutMs, validationTimeoutMs } = this.opts;
-    return (
-      options.signal === undefined &&
-      !retry.budget &&
-      !retry.breaker &&
-      deadlineMs >= connectTimeoutMs + 2 * validationTimeoutMs
-    );
+  private canSkipPolicy(options: PgCallOptions): boolean {
+    const { retry } = this.opts;
+    return options.signal === undefined && !retry.budget && !retry.breaker;
+  }
+
+  /** An idle connection is there and nobody queues before us: pg-pool hands it over on the next tick. */
+  private idleReady(): boolean {
+    return this.pool.idleCount > 0 && this.pool.waitingCount === 0;
   }
 
   private async onClient<T>(
