@@ -160,7 +160,11 @@ export function ratioChart(title: string, rows: SummaryRow[]): string {
   shown.forEach((r, i) => {
     const y = 20 + i * rowHeight;
     const label = `${r.scenario} · ${r.figure}`;
-    body += `<text x="${labelWidth - 8}" y="${y + 12}" class="row-label" text-anchor="end">${esc(label.length > 46 ? `${label.slice(0, 45)}…` : label)}<title>${esc(label)}</title></text>`;
+    // Shorten the scenario before the figure: "… · p99" and "… · throughput" must stay apart.
+    const figure = r.figure.length > 30 ? `${r.figure.slice(0, 29)}…` : r.figure;
+    const room = 46 - figure.length - 3;
+    const scenario = r.scenario.length > room ? `${r.scenario.slice(0, room - 1)}…` : r.scenario;
+    body += `<text x="${labelWidth - 8}" y="${y + 12}" class="row-label" text-anchor="end">${esc(`${scenario} · ${figure}`)}<title>${esc(label)}</title></text>`;
     body += `<rect class="ratio ratio-${r.verdict}" x="${labelWidth}" y="${y + 2}" width="${fixed(Math.max(1, x(r.ratio) - labelWidth))}" height="14"><title>${esc(`${label}: ${r.ratio.toFixed(3)}x ${r.goal}`)}</title></rect>`;
     if (r.ratioGoal !== undefined)
       body += `<line class="goal goal-${r.verdict}" x1="${fixed(x(r.ratioGoal))}" x2="${fixed(x(r.ratioGoal))}" y1="${y}" y2="${y + 18}"/>`;
