@@ -3,6 +3,7 @@
  * the scenario's control started beside it, one fault injected, then the ledger (Postgres and the
  * followers), the trace sink's outage spans and the budget checks.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readSpans } from '@tether/trace-sink';
 import {
   BUDGET,
@@ -106,12 +107,12 @@ export interface ScenarioResult {
   /** Longest time a WebSocket client was away, ms. */
   longestReconnectMs: number | null;
   notes: string[];
+  /** Where the scenario's wall time went, ms. */
+  phasesMs: Record<string, number>;
   control: ControlResult & { passed: boolean };
   timeline: Timeline;
   error?: string;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A scenario that could not run (its set-up or fault threw): it fails, saying why. */
 export function brokenResult(scenario: Scenario, size: Size, error: unknown): ScenarioResult {
@@ -141,6 +142,7 @@ export function brokenResult(scenario: Scenario, size: Size, error: unknown): Sc
     recoveryMs: null,
     longestReconnectMs: null,
     notes: [],
+    phasesMs: {},
     control: { title: scenario.control.title, checks: [], notes: [], passed: false },
     timeline: {
       startMs: now,
@@ -178,7 +180,14 @@ export async function runScenario(
     resumeLoad: () => loads.forEach((l) => l.resume()),
     onJobAccepted: (listener: (jobId: string) => void) => void acceptedListeners.push(listener),
   };
+  const phases: Record<string, number> = {};
+  let phaseStart = Date.now();
+  const phase = (name: string) => {
+    phases[name] = Date.now() - phaseStart;
+    phaseStart = Date.now();
+  };
   const own = await scenario.setup?.(base);
+  phase('setup');
   const ctx: ScenarioContext = {
     ...base,
     apps: own?.apps ?? stack.apps,
@@ -194,6 +203,7 @@ export async function runScenario(
   });
   try {
     await followers.ready();
+    phase('followers');
     const load = new HttpLoad({
       baseUrl: ctx.apps.apiUrl,
       token: stack.token,
@@ -211,6 +221,7 @@ export async function runScenario(
     });
     loads.push(load);
     const control = await scenario.control.start(ctx);
+    phase('control start');
     const controlLoad = (control as { load?: HttpLoad }).load;
     if (controlLoad) loads.push(controlLoad);
     const startMs = Date.now();
@@ -221,8 +232,11 @@ export async function runScenario(
     await sleep(size.afterMs);
     ctx.mark('load stops');
     await Promise.all(loads.map((l) => l.stop()));
+    phase('load and fault');
     const jobs = await checkJobs(stack.postgres, keyPrefix, load.requests, followers, size.settleMs);
+    phase('settle');
     const controlResult = await control.stop(fault);
+    phase('control stop');
     await sleep(1_000); // the apps export spans every 500 ms
     const endMs = Date.now();
     const outages = outageSpans(readSpans(stack.traceFile), startMs, endMs);
@@ -289,6 +303,7 @@ export async function runScenario(
       recoveryMs,
       longestReconnectMs,
       notes: fault.notes ?? [],
+      phasesMs: phases,
       control: { ...controlSummary, passed: controlResult.checks.every((c) => c.ok) },
       timeline,
     };

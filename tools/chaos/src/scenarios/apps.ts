@@ -1,11 +1,10 @@
 /** Faults of the apps themselves: a worker killed mid-job, restarts of each app, many WebSocket clients. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { bareWorkerControl } from '../controls/bare-worker-control.ts';
 import { naiveRollingControl } from '../controls/naive-api-control.ts';
 import { rawWsControl } from '../controls/raw-ws-control.ts';
 import { BUDGET, check } from '../budget.ts';
 import type { Scenario } from '../scenario.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const workerControl = bareWorkerControl();
 

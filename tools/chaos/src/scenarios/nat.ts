@@ -1,10 +1,9 @@
 /** Issue #17 item 5: the NAT forgets idle flows (a real kernel conntrack NAT, not a proxy). */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { NatPath, natPrerequisites } from '@tether/devstack';
 import { naiveApiControl } from '../controls/naive-api-control.ts';
 import type { Scenario } from '../scenario.ts';
 import { AppSet } from '../stack.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** NAT idle timeout, s; every idle period of the load is longer. */
 const NAT_IDLE_S = 3;

@@ -1,22 +1,16 @@
 /** Faults of Postgres itself: a restart, a storm of terminated backends, idle reaping, exhaustion. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ConnectionHog, HOG_APPLICATION } from '../controls/hog.ts';
 import { naiveApiControl } from '../controls/naive-api-control.ts';
 import type { Scenario } from '../scenario.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { restartServer } from './restart.ts';
 
 export const postgresRestart: Scenario = {
   name: 'postgres-restart',
   title: 'Postgres restart',
   fault: 'Postgres stops (fast shutdown: sessions get 57P01), stays down 2 s (full: 5 s), starts again.',
   measures: { recovery: true },
-  async inject(ctx) {
-    const startMs = ctx.mark('postgres stops');
-    await ctx.stack.postgres.stop();
-    await sleep(ctx.size.quick ? 2_000 : 5_000);
-    await ctx.stack.postgres.start();
-    return { startMs, backMs: ctx.mark('postgres is back') };
-  },
+  inject: (ctx) => restartServer(ctx, 'postgres', ctx.stack.postgres),
   control: naiveApiControl({ recovery: true }),
 };
 
@@ -86,12 +80,12 @@ export const idleReaping: Scenario = {
 
 export const connectionExhaustion: Scenario = {
   name: 'connection-exhaustion',
-  title: 'Connection exhaustion (max_connections reached)',
+  title: 'Connection exhaustion (no connection slot left)',
   fault:
-    "A runaway client takes every connection Postgres allows, the apps' sessions are terminated so they must reconnect into a full server, and the hog keeps every slot for 3 s (full: 10 s).",
+    "A runaway client takes every connection the application role may open (its CONNECTION LIMIT stands in for max_connections: same 53300), the apps' sessions are terminated so they must reconnect into a full server, and the hog keeps every slot for 3 s (full: 10 s).",
   measures: { recovery: true },
   async inject(ctx) {
-    const hog = new ConnectionHog(ctx.stack.postgres.url);
+    const hog = new ConnectionHog(ctx.stack.postgres);
     const startMs = ctx.mark('hog fills the server');
     let held = 0;
     try {
