@@ -1,6 +1,9 @@
+import { QUEUE_TASK } from '@tether/jobs';
 import { createPgPool, createRedis, type TetherPgPool, type TetherRedis } from '@tether/pooling';
 import { createLifecycle, type Lifecycle } from '@tether/shutdown';
 import { createLogger } from '@tether/telemetry';
+import { Logger, run } from 'graphile-worker';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoHandlers } from '../src/handlers.ts';
 import { workerOptionsFromEnv } from '../src/options.ts';
@@ -77,4 +80,54 @@ describe('the worker is woken by NOTIFY and gives its LISTEN connection back at 
     expect(db.pool.totalCount - db.pool.idleCount).toBe(0);
     expect(await listening()).toBe(0);
   }, 60_000);
+});
+
+describe('control: a pg.Pool face whose connect() only returns a promise (the adapter before the fix)', () => {
+  let s: Servers;
+  let db: TetherPgPool;
+  afterAll(async () => {
+    await db?.drain(1_000);
+    await s?.close();
+  });
+
+  it('graphile-worker never LISTENs, so a job enqueued while it idles waits for the next poll', async () => {
+    s = await startServers();
+    db = createPgPool({ connectionString: s.server.url, applicationName: APP, max: 6 });
+    const pool = db.pool;
+    const started: string[] = [];
+    const promiseOnly = {
+      connect: () => pool.connect(),
+      query: pool.query.bind(pool),
+      on: (event: 'error', listener: (error: Error) => void) => pool.on(event, listener),
+      removeListener: (event: 'error', listener: (error: Error) => void) =>
+        pool.removeListener(event, listener),
+      listeners: (event: 'error') => pool.listeners(event),
+      end: () => Promise.resolve(),
+    };
+    if (pool.listenerCount('connect') === 0) pool.on('connect', () => {});
+    const runner = await run({
+      pgPool: promiseOnly as unknown as pg.Pool,
+      concurrency: 1,
+      noHandleSignals: true,
+      pollInterval: POLL_INTERVAL_MS,
+      logger: new Logger(() => () => {}),
+      taskList: { [QUEUE_TASK]: async (payload) => void started.push((payload as { jobId: string }).jobId) },
+    });
+    try {
+      // The poll at start-up finds the first job; the second arrives while the worker sleeps.
+      const first = await s.enqueue('demo.sleep', { ms: 0, steps: 1 });
+      await waitFor(async () => started.includes(first.id), 30_000, 'the first job (start-up poll)');
+      await new Promise((r) => setTimeout(r, 500));
+      const second = await s.enqueue('demo.sleep', { ms: 0, steps: 1 });
+      await new Promise((r) => setTimeout(r, 5_000));
+      expect(started).toEqual([first.id]);
+      const { rows } = await s.pool.query<{ attempts: number }>(
+        'SELECT attempts FROM graphile_worker.jobs WHERE key = $1',
+        [second.id],
+      );
+      expect(rows).toEqual([{ attempts: 0 }]);
+    } finally {
+      await runner.stop();
+    }
+  }, 90_000);
 });
