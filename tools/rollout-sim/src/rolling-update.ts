@@ -58,6 +58,7 @@ export class RollingDeployment {
   readonly #pods = new Map<string, { pod: KubeletPod; revision: number }>();
   readonly #records = new Map<string, RollingPodRecord>();
   readonly #terminations = new Set<Promise<PodTermination>>();
+  readonly #deleting = new Set<KubeletPod>();
   readonly #routable = new Map<string, boolean>();
   readonly #onChange: (status: { id: string; routable: boolean }) => void;
   #revision = 0;
@@ -132,9 +133,16 @@ export class RollingDeployment {
     this.loadBalancer.off('change', this.#onChange);
   }
 
-  /** SIGKILLs every pod still running (cleanup after a failure). */
+  /** SIGKILLs every pod still running, terminating ones included (cleanup after a failure). */
   async kill(): Promise<void> {
-    await Promise.all([...this.#pods.values()].map(({ pod }) => pod.kill()));
+    const all = [...this.#pods.values()].map(({ pod }) => pod).concat([...this.#deleting]);
+    await Promise.all(all.map((pod) => pod.kill()));
+  }
+
+  /** SIGKILLs every process at once, synchronously: for a `process.on('exit')` handler. */
+  killNow(): void {
+    const all = [...this.#pods.values()].map(({ pod }) => pod).concat([...this.#deleting]);
+    for (const pod of all) if (pod.container.running) pod.container.process.kill('SIGKILL');
   }
 
   #available(pod: KubeletPod): boolean {
@@ -220,6 +228,7 @@ export class RollingDeployment {
     if (!entry) return;
     this.#pods.delete(id);
     this.loadBalancer.markTerminating(id);
+    this.#deleting.add(entry.pod);
     const termination = entry.pod.terminate().then((t) => {
       const record = this.#records.get(id);
       if (record) {
@@ -229,6 +238,7 @@ export class RollingDeployment {
       return t;
     });
     const tracked = termination.finally(() => {
+      this.#deleting.delete(entry.pod);
       this.loadBalancer.removeEndpoint(id);
       this.#terminations.delete(tracked);
     });
