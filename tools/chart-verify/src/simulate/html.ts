@@ -121,7 +121,7 @@ export function timelineSvg(report: SimulationReport): string {
     ['#d32f2f', 'requests failed'],
     ['#ffa000', 'WebSocket closes'],
     ['#6a1b9a', 'failed handshake / exit / restart'],
-    ['#1565c0', 'rollout started (dashed)'],
+    ['#1565c0', 'rollout started'],
   ];
   legend.forEach(([color, label], i) => {
     const lx = left + (i % 5) * 210;

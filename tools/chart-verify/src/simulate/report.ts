@@ -17,6 +17,8 @@ export interface Stats {
   count: number;
   min: number;
   median: number;
+  /** 99th percentile (latencies only). */
+  p99?: number;
   max: number;
 }
 
@@ -58,7 +60,11 @@ export interface SimulationReport {
     failedRequests: number;
     websocketFailures: number;
     podsKilledAfterGrace: number;
+    /** Deleted pods whose process exited with a non-zero code (a shutdown step failed or timed out). */
+    podsExitedNonZero: number;
     restarts: number;
+    /** HTTP request latency, from the moment it was due (queueing in the client included). */
+    httpLatencyMs?: Stats;
     timeToReadyMs?: Stats;
     /** Deletion to exit (preStop + drain). */
     terminationMs?: Stats;
@@ -136,8 +142,17 @@ export async function buildReport(inputs: ReportInputs): Promise<SimulationRepor
     failedRequests: inputs.http?.failed ?? 0,
     websocketFailures: unexpectedCloses + connectFailures,
     podsKilledAfterGrace: deleted.filter((r) => r.termination?.killed).length,
+    podsExitedNonZero: deleted.filter(
+      (r) => r.termination && !r.termination.killed && r.termination.code !== 0,
+    ).length,
     restarts: records.reduce((n, r) => n + r.restarts, 0),
   };
+  const latencies = inputs.series.latencies();
+  const latency = stats(latencies);
+  if (latency) {
+    latency.p99 = [...latencies].sort((a, b) => a - b)[Math.floor(latencies.length * 0.99)] as number;
+    summary.httpLatencyMs = latency;
+  }
   const timeToReady = stats(records.map((r) => r.timeToReadyMs));
   const termination = stats(deleted.map((r) => r.termination?.durationMs));
   const drain = stats(deleted.map((r) => r.termination?.afterSigtermMs));
@@ -216,10 +231,11 @@ export function summaryText(report: SimulationReport): string {
     lines.push(
       `  WebSocket: ${report.websocket.clients} clients, closes ${JSON.stringify(report.websocket.closesByCode)}, failed handshakes ${JSON.stringify(report.websocket.connectFailures)}, ${report.websocket.clientsDrainedAndReconnected} drained and reconnected`,
     );
+  if (s.httpLatencyMs) lines.push(`  HTTP latency: ${fmt(s.httpLatencyMs)}, p99 ${s.httpLatencyMs.p99} ms`);
   lines.push(
     `  time to ready: ${fmt(s.timeToReadyMs)}`,
     `  termination (delete -> exit): ${fmt(s.terminationMs)}; SIGTERM -> exit: ${fmt(s.drainAfterSigtermMs)}`,
-    `  SIGKILLed after the grace period: ${s.podsKilledAfterGrace}; container restarts: ${s.restarts}`,
+    `  SIGKILLed after the grace period: ${s.podsKilledAfterGrace}; exited non-zero: ${s.podsExitedNonZero}; container restarts: ${s.restarts}`,
     `  Service: ${report.service.accepted} connections, ${report.service.noEndpoint} reset with no endpoint, ${report.service.upstreamErrors} reset by the pod`,
   );
   for (const warning of report.warnings) lines.push(`  warning: ${warning}`);

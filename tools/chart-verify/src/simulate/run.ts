@@ -57,7 +57,13 @@ export async function simulate(
       name,
       timeline,
     });
-    cleanup.push(() => deployment.kill());
+    // Replicas must not outlive this process, even when it exits without running the cleanup.
+    const killNow = (): void => deployment.killNow();
+    process.once('exit', killNow);
+    cleanup.push(() => {
+      process.off('exit', killNow);
+      return deployment.kill();
+    });
 
     const http: Promise<LoadReport | undefined> =
       options.rate > 0

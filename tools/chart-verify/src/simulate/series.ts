@@ -18,6 +18,7 @@ export interface SeriesPoint {
 export class Series {
   readonly #timeline: Timeline;
   readonly #points = new Map<number, SeriesPoint>();
+  readonly #latencies: number[] = [];
 
   constructor(timeline: Timeline) {
     this.#timeline = timeline;
@@ -35,6 +36,7 @@ export class Series {
 
   request(outcome: RequestOutcome): void {
     const point = this.#at(outcome.startedAt);
+    this.#latencies.push(Math.round(outcome.durationMs));
     if (outcome.failure === undefined) point.ok += 1;
     else point.failed += 1;
   }
@@ -44,6 +46,11 @@ export class Series {
     if (event.kind === 'open') point.wsOpens += 1;
     else if (event.kind === 'close') point.wsCloses += 1;
     else point.wsConnectFailures += 1;
+  }
+
+  /** Every HTTP request's latency, ms, in completion order. */
+  latencies(): number[] {
+    return this.#latencies;
   }
 
   /** Every bucket from the first to the last, empty ones included. */
