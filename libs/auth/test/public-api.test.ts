@@ -1,7 +1,8 @@
-import { TetherError, TetherInvalidOptionError } from '@tether/errors';
+import type { TetherInvalidOptionError } from '@tether/errors';
+import { TetherError } from '@tether/errors';
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { AuthOptionError } from '../src/index.ts';
 import {
-  AuthOptionError,
   createTokenVerifier,
   TokenKeysUnavailableError,
   TokenRejectedError,

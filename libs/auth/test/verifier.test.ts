@@ -169,7 +169,9 @@ describe('options', () => {
     expect(() => createTokenVerifier({ secret, clockToleranceS: -1 })).toThrow(
       expect.objectContaining({ code: 'TETHER_INVALID_OPTION', field: 'clockToleranceS', retryable: false }),
     );
-    expect(() => createTokenVerifier({ jwksUrl: 'not a url' })).toThrow('jwksUrl must be an absolute http(s) URL');
+    expect(() => createTokenVerifier({ jwksUrl: 'not a url' })).toThrow(
+      'jwksUrl must be an absolute http(s) URL',
+    );
   });
 
   it('bearerToken reads only the Bearer scheme', () => {

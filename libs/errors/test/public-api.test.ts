@@ -6,6 +6,7 @@ import {
   oneOfOption,
   type TetherCode,
   TetherError,
+  type TetherErrorOptions,
   TetherInvalidOptionError,
 } from '../src/index.ts';
 
@@ -17,7 +18,7 @@ describe('@tether/errors public surface', () => {
     expectTypeOf<TetherInvalidOptionError['field']>().toEqualTypeOf<string>();
     expectTypeOf(isTetherError).guards.toEqualTypeOf<TetherError>();
     expectTypeOf(TetherError).constructorParameters.toEqualTypeOf<
-      [code: TetherCode, message: string, options: import('../src/index.ts').TetherErrorOptions]
+      [code: TetherCode, message: string, options: TetherErrorOptions]
     >();
     // A code must start with TETHER_: a plain string is not accepted.
     expectTypeOf<[string, string, { retryable: boolean }]>().not.toMatchTypeOf<

@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runInNewContext } from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
+import type * as ErrorsNamespace from '../src/index.ts';
 import { isTetherError, TetherError, TetherInvalidOptionError } from '../src/index.ts';
 
-type ErrorsModule = typeof import('../src/index.ts');
+type ErrorsModule = typeof ErrorsNamespace;
 
 // A second, independent copy of the package's source, as a second version of @tether/errors in
 // node_modules (or a bundle with its own copy) would be: its classes are different objects.

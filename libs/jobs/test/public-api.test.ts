@@ -1,12 +1,12 @@
 import { TetherError } from '@tether/errors';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import {
+import type {
   IdempotencyKeyReusedError,
   InvalidCursorError,
-  JobNotFoundError,
   JobsError,
   JobsInputError,
 } from '../src/index.ts';
+import { JobNotFoundError } from '../src/index.ts';
 
 describe('@tether/jobs public surface', () => {
   it('pins the code literals', () => {

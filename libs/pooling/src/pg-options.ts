@@ -423,7 +423,8 @@ function startupOptions(
   if (pgbouncer) {
     throw new TetherInvalidOptionError(
       searchPath === undefined ? 'options' : 'searchPath',
-      'cannot be sent through PgBouncer, which refuses the startup parameter (set it per role: ALTER ROLE … SET)',
+      'cannot be sent through PgBouncer, which refuses the startup parameter ' +
+        '(set it per role: ALTER ROLE … SET)',
     );
   }
   return parts.join(' ');

@@ -1,20 +1,22 @@
 import { TetherError, TetherInvalidOptionError } from '@tether/errors';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import {
+import type {
   CommitOutcomeUnknownError,
-  createPgPool,
-  createRedis,
-  type PgPoolOptions,
   PgBouncerUnsupportedError,
-  PoolConfigError,
-  PoolDrainingError,
   RedisCommandAbandonedError,
   RedisConnectionLostError,
   RedisOfflineQueueFullError,
-  type RedisOptions,
   TetherPgPool,
   TetherRedis,
   TransactionRolledBackError,
+} from '../src/index.ts';
+import {
+  createPgPool,
+  createRedis,
+  type PgPoolOptions,
+  PoolConfigError,
+  PoolDrainingError,
+  type RedisOptions,
 } from '../src/index.ts';
 
 describe('@tether/pooling public surface', () => {

@@ -1,14 +1,16 @@
 import { TetherError as SharedTetherError, TetherInvalidOptionError } from '@tether/errors';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import {
+import type {
   BreakerOpenError,
+  DeadlineExceededError,
+  RetryBudgetExhaustedError,
+  RetryExhaustedError,
+} from '../src/index.ts';
+import {
   classify,
   type Classification,
   createRetryPolicy,
-  DeadlineExceededError,
   InvalidOptionError,
-  RetryBudgetExhaustedError,
-  RetryExhaustedError,
   type RetryPolicy,
   TetherError,
 } from '../src/index.ts';

@@ -53,12 +53,14 @@ export function checkLifecycleBudget(input: LifecycleBudgetInput): LifecycleBudg
   const warnings: string[] = [];
   if (preStopMs > 0 && drainDelayMs > 0) {
     warnings.push(
-      'preStop sleep and SHUTDOWN_DRAIN_DELAY_MS are both set: they add up; set the drain delay to 0 when the preStop sleep covers endpoint propagation',
+      'preStop sleep and SHUTDOWN_DRAIN_DELAY_MS are both set: they add up; ' +
+        'set the drain delay to 0 when the preStop sleep covers endpoint propagation',
     );
   }
   if (preStopMs === 0 && drainDelayMs === 0) {
     warnings.push(
-      'neither a preStop sleep nor SHUTDOWN_DRAIN_DELAY_MS: listeners close while endpoint removal still propagates, so new connections are refused',
+      'neither a preStop sleep nor SHUTDOWN_DRAIN_DELAY_MS: listeners close while endpoint removal ' +
+        'still propagates, so new connections are refused',
     );
   }
   return { requiredMs, availableMs: graceMs, slackMs: graceMs - requiredMs, warnings };

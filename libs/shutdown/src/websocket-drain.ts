@@ -57,7 +57,8 @@ export class WebSocketDrainer {
           // Only answer when no other upgrade handler (e.g. a second WebSocket server) is left.
           if (httpServer.listenerCount('upgrade') > 1) return;
           socket.end(
-            'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n',
+            'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n' +
+              'Retry-After: 1\r\nContent-Length: 0\r\n\r\n',
           );
         });
       }

@@ -1,5 +1,6 @@
 import { TetherError, TetherInvalidOptionError } from '@tether/errors';
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { ShutdownError } from '../src/index.ts';
 import {
   checkLifecycleBudget,
   createLifecycle,
@@ -9,7 +10,6 @@ import {
   LifecycleBudgetError,
   type LifecycleOptions,
   lifecycleOptionsFromEnv,
-  ShutdownError,
 } from '../src/index.ts';
 
 describe('@tether/shutdown public surface', () => {

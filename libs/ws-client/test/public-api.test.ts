@@ -1,15 +1,13 @@
 import { TetherError } from '@tether/errors';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import {
+import type {
   WsAuthError,
-  WsClient,
-  WsClientClosedError,
-  type WsClientOptions,
   WsConnectionError,
   WsHeartbeatTimeoutError,
   WsRejectedError,
   WsTokenTimeoutError,
 } from '../src/index.ts';
+import { WsClient, WsClientClosedError, type WsClientOptions } from '../src/index.ts';
 
 describe('@tether/ws-client public surface', () => {
   it('pins the code literals and the client constructor', () => {

@@ -2,11 +2,12 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import * as errors from '@tether/errors';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CATALOGUE } from '../src/error-catalogue/codes.ts';
 import { apiProblems, cataloguePath, renderCatalogue, root } from '../src/error-catalogue/render.ts';
 
-type ErrorsModule = typeof import('@tether/errors');
+type ErrorsModule = typeof errors;
 type Constructor = new (...args: unknown[]) => Error;
 
 const byCode = new Map(CATALOGUE.map((e) => [e.code, e]));
@@ -30,7 +31,8 @@ const shipped = ['libs', 'apps'].flatMap((group) =>
 );
 
 describe('docs/errors.md', () => {
-  it('is what the generator writes (run node tools/workspace-checks/src/error-catalogue/cli.ts)', async () => {
+  // Regenerate with: node tools/workspace-checks/src/error-catalogue/cli.ts
+  it('is what the generator writes', async () => {
     expect(readFileSync(cataloguePath, 'utf8')).toBe(renderCatalogue(await apiProblems()));
   });
 
@@ -108,8 +110,7 @@ const sampleArgs: Record<string, unknown[]> = {
 const bases = new Set(['TetherError', 'ShutdownError', 'JobsError']);
 
 describe('every error class a lib exports', () => {
-  it('extends TetherError, is recognised by isTetherError (also of a second copy) and has a catalogued code', async () => {
-    const errors = (await import('@tether/errors')) as ErrorsModule;
+  it('extends TetherError, is recognised by isTetherError of two copies, has a catalogued code', async () => {
     const copy = (await import(pathToFileURL(join(copyDir, 'index.ts')).href)) as ErrorsModule;
     const classes = new Map<Constructor, string[]>();
     for (const specifier of entryPoints()) {

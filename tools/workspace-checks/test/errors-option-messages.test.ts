@@ -22,8 +22,10 @@ import { root } from '../src/error-catalogue/render.ts';
  * a quoted string, a number, a boolean, null/undefined, or a kind (`an object`, `a string` for a secret).
  */
 const PROBLEM = /^(must|is|are|cannot|needs|has) /;
-const VALUE =
-  /^("(?:[^"\\]|\\.)*"|-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|Infinity)|NaN|true|false|null|undefined|-?\d+n|an? (?:string|number|boolean|bigint|object|array|function|symbol))$/;
+const QUOTED = String.raw`"(?:[^"\\]|\\.)*"`;
+const NUMBER = String.raw`-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|Infinity)|NaN|-?\d+n`;
+const KIND = 'an? (?:string|number|boolean|bigint|object|array|function|symbol)';
+const VALUE = new RegExp(`^(?:${QUOTED}|${NUMBER}|true|false|null|undefined|${KIND})$`);
 
 function expectOptionShape(error: unknown, field: string): void {
   expect(isTetherError(error), String(error)).toBe(true);

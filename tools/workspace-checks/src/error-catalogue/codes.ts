@@ -107,7 +107,8 @@ export const CATALOGUE: CatalogueEntry[] = [
     classes: ['CommitOutcomeUnknownError'],
     retryable: false,
     meaning:
-      'The connection failed or the deadline passed while COMMIT was in flight: it may or may not have applied.',
+      'The connection failed or the deadline passed while COMMIT was in flight: it may ' +
+      'or may not have applied.',
     action:
       'Never retry blindly: look the row up (by its id or idempotency key) to learn whether it committed.',
     problem: 'service-unavailable',
@@ -126,7 +127,8 @@ export const CATALOGUE: CatalogueEntry[] = [
     classes: ['PgBouncerUnsupportedError'],
     retryable: false,
     meaning:
-      'A feature that cannot work through PgBouncer transaction pooling (a named prepared statement) was used.',
+      'A feature that cannot work through PgBouncer transaction pooling (a named ' +
+      'prepared statement) was used.',
     action: 'Drop the feature from the call, or connect without PgBouncer (`pgbouncer: false`).',
   },
   {
@@ -136,7 +138,8 @@ export const CATALOGUE: CatalogueEntry[] = [
     retryable: true,
     meaning: 'The Redis connection closed with this command in flight: it may have run.',
     action:
-      'Retry only idempotent commands (`execute(..., { idempotent: true })`); check before re-running others.',
+      'Retry only idempotent commands (`execute(..., { idempotent: true })`); check ' +
+      'before re-running others.',
   },
   {
     code: 'TETHER_REDIS_OFFLINE_QUEUE_FULL',
@@ -162,8 +165,8 @@ export const CATALOGUE: CatalogueEntry[] = [
     classes: ['LifecycleBudgetError'],
     retryable: false,
     meaning:
-      'terminationGracePeriodSeconds is shorter than preStop sleep + drain delay + shutdown timeout + margin: ' +
-      'the kubelet would SIGKILL the pod mid-drain.',
+      'terminationGracePeriodSeconds is shorter than preStop sleep + drain delay + shutdown timeout ' +
+      '+ margin: the kubelet would SIGKILL the pod mid-drain.',
     action:
       'Raise the grace period or lower the drain delay / shutdown timeout (`requiredMs`, `availableMs`).',
   },
@@ -201,8 +204,8 @@ export const CATALOGUE: CatalogueEntry[] = [
     classes: ['JobsInputError'],
     retryable: false,
     meaning:
-      "A wrong argument to one of the lib's functions (a request value, not configuration); the message starts " +
-      'with the field.',
+      "A wrong argument to one of the lib's functions (a request value, not configuration); " +
+      'the message starts with the field.',
     action: 'Validate the request before calling (apps/api answers 400/422 from its schema first).',
   },
   {
@@ -220,7 +223,8 @@ export const CATALOGUE: CatalogueEntry[] = [
     classes: ['TokenRejectedError'],
     retryable: false,
     meaning:
-      'The bearer token is missing, malformed, expired, wrongly signed or has no `sub` (`reason` says which).',
+      'The bearer token is missing, malformed, expired, wrongly signed or has no `sub` ' +
+      '(`reason` says which).',
     action: 'Answer 401 (close 4401 on a WebSocket); the client refreshes its token.',
     problem: 'unauthorized',
   },
