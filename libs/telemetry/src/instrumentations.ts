@@ -58,6 +58,8 @@ export function createInstrumentations(options: ResolvedOptions): NodeSDKConfigu
           ignoreConnectSpans: true,
         }),
         ['query', 'connect'],
+        // pg-pool hands a freed connection to a waiting callback from the releasing request.
+        { bindCallbacks: ['connect'] },
       ),
     );
   }

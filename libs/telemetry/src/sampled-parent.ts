@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { context, trace } from '@opentelemetry/api';
 import type { Instrumentation } from './options.ts';
 
@@ -12,6 +13,15 @@ interface Wrapping {
 }
 
 /**
+ * A callback queued by a pool (pg-pool's waiters) is called from whichever request released a
+ * connection: without this it runs, and its queries are traced, in that other request's context.
+ */
+function bindTrailingCallback(args: unknown[]): void {
+  const last = args.length - 1;
+  if (typeof args[last] === 'function') args[last] = AsyncResource.bind(args[last] as () => unknown);
+}
+
+/**
  * Makes an instrumentation's patched `methods` do nothing extra unless the caller is inside a
  * sampled span: then the instrumented version runs (span, attributes, result hooks); otherwise the
  * original method is called directly. `requireParentSpan` alone is not enough: an unsampled request
@@ -20,17 +30,25 @@ interface Wrapping {
  *
  * Works by composing the wrapper the instrumentation passes to its own `_wrap` (the patching entry
  * point of every `InstrumentationBase`), so it must run before the patched module loads, which is
- * what `startTelemetry()`-before-imports already guarantees.
+ * what `startTelemetry()`-before-imports already guarantees. `bindCallbacks`: methods whose trailing
+ * callback must run in the caller's async context (see bindTrailingCallback).
  */
-export function onlyInsideSampledSpans<T extends Instrumentation>(instrumentation: T, methods: string[]): T {
+export function onlyInsideSampledSpans<T extends Instrumentation>(
+  instrumentation: T,
+  methods: string[],
+  options: { bindCallbacks?: string[] } = {},
+): T {
   const target = instrumentation as unknown as Wrapping;
   const wrap = target._wrap.bind(instrumentation);
   const gated = new Set(methods);
+  const binding = new Set(options.bindCallbacks);
   target._wrap = (nodule, name, wrapper) => {
     if (!gated.has(name)) return wrap(nodule, name, wrapper);
     return wrap(nodule, name, (original, n) => {
       const instrumented = wrapper(original, n);
+      const bind = binding.has(n);
       const gate = function (this: unknown, ...args: unknown[]): unknown {
+        if (bind) bindTrailingCallback(args);
         return insideSampledSpan() ? instrumented.apply(this, args) : original.apply(this, args);
       };
       Object.defineProperty(gate, 'length', { value: original.length });

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -159,6 +160,33 @@ describe('an Express route that queries Postgres (real servers, app in its own p
     }
     // What stays is what helps debugging: hosts, the shape of the URL.
     expect(log).toContain(`postgres://***@127.0.0.1:${new URL(postgres.url).port}`);
+  });
+
+  it('a query that waited for a pooled connection is traced in its own request, not in the one that freed it', async () => {
+    const sampledTrace = '5b8efff798038103d269b633813fc60c';
+    const call = (id: number, flags: string, traceId: string) =>
+      fetch(`${base}/slow-items/${id}`, {
+        headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-${flags}` },
+      }).then((r) => r.text());
+    // The sampled request takes a connection first; 11 unsampled ones queue for the other 3 and for
+    // the one it frees. A waiter resumed from its release must not run (and be traced) in its context.
+    const first = call(1000, '01', sampledTrace);
+    await sleep(10);
+    await Promise.all([
+      first,
+      ...Array.from({ length: 11 }, (_, i) =>
+        call(1001 + i, '00', `${'0'.repeat(30)}${String(i).padStart(2, '0')}`),
+      ),
+    ]);
+    const spans = await waitFor('the sampled request', async () => {
+      const all = await api.spans();
+      return all.some((s) => s.traceId === sampledTrace && s.kind === SpanKind.SERVER) ? all : undefined;
+    });
+    const inTrace = spans.filter((s) => s.traceId === sampledTrace);
+    const server = inTrace.find((s) => s.kind === SpanKind.SERVER);
+    const queries = inTrace.filter((s) => s.name.startsWith('pg.query'));
+    expect(queries).toHaveLength(1);
+    expect(queries[0]?.parentSpanId).toBe(server?.spanId);
   });
 
   it('carries the trace from the request through a Postgres job row to a consumer span in the worker process', async () => {
