@@ -5,7 +5,7 @@
  * it was not explicitly given.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -162,5 +162,148 @@ describe('live: the cluster must be named', () => {
       'context "staging" is not in the kubeconfig (contexts: kind-test, production)',
     );
     expect(api.requests.length).toBe(before);
+  });
+});
+
+describe('live: the whole command against the fake API server (--skip-install)', () => {
+  const deploymentPath = '/apis/apps/v1/namespaces/shop/deployments/shop';
+  const podsPath = '/api/v1/namespaces/shop/pods';
+  let server: FakeApiServer;
+  const posted: Record<string, unknown>[] = [];
+  const patched: Record<string, unknown>[] = [];
+
+  beforeAll(async () => {
+    const rolledOut = (elapsed: number) => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'shop', namespace: 'shop', generation: 2 },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: 'shop' } },
+        template: { metadata: { labels: { app: 'shop' } } },
+      },
+      status:
+        elapsed >= lastEventAt
+          ? { observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2 }
+          : { observedGeneration: 2, replicas: 3, updatedReplicas: 1, availableReplicas: 2 },
+    });
+    // The same rollout without the watch faults (the tests above cover those): every event is
+    // observed when it happens, so the verdicts do not depend on a restart's backlog.
+    const faultless = recordedRollout.map(
+      ({ failWatches: _f, cutFirstWatchAt: _c, ...resource }) => resource,
+    );
+    server = await startFakeApiServer(faultless, {
+      // The recorded rollout begins when the restart arrives, as a real one does.
+      clockStartsOn: (method, url) => method === 'PATCH' && url.pathname === deploymentPath,
+      routes: [
+        {
+          method: 'GET',
+          match: (url) => url.pathname === '/api/v1/namespaces/shop/services',
+          answer: () => ({
+            status: 200,
+            json: {
+              kind: 'ServiceList',
+              apiVersion: 'v1',
+              metadata: {},
+              items: [
+                {
+                  metadata: { name: 'shop', namespace: 'shop' },
+                  spec: { selector: { app: 'shop' }, ports: [{ port: 80, targetPort: 'http' }] },
+                },
+              ],
+            },
+          }),
+        },
+        {
+          method: 'POST',
+          match: (url) => url.pathname === '/apis/batch/v1/namespaces/shop/jobs',
+          answer: (body) => {
+            posted.push(JSON.parse(body));
+            return { status: 201, json: JSON.parse(body) };
+          },
+        },
+        {
+          method: 'GET',
+          match: (url) =>
+            url.pathname === podsPath &&
+            (url.searchParams.get('labelSelector') ?? '').startsWith('job-name='),
+          answer: () => ({
+            status: 200,
+            json: {
+              kind: 'PodList',
+              apiVersion: 'v1',
+              metadata: {},
+              items: [{ metadata: { name: 'load-pod', namespace: 'shop' }, status: { phase: 'Running' } }],
+            },
+          }),
+        },
+        {
+          method: 'PATCH',
+          match: (url) => url.pathname === deploymentPath,
+          answer: (body) => (patched.push(JSON.parse(body)), { status: 200, json: rolledOut(0) }),
+        },
+        {
+          method: 'GET',
+          match: (url) => url.pathname === deploymentPath,
+          answer: (_b, _u, elapsed) => ({ status: 200, json: rolledOut(elapsed) }),
+        },
+        {
+          method: 'GET',
+          match: (url) => url.pathname.startsWith('/apis/batch/v1/namespaces/shop/jobs/'),
+          answer: () => ({ status: 200, json: { metadata: { name: 'load' }, status: { succeeded: 1 } } }),
+        },
+        {
+          method: 'GET',
+          match: (url) => url.pathname === `${podsPath}/load-pod/log`,
+          answer: () => ({
+            status: 200,
+            text: 'CHART_VERIFY_LOAD {"sent":300,"ok":297,"failed":3,"errors":{"ECONNREFUSED":3}}\n',
+          }),
+        },
+        {
+          method: 'DELETE',
+          match: (url) => url.pathname.startsWith('/apis/batch/v1/namespaces/shop/jobs/'),
+          answer: () => ({ status: 200, json: { kind: 'Status', status: 'Success' } }),
+        },
+      ],
+    });
+  });
+  afterAll(async () => server?.close());
+
+  it('loads the Service from a Job, restarts the Deployment, reads the load summary, reports and exits 1', async () => {
+    const out: string[] = [];
+    const io = { out: (t: string) => out.push(t), err: () => undefined, stdin: () => '' };
+    const kubeconfigFile = server.writeKubeconfig(mkdtempSync(join(work, 'full-')), 'kind-test');
+    const json = join(work, 'live.json');
+    const args = ['--skip-install', '--kubeconfig', kubeconfigFile, '--context', 'kind-test', '-n', 'shop'];
+    const status = await runLive(
+      [...args, '--duration', '1s', '--rate', '300', '--timeout', '30s', '--json', json],
+      io,
+    );
+    expect(status).toBe(1);
+    const job = posted[0] as {
+      spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } };
+    };
+    expect(job.spec.template.spec.containers[0]?.env).toContainEqual({
+      name: 'TARGET_URL',
+      value: 'http://shop.shop.svc:80/',
+    });
+    expect(JSON.stringify(patched[0])).toContain('kubectl.kubernetes.io/restartedAt');
+    expect(
+      server.requests.some((r) =>
+        r.startsWith('DELETE /apis/batch/v1/namespaces/shop/jobs/chart-verify-load-'),
+      ),
+    ).toBe(true);
+    const report = JSON.parse(readFileSync(json, 'utf8'));
+    expect(report.summary).toMatchObject({
+      failedRequests: 3,
+      endpointsLeftLate: 1,
+      podsKilledAfterGrace: 1,
+    });
+    expect(report.analysis.oldPods.map((p: { pod: string; ok: boolean }) => [p.pod, p.ok])).toEqual([
+      ['shop-old-a', true],
+      ['shop-old-b', false],
+    ]);
+    expect(out.join('\n')).toContain('requests       300 sent, 3 failed (ECONNREFUSED x3)');
   });
 });

@@ -186,7 +186,14 @@ export async function runLive(argv: string[], io: Io = processIo): Promise<numbe
   let startedAt = Date.now();
   const jobName = `chart-verify-load-${Date.now().toString(36)}`;
   try {
-    await watch.synced;
+    await Promise.race([
+      watch.synced,
+      sleep(settings.timeoutMs).then(() => {
+        throw new Error(
+          `the informers could not list the release within ${settings.timeoutMs} ms: ${watch.restarts.at(-1)?.error ?? 'no answer'}`,
+        );
+      }),
+    ]);
     await batch.createNamespacedJob({
       namespace,
       body: loadJob({

@@ -42,7 +42,7 @@ export interface RolloutWatch {
   observations: Observation[];
   /** Errors each informer recovered from by restarting, in order. */
   restarts: { resource: Resource; error: string }[];
-  /** Resolves once every informer has connected (its first list is under way). */
+  /** Resolves once every informer has listed and delivered what it listed. */
   synced: Promise<void>;
   stop(): Promise<void>;
 }
@@ -84,7 +84,15 @@ export function watchRollout(kc: KubeConfig, options: WatchOptions): RolloutWatc
 
   const informers: AnyInformer[] = [];
   const syncs = sources.map(([resource, path, list, selector]) => {
-    const informer = makeInformer(kc, path, list as never, selector) as AnyInformer;
+    let listed: () => void = () => undefined;
+    const synced = new Promise<void>((resolve) => (listed = resolve));
+    // Resolved a macrotask after the first list returns, once the informer has delivered its items.
+    const listOnce = async () => {
+      const result = await list();
+      setImmediate(listed);
+      return result;
+    };
+    const informer = makeInformer(kc, path, listOnce as never, selector) as AnyInformer;
     informers.push(informer);
     let failures = 0;
     for (const verb of ['add', 'update', 'delete'] as const)
@@ -103,7 +111,7 @@ export function watchRollout(kc: KubeConfig, options: WatchOptions): RolloutWatc
       }, delay);
       timers.add(timer);
     });
-    return new Promise<void>((resolve) => informer.on('connect', () => resolve()));
+    return synced;
   });
   for (const informer of informers) void informer.start().catch(() => undefined);
 
