@@ -6,6 +6,7 @@
  * keys to check it" (503: the client did nothing wrong).
  */
 import { webcrypto } from 'node:crypto';
+import { numberOption, TetherError, TetherInvalidOptionError } from '@tether/errors';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import { VerifiedTokenCache } from './verified-cache.ts';
 
@@ -45,37 +46,41 @@ export interface VerifiedToken {
 }
 
 /** The token is missing, malformed, expired, wrongly signed or lacks `sub` (HTTP 401, close 4401). */
-export class TokenRejectedError extends Error {
-  readonly code = 'TETHER_AUTH_TOKEN_REJECTED';
-  readonly retryable = false;
+export class TokenRejectedError extends TetherError {
+  declare readonly code: 'TETHER_AUTH_TOKEN_REJECTED';
   /** Safe to show the client: never contains the token. */
   readonly reason: 'missing' | 'malformed' | 'expired' | 'invalid' | 'no_subject';
   constructor(reason: TokenRejectedError['reason'], options?: ErrorOptions) {
-    super(`bearer token ${reason === 'no_subject' ? 'has no subject' : reason}`, options);
-    this.name = 'TokenRejectedError';
+    super(
+      'TETHER_AUTH_TOKEN_REJECTED',
+      `bearer token ${reason === 'no_subject' ? 'has no subject' : reason}`,
+      {
+        ...options,
+        retryable: false,
+      },
+    );
     this.reason = reason;
   }
 }
 
 /** The signing keys could not be fetched, so the token could not be checked (HTTP 503, retry later). */
-export class TokenKeysUnavailableError extends Error {
-  readonly code = 'TETHER_AUTH_KEYS_UNAVAILABLE';
-  readonly retryable = true;
+export class TokenKeysUnavailableError extends TetherError {
+  declare readonly code: 'TETHER_AUTH_KEYS_UNAVAILABLE';
   constructor(options?: ErrorOptions) {
-    super('the token signing keys could not be fetched', options);
-    this.name = 'TokenKeysUnavailableError';
+    super('TETHER_AUTH_KEYS_UNAVAILABLE', 'the token signing keys could not be fetched', {
+      ...options,
+      retryable: true,
+    });
   }
 }
 
-export class AuthOptionError extends Error {
-  readonly code = 'TETHER_INVALID_OPTION';
-  readonly field: string;
-  constructor(field: string, message: string) {
-    super(`auth.${field}: ${message}`);
-    this.name = 'AuthOptionError';
-    this.field = field;
-  }
-}
+/**
+ * A bad verifier option: the shared `TetherInvalidOptionError` (code `TETHER_INVALID_OPTION`).
+ * @deprecated Use `TetherInvalidOptionError` from `@tether/errors` (the same class).
+ */
+export const AuthOptionError = TetherInvalidOptionError;
+/** @deprecated Use `TetherInvalidOptionError` from `@tether/errors`. */
+export type AuthOptionError = TetherInvalidOptionError;
 
 // ERR_JOSE_GENERIC is what jose throws for a non-200 answer of the JWKS endpoint.
 const KEYS_UNAVAILABLE = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID', 'ERR_JOSE_GENERIC']);
@@ -85,25 +90,30 @@ export type TokenVerifier = (token: string | undefined) => Promise<VerifiedToken
 
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   if (Boolean(options.secret) === Boolean(options.jwksUrl)) {
-    throw new AuthOptionError(
+    throw new TetherInvalidOptionError(
       'secret',
-      'set exactly one of secret (AUTH_JWT_SECRET) and jwksUrl (AUTH_JWKS_URL)',
+      'must be set when jwksUrl is not, and not when it is ' +
+        '(exactly one of AUTH_JWT_SECRET and AUTH_JWKS_URL)',
     );
   }
   const algorithms = options.algorithms ?? (options.secret ? ['HS256'] : ['RS256', 'ES256', 'EdDSA']);
   if (algorithms.length === 0 || algorithms.some((a) => a.toLowerCase() === 'none')) {
-    throw new AuthOptionError('algorithms', 'must be non-empty and must not contain "none"');
+    throw new TetherInvalidOptionError('algorithms', 'must be non-empty and must not contain "none"', {
+      value: algorithms,
+    });
   }
   const clockToleranceS = options.clockToleranceS ?? 5;
   if (!Number.isFinite(clockToleranceS) || clockToleranceS < 0) {
-    throw new AuthOptionError('clockToleranceS', `must be a number >= 0 (got ${clockToleranceS})`);
+    throw new TetherInvalidOptionError('clockToleranceS', 'must be a number >= 0', {
+      value: clockToleranceS,
+    });
   }
   let jwksUrl: URL | undefined;
   if (options.jwksUrl) {
     try {
       jwksUrl = new URL(options.jwksUrl);
     } catch {
-      throw new AuthOptionError('jwksUrl', 'must be an absolute http(s) URL');
+      throw new TetherInvalidOptionError('jwksUrl', 'must be an absolute http(s) URL');
     }
   }
   const verifyOptions: JWTVerifyOptions = {
@@ -158,11 +168,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
 }
 
 function cacheOption(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 0) {
-    throw new AuthOptionError(name, `must be an integer >= 0 (got ${value})`);
-  }
-  return value;
+  return numberOption(name, value, fallback, { min: 0, integer: true });
 }
 
 const HMAC_HASH: Record<string, string> = { HS256: 'SHA-256', HS384: 'SHA-384', HS512: 'SHA-512' };
