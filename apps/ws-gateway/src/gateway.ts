@@ -39,6 +39,13 @@ function reject(socket: Duplex, status: number, title: string, headers: Record<s
   );
 }
 
+/**
+ * A listener defined here, not inline: a closure created in `upgrade` would share that function's
+ * context, which holds the request (headers, URL) for as long as the socket lives: about 1.6 KiB per
+ * idle connection, measured by the ws benchmark.
+ */
+function ignore(): void {}
+
 class Connection implements Subscriber {
   readonly owner: string;
   private readonly ws: WebSocket;
@@ -48,8 +55,9 @@ class Connection implements Subscriber {
   private rateLimited = 0;
   /** Subscribes still reading history: they count against the limit before they are registered. */
   private pendingSubscribes = 0;
-  private awaitingPong = false;
-  private readonly timers: NodeJS.Timeout[] = [];
+  /** A ping went out and no pong came back yet (the gateway's heartbeat sweep reads it). */
+  awaitingPong = false;
+  private expiry: NodeJS.Timeout | undefined;
 
   constructor(gateway: Gateway, ws: WebSocket, owner: string, expiresAt: number | undefined) {
     this.gateway = gateway;
@@ -63,26 +71,25 @@ class Connection implements Subscriber {
     });
     ws.on('close', () => this.onClose());
     ws.on('error', () => {});
-    const ping = setInterval(() => this.heartbeat(), o.pingIntervalMs);
-    this.timers.push(ping);
     if (expiresAt !== undefined) {
       // setTimeout's ceiling is ~24.8 days; a token living longer is checked again later.
       const delay = Math.min(Math.max(0, expiresAt - Date.now()), 2_000_000_000);
-      this.timers.push(setTimeout(() => this.ws.close(CLOSE.tokenInvalid, 'token expired'), delay));
+      this.expiry = setTimeout(() => this.ws.close(CLOSE.tokenInvalid, 'token expired'), delay);
     }
   }
 
-  private heartbeat(): void {
+  /** Pings the peer; the gateway's sweep terminates it if no pong came back by the deadline. */
+  ping(): void {
     if (this.awaitingPong) {
-      this.ws.terminate(); // missed a pong: a dead peer or a path that forgot us
+      this.terminate(); // missed a pong: a dead peer or a path that forgot us
       return;
     }
     this.awaitingPong = true;
     this.ws.ping();
-    const timer = setTimeout(() => {
-      if (this.awaitingPong) this.ws.terminate();
-    }, this.gateway.options.pongTimeoutMs);
-    timer.unref();
+  }
+
+  terminate(): void {
+    this.ws.terminate();
   }
 
   send(frame: string): void {
@@ -162,7 +169,7 @@ class Connection implements Subscriber {
   }
 
   private onClose(): void {
-    for (const timer of this.timers) clearTimeout(timer);
+    clearTimeout(this.expiry);
     this.gateway.hub.drop(this);
     this.gateway.forget(this);
   }
@@ -175,6 +182,8 @@ export class Gateway {
   private readonly deps: GatewayDeps;
   private readonly reader: StreamReader;
   private readonly perUser = new Map<string, number>();
+  private readonly connections = new Set<Connection>();
+  private heartbeat: NodeJS.Timeout | undefined;
   private poller: NodeJS.Timeout | undefined;
   /** Counters for metrics and tests. */
   readonly stats = { slowConsumersClosed: 0 };
@@ -201,11 +210,12 @@ export class Gateway {
   /** Starts the stream reader and takes upgrades on `server`'s `/v1/stream`. */
   attach(server: Server): void {
     this.reader.start();
+    this.startHeartbeat();
     server.on('upgrade', (req, socket, head) => void this.upgrade(req, socket, head));
   }
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    socket.on('error', () => {});
+    socket.on('error', ignore);
     const url = new URL(req.url ?? '/', 'http://gateway');
     if (url.pathname !== STREAM_PATH) return reject(socket, 404, 'Not Found');
     if (this.deps.accepting && !this.deps.accepting()) {
@@ -230,13 +240,29 @@ export class Gateway {
     }
     this.perUser.set(owner, open + 1);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      new Connection(this, ws, owner, verified.expiresAt);
+      this.connections.add(new Connection(this, ws, owner, verified.expiresAt));
       this.wss.emit('connection', ws, req);
     });
   }
 
+  /**
+   * One heartbeat for every connection, not a timer each (memory per idle connection): every
+   * `pingIntervalMs` each peer is pinged, and `pongTimeoutMs` later those that have not answered are
+   * terminated.
+   */
+  private startHeartbeat(): void {
+    this.heartbeat = setInterval(() => {
+      for (const connection of this.connections) connection.ping();
+      setTimeout(() => {
+        for (const connection of this.connections) if (connection.awaitingPong) connection.terminate();
+      }, this.options.pongTimeoutMs).unref();
+    }, this.options.pingIntervalMs);
+    this.heartbeat.unref();
+  }
+
   /** Called by a connection that closed. */
   forget(connection: Connection): void {
+    this.connections.delete(connection);
     const left = (this.perUser.get(connection.owner) ?? 1) - 1;
     if (left <= 0) this.perUser.delete(connection.owner);
     else this.perUser.set(connection.owner, left);
@@ -261,6 +287,7 @@ export class Gateway {
   /** Stops reading the stream (the lifecycle drains the sockets with 1012). */
   async close(): Promise<void> {
     clearInterval(this.poller);
+    clearInterval(this.heartbeat);
     await this.reader.stop();
   }
 }
