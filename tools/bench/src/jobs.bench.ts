@@ -142,6 +142,20 @@ async function burstRate(
   return (BURST_JOBS / (performance.now() - startedAt)) * 1000;
 }
 
+/**
+ * Until a worker's session LISTENs for new jobs: readiness comes before the queue runner has started,
+ * and a job enqueued earlier would wait for the runner's first poll, which is not what is measured.
+ */
+async function untilListening(db: pg.Pool): Promise<void> {
+  for (;;) {
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'LISTEN "jobs:insert"%'`,
+    );
+    if ((rows[0]?.n ?? 0) > 0) return;
+    await sleep(50);
+  }
+}
+
 async function main(): Promise<void> {
   const [postgres, redis] = await Promise.all([EphemeralPostgres.start(), EphemeralRedis.start()]);
   await migrate({ databaseUrl: postgres.url });
@@ -205,6 +219,7 @@ async function main(): Promise<void> {
       WORKER_CONCURRENCY: String(CONCURRENCY),
     });
     await worker.ready('/readyz', 60_000);
+    await untilListening(db);
     const enqueueTether = async () => {
       const client = await db.connect();
       try {
@@ -247,6 +262,7 @@ async function main(): Promise<void> {
       if (m.startedAfterMs !== undefined) gwStarts.push(m.startedAfterMs);
     });
     await once(bare, 'message');
+    await untilListening(db);
     const addJob = (client: pg.PoolClient) =>
       client.query(`SELECT graphile_worker.add_job('bench.noop', '{}'::json)`);
     // Twice: the second pass is the bare worker's A/A row.
