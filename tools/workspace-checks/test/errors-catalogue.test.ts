@@ -136,5 +136,5 @@ describe('every error class a lib exports', () => {
       expect(entry?.classes, where).toContain(cls.name);
       expect(retryable, where).toBe(entry?.retryable);
     }
-  }, 60_000);
+  }, 180_000);
 });
