@@ -7,20 +7,12 @@ import type {
   TimelineEvent,
   WebSocketReport,
 } from '@tether/rollout-sim';
+import { stats, type Stats } from '../stats.ts';
 import type { SimulateOptions } from './options.ts';
 import type { PodTemplate } from './pod-template.ts';
 import type { Series, SeriesPoint } from './series.ts';
 import type { SimulatedObjects } from './source.ts';
 import type { ResolvedStrategy } from './strategy.ts';
-
-export interface Stats {
-  count: number;
-  min: number;
-  median: number;
-  /** 99th percentile (latencies only). */
-  p99?: number;
-  max: number;
-}
 
 export interface SimulationReport {
   /** true when no request failed, no WebSocket failed and no pod needed SIGKILL. */
@@ -64,7 +56,7 @@ export interface SimulationReport {
     podsExitedNonZero: number;
     restarts: number;
     /** HTTP request latency, from the moment it was due (queueing in the client included). */
-    httpLatencyMs?: Stats;
+    httpLatencyMs?: Stats & { p99: number };
     timeToReadyMs?: Stats;
     /** Deletion to exit (preStop + drain). */
     terminationMs?: Stats;
@@ -74,17 +66,6 @@ export interface SimulationReport {
   timeline: TimelineEvent[];
   series: SeriesPoint[];
   warnings: string[];
-}
-
-export function stats(values: (number | undefined)[]): Stats | undefined {
-  const sorted = values.filter((v): v is number => v !== undefined).sort((a, b) => a - b);
-  if (sorted.length === 0) return undefined;
-  return {
-    count: sorted.length,
-    min: sorted[0] as number,
-    median: sorted[Math.floor(sorted.length / 2)] as number,
-    max: sorted[sorted.length - 1] as number,
-  };
 }
 
 function describeProbe(
@@ -150,8 +131,8 @@ export async function buildReport(inputs: ReportInputs): Promise<SimulationRepor
   const latencies = inputs.series.latencies();
   const latency = stats(latencies);
   if (latency) {
-    latency.p99 = [...latencies].sort((a, b) => a - b)[Math.floor(latencies.length * 0.99)] as number;
-    summary.httpLatencyMs = latency;
+    const p99 = [...latencies].sort((a, b) => a - b)[Math.floor(latencies.length * 0.99)] as number;
+    summary.httpLatencyMs = { ...latency, p99 };
   }
   const timeToReady = stats(records.map((r) => r.timeToReadyMs));
   const termination = stats(deleted.map((r) => r.termination?.durationMs));
