@@ -36,11 +36,13 @@ export interface RequestCounts {
   /** Attempts that failed (what a client without retries would have seen). */
   failedAttempts: number;
   attempts: number;
+  /** Requests not sent because the client had `maxInFlight` under way (an outage's backlog). */
+  skipped: number;
   /** Failed attempts by HTTP status or network error code. */
   failuresByOutcome: Record<string, number>;
 }
 
-export function countRequests(requests: RequestRecord[], attempts: Attempt[]): RequestCounts {
+export function countRequests(requests: RequestRecord[], attempts: Attempt[], skipped = 0): RequestCounts {
   const idem = requests.filter((r) => r.idempotent);
   const other = requests.filter((r) => !r.idempotent);
   return {
@@ -50,6 +52,7 @@ export function countRequests(requests: RequestRecord[], attempts: Attempt[]): R
     failedNonIdempotent: other.filter((r) => !r.ok).length,
     failedAttempts: attempts.filter((a) => !a.ok).length,
     attempts: attempts.length,
+    skipped,
     failuresByOutcome: attempts
       .filter((a) => !a.ok)
       .reduce<Record<string, number>>((acc, a) => ({ ...acc, [a.outcome]: (acc[a.outcome] ?? 0) + 1 }), {}),

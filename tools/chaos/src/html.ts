@@ -118,7 +118,7 @@ export function renderHtml(
         .join('');
       return `<section id="${esc(r.name)}"><h2>${esc(r.title)} ${verdict}</h2><p>${esc(r.fault)}</p>
 ${timelineSvg(r.timeline)}
-<p>Requests: ${r.requests.idempotent} idempotent (${r.requests.failedIdempotent} failed), ${r.requests.failedAttempts} of ${r.requests.attempts} attempts failed and were retried or given up; jobs accepted ${r.jobs.accepted}, followed over WebSocket ${r.jobs.followed}.</p>
+<p>Requests: ${r.requests.idempotent} idempotent (${r.requests.failedIdempotent} failed), ${r.requests.failedAttempts} of ${r.requests.attempts} attempts failed and were retried or given up${r.requests.skipped ? `, ${r.requests.skipped} not sent (client at its in-flight cap)` : ''}; jobs accepted ${r.jobs.accepted}, followed over WebSocket ${r.jobs.followed}.</p>
 ${checksTable(r.checks)}
 <h3>Control: ${esc(r.control.title)} — ${control}</h3>
 ${checksTable(r.control.checks)}${notes ? `<ul>${notes}</ul>` : ''}</section>`;

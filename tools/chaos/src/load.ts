@@ -7,6 +7,9 @@
  * - a reset, a timeout or any other network error: only for GETs and POSTs with an Idempotency-Key
  *   (the server may have done the work; only the key makes repeating it safe);
  * - anything else is a failed request, as is running out of `deadlineMs`.
+ *
+ * Retries back off exponentially (100 ms doubling to 1 s, jittered); at most `maxInFlight` logical
+ * requests are under way, as with a client's connection pool.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -57,6 +60,11 @@ export interface LoadOptions {
   job: { type: string; payload: Record<string, unknown> };
   /** Called with each accepted job. */
   onAccepted?: (jobId: string) => void;
+  /**
+   * Logical requests in flight at most (a client's connection pool); a request due while the client
+   * is at this cap is not sent and is counted in `skipped`. Default 100.
+   */
+  maxInFlight?: number;
 }
 
 const ALWAYS_RETRY_STATUS = new Set([429, 502, 503, 504]);
@@ -71,6 +79,8 @@ function networkCode(error: unknown): string {
 export class HttpLoad {
   readonly attempts: Attempt[] = [];
   readonly requests: RequestRecord[] = [];
+  /** Requests not sent because `maxInFlight` were under way. */
+  skipped = 0;
   private readonly options: LoadOptions;
   private readonly pending = new Set<Promise<void>>();
   private readonly accepted: string[] = [];
@@ -111,6 +121,10 @@ export class HttpLoad {
   }
 
   private launch(): void {
+    if (this.pending.size >= (this.options.maxInFlight ?? 100)) {
+      this.skipped++;
+      return;
+    }
     const isPost = this.accepted.length === 0 || Math.random() < this.options.postShare;
     const run = isPost ? this.post() : this.get();
     this.pending.add(run);
@@ -162,7 +176,8 @@ export class HttpLoad {
       const { url, init } = build();
       const startMs = Date.now();
       let outcome: string;
-      let retryAfterMs = 100;
+      // Exponential backoff from 100 ms to 1 s, unless the server said when (Retry-After, capped at 1 s).
+      let retryAfterMs = Math.min(1_000, 100 * 2 ** (record.attempts - 1));
       let retry = false;
       try {
         const response = await fetch(`${this.options.baseUrl}${url}`, {

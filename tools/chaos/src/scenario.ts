@@ -240,7 +240,7 @@ export async function runScenario(
     await sleep(1_000); // the apps export spans every 500 ms
     const endMs = Date.now();
     const outages = outageSpans(readSpans(stack.traceFile), startMs, endMs);
-    const requests = countRequests(load.requests, load.attempts);
+    const requests = countRequests(load.requests, load.attempts, load.skipped);
     const spanStarts = outages.map((o) => o.startMs).filter((t) => t >= fault.startMs - 100);
     const detections = [
       httpDetectionMs(load.attempts, fault.startMs),

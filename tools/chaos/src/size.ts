@@ -30,7 +30,7 @@ export function sizeFor(quick: boolean): Size {
   return quick
     ? {
         quick,
-        ratePerS: 5,
+        ratePerS: 4,
         warmupMs: 2_000,
         afterMs: 3_000,
         clients: 4,
@@ -44,7 +44,7 @@ export function sizeFor(quick: boolean): Size {
       }
     : {
         quick,
-        ratePerS: 20,
+        ratePerS: 10,
         warmupMs: 5_000,
         afterMs: 10_000,
         clients: 50,

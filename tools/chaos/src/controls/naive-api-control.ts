@@ -41,7 +41,7 @@ async function result(load: HttpLoad, apps: AppProcess[], extra: Check[]): Promi
   const crashed = apps.filter((a) => a.child.exitCode !== null && a.child.exitCode !== 0);
   const crash = crashed.flatMap((a) => a.output().split('\n')).find((l) => /^\S*Error|error:/.test(l.trim()));
   for (const app of apps) await app.stop('SIGKILL');
-  const requests = countRequests(load.requests, load.attempts);
+  const requests = countRequests(load.requests, load.attempts, load.skipped);
   return {
     title,
     requests,
