@@ -200,6 +200,8 @@ async function main(): Promise<void> {
     const comparisons: Comparison[] = [];
     const metrics: MetricComparison[] = [];
     const cpuPerRequest: Record<string, Record<string, number>> = {};
+    // The same without subtracting the idle rate, to show how much the subtraction matters.
+    const rawCpuPerRequest: Record<string, Record<string, number>> = {};
     const requestsPerArm = arms.map(() => 0);
     for (const route of routes) {
       const totals: Totals[] = arms.map(() => ({
@@ -207,6 +209,7 @@ async function main(): Promise<void> {
         errors: 0,
         seconds: 0,
         cpuUs: 0,
+        rawCpuUs: 0,
         samples: [],
       }));
       for (const [i, app] of apps.entries()) {
@@ -274,6 +277,9 @@ async function main(): Promise<void> {
       cpuPerRequest[route.scenario] = Object.fromEntries(
         arms.map((arm, i) => [arm.label, Math.round(perRequest(totals[i]!))]),
       );
+      rawCpuPerRequest[route.scenario] = Object.fromEntries(
+        arms.map((arm, i) => [arm.label, Math.round(totals[i]!.rawCpuUs / Math.max(1, totals[i]!.requests))]),
+      );
       // A CPU-bound server's throughput ratio is the inverse of its CPU ratio: the throughput goals
       // read as CPU goals (0.95x -> <= 1.053x CPU, 0.85x -> <= 1.176x), far less sensitive to load.
       const cpuGoals = [undefined, undefined, 1 / 0.95, 1 / 0.85];
@@ -321,6 +327,7 @@ async function main(): Promise<void> {
       environment: {
         scale: benchScale(),
         cpuUsPerRequest: cpuPerRequest,
+        rawCpuUsPerRequest: rawCpuPerRequest,
         ...(profiles ? { profiles } : {}),
         chartSampleRatio: ratio,
         connections: CONNECTIONS,
