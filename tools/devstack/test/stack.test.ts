@@ -76,6 +76,7 @@ describe.each([
       expect(Object.keys(stack).sort()).toEqual([
         'admin',
         'api',
+        'console',
         'databaseUrl',
         'pids',
         'redisUrl',
@@ -84,6 +85,7 @@ describe.each([
       ]);
       expect(stack.api).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(stack.ws).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/v1\/stream$/);
+      expect(stack.console).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/?$/);
       expect(stack.databaseUrl).toMatch(/^postgres:\/\//);
       expect(stack.redisUrl).toMatch(/^redis:\/\//);
       expect(stack.token.split('.')).toHaveLength(3);
