@@ -39,6 +39,27 @@ export async function startTracked(entry: string, env: Record<string, string>): 
   return app;
 }
 
+/**
+ * startTracked, then wait for `probe` on the admin port; started again on new ports (up to 3 times)
+ * when another process took a port between `freePort()` and the app's listen (EADDRINUSE).
+ */
+export async function startReady(
+  entry: string,
+  env: Record<string, string>,
+  probe: string,
+): Promise<AppProcess> {
+  for (let attempt = 1; ; attempt++) {
+    const app = await startTracked(entry, env);
+    try {
+      // Generous: with a dozen test suites on two cores, an app's start-up alone can take a minute.
+      await app.ready(probe, 240_000);
+      return app;
+    } catch (error) {
+      if (attempt >= 3 || !app.output().includes('EADDRINUSE')) throw error;
+    }
+  }
+}
+
 /** An HS256 JWT for `sub`, as the apps verify it (AUTH_JWT_SECRET). */
 export function signToken(secret: string, sub: string, ttlSeconds = 24 * 3600): string {
   const b64 = (value: string) => Buffer.from(value).toString('base64url');
@@ -96,24 +117,23 @@ export class AppSet {
 
   /** Starts one more replica of `name` and resolves when it is ready (and in its balancer). */
   async startReplica(name: AppName): Promise<AppProcess> {
-    const app = await startTracked(join(workspaceRoot, entries[name]), this.env);
+    const starting = startReady(join(workspaceRoot, entries[name]), this.env, '/readyz');
+    this.starting.add(starting);
+    let app: AppProcess;
+    try {
+      app = await starting;
+    } catch (error) {
+      this.log(`${name} did not start: ${(error as Error).message.slice(-2_000)}`);
+      throw error;
+    } finally {
+      this.starting.delete(starting);
+    }
     this.replicas[name].push(app);
     app.child.once('exit', () => {
       const list = this.replicas[name];
       if (list.includes(app)) list.splice(list.indexOf(app), 1);
       this.balancers[name]?.remove(app);
     });
-    // Generous: with a dozen test suites on two cores, an app's start-up alone can take a minute.
-    const ready = app.ready('/readyz', 240_000);
-    this.starting.add(ready);
-    try {
-      await ready;
-    } catch (error) {
-      this.log(`${name} did not start: ${(error as Error).message.slice(-2_000)}`);
-      throw error;
-    } finally {
-      this.starting.delete(ready);
-    }
     this.balancers[name]?.add(app);
     await this.balancers[name]?.waitReady();
     return app;

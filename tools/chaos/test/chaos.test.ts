@@ -4,8 +4,7 @@
  * missed or duplicated WebSocket event) and that each control fails — never timings. Then the HTML
  * report is opened in Chromium and its timelines are checked.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +18,10 @@ import {
 } from '../src/index.ts';
 
 const size = sizeFor(true);
-const out = mkdtempSync(join(tmpdir(), 'tether-chaos-'));
+// Kept after the run (.tether is ignored by git): the JSON and HTML of a failed run are the evidence.
+const out = join(import.meta.dirname, '..', '..', '..', '.tether', 'chaos-test');
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
 const results: ScenarioResult[] = [];
 let stack: ChaosStack;
 
@@ -29,7 +31,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.close();
-  rmSync(out, { recursive: true, force: true });
 }, 60_000);
 
 /** The budget lines that are about correctness, not time. */

@@ -11,15 +11,13 @@ import { Balancer } from '../balancer.ts';
 import { BUDGET, type Check, check, countRequests, httpRecoveryMs } from '../budget.ts';
 import { HttpLoad } from '../load.ts';
 import type { Control, ControlResult, ControlRun, FaultWindow, ScenarioContext } from '../scenario.ts';
-import { startTracked } from '../stack.ts';
+import { startReady } from '../stack.ts';
 
 const entry = join(fileURLToPath(new URL('.', import.meta.url)), 'naive-api.ts');
 const title = 'Express + default pg.Pool';
 
-async function startNaive(ctx: ScenarioContext): Promise<AppProcess> {
-  const app = await startTracked(entry, { DATABASE_URL: ctx.databaseUrl });
-  await app.ready('/', 240_000);
-  return app;
+function startNaive(ctx: ScenarioContext): Promise<AppProcess> {
+  return startReady(entry, { DATABASE_URL: ctx.databaseUrl }, '/');
 }
 
 function naiveLoad(ctx: ScenarioContext, port: number): HttpLoad {

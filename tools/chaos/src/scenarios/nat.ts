@@ -13,6 +13,8 @@ export const natForgetsIdleFlows: Scenario = {
   title: 'The NAT forgets idle flows',
   fault: `A second set of apps reaches Postgres and Redis through a kernel NAT (NatPath) that forgets flows idle ${NAT_IDLE_S} s; the load goes quiet for ${NAT_IDLE_S + 2} s twice (full: ${NAT_IDLE_S + 7} s, three times), so pooled connections die silently.`,
   measures: {},
+  // Starts a second api, worker and gateway: too heavy for `npm test` on a shared 2-core machine.
+  fullOnly: true,
   async setup(ctx) {
     const missing = natPrerequisites();
     if (missing.length > 0) throw new Error(`the NAT scenario needs: ${missing.join(', ')}`);
