@@ -64,9 +64,21 @@ let runnerFailure: string | undefined;
 try {
   projects = (JSON.parse(listed.stdout) as string[]).sort();
   if (projects.length > 0) {
+    // Two projects at a time: vitest runs one file at a time on 2 cores, and most test time is spent
+    // waiting (servers starting, faults timing out), which a second project fills. TEST_PARALLEL=1
+    // runs them one after another (e.g. to rule out interference while chasing a flaky test).
+    const parallel = /^[1-9]$/.test(process.env['TEST_PARALLEL'] ?? '') ? process.env['TEST_PARALLEL'] : '2';
     const run = spawnSync(
       join(bin, 'nx'),
-      ['run-many', '-t', 'test', '--outputStyle=static', '--parallel=1', '--skipNxCache', ...selection],
+      [
+        'run-many',
+        '-t',
+        'test',
+        '--outputStyle=static',
+        `--parallel=${parallel}`,
+        '--skipNxCache',
+        ...selection,
+      ],
       { stdio: 'inherit', cwd: root, env: nxEnv },
     );
     if (run.status !== 0) runnerFailure = `nx run-many exited with ${run.status ?? run.signal}`;
