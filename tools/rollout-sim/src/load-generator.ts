@@ -10,7 +10,11 @@ export interface LoadOptions {
   durationMs: number;
   /** Keep-alive connections the agent may open. Default 16. */
   maxSockets?: number;
-  /** A request without a response after this long counts as failed ('timeout'). Default 10000 ms. */
+  /**
+   * A request without a response this long after it was due counts as failed ('timeout'), time
+   * spent waiting for a free connection included: a client that cannot keep up fails requests
+   * instead of queueing them without bound. Default 10000 ms.
+   */
   timeoutMs?: number;
   /** Response header naming the pod that answered; counted in `byResponder`. Default 'x-pod'. */
   responderHeader?: string;
@@ -120,7 +124,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
         // A fresh socket is not yet connected; a reused keep-alive socket is.
         if (socket.connecting) report.connectionsOpened += 1;
       });
-      req.once('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'timeout' })));
+      const timedOut = (): void => {
+        req.destroy(Object.assign(new Error('timeout'), { code: 'timeout' }));
+      };
+      req.once('timeout', timedOut);
+      const deadline = setTimeout(timedOut, timeoutMs);
+      req.once('close', () => clearTimeout(deadline));
       req.once('error', (error: NodeJS.ErrnoException) => settle(error.code ?? error.message));
       req.end(options.body);
     });
