@@ -33,9 +33,12 @@ afterAll(async () => {
   await stack?.close();
 }, 60_000);
 
-/** The budget lines that are about correctness, not time. */
+/**
+ * The budget lines the quick run asserts: correctness, not time. A job run twice (its side effects
+ * repeated) is recorded in the result and judged by `npm run chaos`, not here: see the README.
+ */
 function correctness(result: ScenarioResult) {
-  return result.checks.filter((c) => c.unit !== 'ms');
+  return result.checks.filter((c) => c.unit !== 'ms' && c.name !== 'jobs run more than once');
 }
 
 describe.sequential('chaos scenarios (quick)', () => {
