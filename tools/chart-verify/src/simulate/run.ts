@@ -64,6 +64,12 @@ export async function simulate(
       process.off('exit', killNow);
       return deployment.kill();
     });
+    // Ready is not yet routable: load before the propagation delay passed would meet no endpoint.
+    await Promise.all(
+      deployment.pods.map((pod) =>
+        loadBalancer.waitUntilRoutable(pod.id, options.propagationDelayMs + 30_000),
+      ),
+    );
 
     const http: Promise<LoadReport | undefined> =
       options.rate > 0
