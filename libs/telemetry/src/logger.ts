@@ -1,6 +1,6 @@
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
-import { TelemetryConfigError } from './errors.ts';
+import { oneOfOption, TetherInvalidOptionError } from '@tether/errors';
 import { redactValue } from '@tether/redact';
 import { jsonLineRedactor } from './log-redaction.ts';
 
@@ -42,18 +42,19 @@ function traceFields(): Record<string, string> {
  * Works with or without a started SDK (no span, no trace fields).
  */
 export function createLogger(config: LoggerConfig = {}): Logger {
-  const level = config.level ?? process.env['LOG_LEVEL'] ?? 'info';
-  if (!levels.has(level)) {
-    throw new TelemetryConfigError(
-      config.level === undefined ? 'LOG_LEVEL' : 'level',
-      `must be one of ${[...levels].join(', ')} (got "${level}")`,
-    );
-  }
+  const level = oneOfOption(
+    config.level === undefined ? 'LOG_LEVEL' : 'level',
+    config.level ?? process.env['LOG_LEVEL'],
+    'info',
+    [...levels],
+  );
   if (
     config.redactKeys !== undefined &&
     (!Array.isArray(config.redactKeys) || config.redactKeys.some((k) => typeof k !== 'string'))
   ) {
-    throw new TelemetryConfigError('redactKeys', 'must be an array of strings');
+    throw new TetherInvalidOptionError('redactKeys', 'must be an array of strings', {
+      value: config.redactKeys,
+    });
   }
   const extraKeys: ReadonlySet<string> = new Set((config.redactKeys ?? []).map((k) => k.toLowerCase()));
   const options: LoggerOptions = {

@@ -1,9 +1,13 @@
 import type { Agent } from 'node:http';
 import type { Tracer } from '@opentelemetry/api';
-import { InvalidOptionError } from '@tether/retry';
-
-/** Node's timers overflow above this (about 24.8 days) and fire at once instead. */
-const MAX_TIMER_MS = 2_147_483_647;
+import {
+  functionOption,
+  MAX_TIMER_MS,
+  numberOption,
+  objectOption,
+  oneOfOption,
+  TetherInvalidOptionError as InvalidOptionError,
+} from '@tether/errors';
 
 /** A token, or a function called before every connect; its signal aborts after `tokenTimeoutMs`. */
 export type TokenSource = string | ((signal: AbortSignal) => string | Promise<string>);
@@ -105,8 +109,7 @@ export interface ResolvedWsClientOptions {
 
 /** Validates every option at construction so a typo is a start-up error, not a reconnect loop. */
 export function resolveOptions(options: WsClientOptions): ResolvedWsClientOptions {
-  if (options === null || typeof options !== 'object')
-    throw new InvalidOptionError('options', 'must be an object');
+  objectOption('options', options);
   const initialReconnectDelayMs = duration(
     'initialReconnectDelayMs',
     options.initialReconnectDelayMs,
@@ -122,18 +125,16 @@ export function resolveOptions(options: WsClientOptions): ResolvedWsClientOption
   if (maxReconnectDelayMs < initialReconnectDelayMs) {
     throw new InvalidOptionError(
       'maxReconnectDelayMs',
-      `must be >= initialReconnectDelayMs (${initialReconnectDelayMs}), got ${maxReconnectDelayMs}`,
+      `must be >= initialReconnectDelayMs (${initialReconnectDelayMs})`,
+      { value: maxReconnectDelayMs },
     );
   }
-  const tokenIn = options.tokenIn ?? 'header';
-  if (tokenIn !== 'header' && tokenIn !== 'query')
-    throw new InvalidOptionError('tokenIn', `must be 'header' or 'query', got ${String(tokenIn)}`);
-  if (options.random !== undefined && typeof options.random !== 'function')
-    throw new InvalidOptionError('random', 'must be a function');
+  const tokenIn = oneOfOption('tokenIn', options.tokenIn, 'header', ['header', 'query'] as const);
+  const random = functionOption('random', options.random, Math.random);
   if (options.tracer !== undefined && typeof options.tracer?.startSpan !== 'function')
-    throw new InvalidOptionError('tracer', 'must be an OpenTelemetry Tracer');
+    throw new InvalidOptionError('tracer', 'must be an OpenTelemetry Tracer', { value: options.tracer });
   if (options.onReset !== undefined && typeof options.onReset !== 'function')
-    throw new InvalidOptionError('onReset', 'must be a function');
+    throw new InvalidOptionError('onReset', 'must be a function', { value: options.onReset });
   return {
     url: parseUrl(options.url),
     token: token(options.token),
@@ -148,18 +149,15 @@ export function resolveOptions(options: WsClientOptions): ResolvedWsClientOption
     restartsBeforeBackoff: count('restartsBeforeBackoff', options.restartsBeforeBackoff, 1),
     stableAfterMs: duration('stableAfterMs', options.stableAfterMs, 5000, 0),
     closeTimeoutMs: duration('closeTimeoutMs', options.closeTimeoutMs, 1000, 0),
-    random: options.random ?? Math.random,
+    random,
     tracer: options.tracer,
     ws: transport(options.ws),
     onReset: options.onReset,
   };
 }
 
-function count(option: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
-    throw new InvalidOptionError(option, `must be a non-negative integer, got ${String(value)}`);
-  return value;
+function count(field: string, value: unknown, fallback: number): number {
+  return numberOption(field, value, fallback, { integer: true, min: 0 });
 }
 
 // Buffer only exists on Node; these options only mean something there.
@@ -198,7 +196,7 @@ const transportChecks: Record<keyof WsTransportOptions, [(v: unknown) => boolean
 function transport(value: unknown): WsTransportOptions {
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object' || Array.isArray(value))
-    throw new InvalidOptionError('ws', 'must be an object of ws options');
+    throw new InvalidOptionError('ws', 'must be an object of ws options', { value });
   for (const [key, option] of Object.entries(value)) {
     if (option === undefined) continue;
     const check = transportChecks[key as keyof WsTransportOptions];
@@ -217,17 +215,9 @@ function transport(value: unknown): WsTransportOptions {
   return { ...(value as WsTransportOptions) };
 }
 
-function duration(option: string, value: unknown, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new InvalidOptionError(
-      option,
-      `must be a finite number of milliseconds, got ${typeof value === 'number' ? value : typeof value}`,
-    );
-  }
-  if (value < min || value > MAX_TIMER_MS)
-    throw new InvalidOptionError(option, `must be between ${min} and ${MAX_TIMER_MS} ms, got ${value}`);
-  return value;
+/** Milliseconds: `connectTimeoutMs must be a number between 1 and 2147483647, got "5000"`. */
+function duration(field: string, value: unknown, fallback: number, min: number): number {
+  return numberOption(field, value, fallback, { min, max: MAX_TIMER_MS });
 }
 
 function parseUrl(value: unknown): URL {
@@ -237,10 +227,11 @@ function parseUrl(value: unknown): URL {
   try {
     url = new URL(value);
   } catch {
+    // never echoed: a URL can carry credentials
     throw new InvalidOptionError('url', 'is not a valid URL');
   }
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:')
-    throw new InvalidOptionError('url', `must use ws: or wss:, got ${url.protocol}`);
+    throw new InvalidOptionError('url', 'must use ws: or wss:', { value: url.protocol });
   // The token goes in `token`, where it is kept out of error messages; a URL is often logged.
   if (url.searchParams.has('access_token'))
     throw new InvalidOptionError(

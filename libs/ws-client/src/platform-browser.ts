@@ -11,7 +11,7 @@ export function checkPlatformOptions(options: WsClientOptions): void {
   if (options.tokenIn !== 'query')
     throw new InvalidOptionError(
       'tokenIn',
-      "must be 'query' in a browser: the WebSocket API cannot send headers",
+      'must be "query" in a browser: the WebSocket API cannot send headers',
     );
   if (options.ws !== undefined)
     throw new InvalidOptionError(

@@ -12,7 +12,8 @@ import {
   createLifecycle,
   lifecycleOptionsFromEnv,
 } from '@tether/shutdown';
-import { startTelemetry } from '@tether/telemetry';
+import { createLogger, startTelemetry } from '@tether/telemetry';
+import { WsClient } from '@tether/ws-client';
 import { describe, expect, it } from 'vitest';
 import { root } from '../src/error-catalogue/render.ts';
 
@@ -63,6 +64,8 @@ const apps = async () => ({
     gatewayOptionsFromEnv(env: Record<string, string>): unknown;
   },
 });
+
+const wsValid = { url: 'ws://127.0.0.1:1/v1/stream', token: 't' };
 
 // [lib, what is wrong, the call, the field it must name]
 const cases: [string, string, () => unknown, string][] = [
@@ -133,6 +136,28 @@ const cases: [string, string, () => unknown, string][] = [
     'instrumentations.mongo',
   ],
   ['telemetry', 'no service name', () => startTelemetry({} as never), 'serviceName'],
+  ['telemetry', 'logger level', () => createLogger({ level: 'loud' }), 'level'],
+  ['telemetry', 'logger redactKeys', () => createLogger({ redactKeys: 'password' as never }), 'redactKeys'],
+  ['ws-client', 'token placement', () => new WsClient({ ...wsValid, tokenIn: 'cookie' as never }), 'tokenIn'],
+  [
+    'ws-client',
+    'timeout as a string',
+    () => new WsClient({ ...wsValid, connectTimeoutMs: '5000' as never }),
+    'connectTimeoutMs',
+  ],
+  [
+    'ws-client',
+    'inverted delays',
+    () => new WsClient({ ...wsValid, initialReconnectDelayMs: 500, maxReconnectDelayMs: 100 }),
+    'maxReconnectDelayMs',
+  ],
+  [
+    'ws-client',
+    'fractional count',
+    () => new WsClient({ ...wsValid, restartsBeforeBackoff: 1.5 }),
+    'restartsBeforeBackoff',
+  ],
+  ['ws-client', 'url scheme', () => new WsClient({ ...wsValid, url: 'http://gw/v1/stream' }), 'url'],
   ['outage', 'empty dependency', () => new OutageTracker({ dependency: ' ' }), 'dependency'],
   ['outage', 'tracer', () => new OutageTracker({ dependency: 'pg', tracer: {} as never }), 'tracer'],
   [
