@@ -48,6 +48,8 @@ async function result(load: HttpLoad, apps: AppProcess[], extra: Check[]): Promi
       check('failed idempotent requests', requests.failedIdempotent, 0),
       check('failed non-idempotent requests', requests.failedNonIdempotent, 0),
       check('process crashed', crashed.length, 0),
+      // A hang the client had to cut (its attempt timeout) is a failure a user notices, retried or not.
+      check('attempts hung until the client timed out', requests.failuresByOutcome.timeout ?? 0, 0),
       ...extra,
     ],
     notes: crash ? [`crashed: ${crash.trim().slice(0, 200)}`] : [],
