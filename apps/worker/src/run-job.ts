@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { reportProgress, transition, type QueuePayload } from '@tether/jobs';
+import { getJob, reportProgress, transition, type Job, type QueuePayload } from '@tether/jobs';
 import type { TetherPgPool } from '@tether/pooling';
 import { classify, createBackoff } from '@tether/retry';
 import type { Lifecycle } from '@tether/shutdown';
@@ -10,6 +10,7 @@ import { TransientJobError } from './job-errors.ts';
 import type { AbortReason, LeaseKeeper } from './leases.ts';
 import type { WorkerOptions } from './options.ts';
 import { requeueJob } from './requeue.ts';
+import { resendWhileUnknown } from './resend.ts';
 
 export interface RunJobDeps {
   db: TetherPgPool;
@@ -45,30 +46,20 @@ export function jobTask(deps: RunJobDeps): Task {
 }
 
 async function runJob(deps: RunJobDeps, jobId: string, helpers: JobHelpers): Promise<void> {
-  const { db, logger } = deps;
+  const { logger } = deps;
   const owner = helpers.job.locked_by ?? `pid-${process.pid}`;
   const token = randomUUID();
-  const claim = await db.transaction(
-    (c) =>
-      transition(
-        c,
-        jobId,
-        'queued',
-        'running',
-        { worker: owner },
-        {
-          lease: { owner, token, ttlMs: deps.options.leaseTtlMs },
-        },
-      ),
-    { name: 'job.claim' },
-  );
-  if (!claim.ok) {
-    // Cancelled while queued, finished, or deleted: the queue entry is simply done.
-    if (claim.status !== 'running') return;
-    // Only another live lease can hold it: let graphile-worker try this entry again later.
-    throw new Error(`job ${jobId} is running under another lease`);
+  let job: Job | null;
+  try {
+    job = await claimJob(deps, jobId, owner, token);
+  } catch (error) {
+    // Postgres stayed out of reach. Throwing would make graphile-worker push this entry's run_at out
+    // by e^attempts seconds (20 s after three failures); returning spends the entry instead, and the
+    // sweeper issues the still-queued job a fresh one within a sweep interval.
+    logger.warn({ jobId, err: error }, 'could not start the job: the sweeper hands it out again');
+    return;
   }
-  const job = claim.job;
+  if (!job) return;
   const handler = deps.handlers[job.type];
   const log = logger.child({ jobId, type: job.type, attempt: job.attempts });
   if (!handler) {
@@ -88,23 +79,92 @@ async function runJob(deps: RunJobDeps, jobId: string, helpers: JobHelpers): Pro
       payload: job.payload,
       attempt: job.attempts,
       signal: controller.signal,
-      progress: async (data) => {
-        // A lost progress write is the database's failure, not the job's: retry the job, never fail it.
-        const event = await db
-          .transaction((c) => reportProgress(c, jobId, data, { leaseToken: token }), { name: 'job.progress' })
-          .catch((error: unknown) => {
-            throw new TransientJobError('recording progress failed', { cause: error });
-          });
-        if (!event && !controller.signal.aborted) controller.abort('lease-lost' satisfies AbortReason);
-      },
+      progress: progressWriter(deps, jobId, token, job.lastSeq, controller),
     });
     deps.leases.release(jobId);
-    await settle(deps, job, token, outcome, log);
+    await settle(deps, job, token, outcome, log).catch((error: unknown) => {
+      // Not thrown to graphile-worker (its retry would push the entry out): the job is still running
+      // under a lease nobody renews, so the sweeper requeues it once that expires.
+      log.warn({ err: error }, 'could not record how the job ended: it runs again after its lease expires');
+    });
   } finally {
     deps.leases.release(jobId);
     beacon.signal.removeEventListener('abort', onShutdownDeadline);
     beacon.release();
   }
+}
+
+/**
+ * Takes the job: queued -> running with this run's lease. Retried through transient failures and
+ * re-sent after an unknown COMMIT; a re-sent claim whose first try landed finds the job running
+ * under its own token. Null when the entry has nothing to do: the job was cancelled, finished or
+ * deleted, or another run holds it (that run's end issues the job its next entry, or the sweeper
+ * does when its lease expires).
+ */
+async function claimJob(deps: RunJobDeps, jobId: string, owner: string, token: string): Promise<Job | null> {
+  const { db } = deps;
+  const claim = await resendWhileUnknown(
+    () =>
+      db.transaction(
+        (c) =>
+          transition(
+            c,
+            jobId,
+            'queued',
+            'running',
+            { worker: owner },
+            {
+              lease: { owner, token, ttlMs: deps.options.leaseTtlMs },
+            },
+          ),
+        { name: 'job.claim', idempotent: true, deadlineMs: FINISH_DEADLINE_MS },
+      ),
+    FINISH_DEADLINE_MS,
+  );
+  if (claim.ok) return claim.job;
+  if (claim.status !== 'running') return null;
+  const { rows } = await db.query<{ mine: boolean }>(
+    'SELECT lease_token = $2::uuid AS mine FROM tether_jobs WHERE id = $1',
+    [jobId, token],
+  );
+  return rows[0]?.mine ? getJob(db, jobId) : null;
+}
+
+/**
+ * The handler's `progress()`: one report at a time (in call order), each fenced by the lease token
+ * and by the seq the log ends at, so a report re-sent after an unknown COMMIT is written once. A
+ * refused report means the lease is gone: the run is aborted.
+ */
+function progressWriter(
+  deps: RunJobDeps,
+  jobId: string,
+  token: string,
+  lastSeq: number,
+  controller: AbortController,
+): (data: Record<string, unknown>) => Promise<void> {
+  let seq = lastSeq;
+  let previous: Promise<unknown> = Promise.resolve();
+  const write = async (data: Record<string, unknown>) => {
+    const event = await resendWhileUnknown(
+      () =>
+        deps.db.transaction((c) => reportProgress(c, jobId, data, { leaseToken: token, afterSeq: seq }), {
+          name: 'job.progress',
+          idempotent: true,
+          deadlineMs: FINISH_DEADLINE_MS,
+        }),
+      FINISH_DEADLINE_MS,
+    ).catch((error: unknown) => {
+      // A lost progress write is the database's failure, not the job's: retry the job, never fail it.
+      throw new TransientJobError('recording progress failed', { cause: error });
+    });
+    if (event) seq = event.seq;
+    else if (!controller.signal.aborted) controller.abort('lease-lost' satisfies AbortReason);
+  };
+  return (data) => {
+    const next = previous.catch(() => {}).then(() => write(data));
+    previous = next;
+    return next;
+  };
 }
 
 /**
@@ -148,9 +208,13 @@ async function settle(
       await finish(deps, job.id, token, 'cancelled', { data: { reason: 'cancel requested' } });
       log.info({}, 'job cancelled');
     } else if (outcome.reason === 'shutdown') {
-      const requeued = await deps.db.transaction(
-        (c) => requeueJob(c, job, token, 0, { reason: 'worker shutting down: handed to another worker' }),
-        { name: 'job.release', deadlineMs: 2_000 },
+      const requeued = await resendWhileUnknown(
+        () =>
+          deps.db.transaction(
+            (c) => requeueJob(c, job, token, 0, { reason: 'worker shutting down: handed to another worker' }),
+            { name: 'job.release', idempotent: true, deadlineMs: 2_000 },
+          ),
+        2_000,
       );
       log.info({ requeued }, 'job handed back at shutdown');
     } else {
@@ -168,9 +232,14 @@ async function settle(
     });
     let delayMs = 0;
     for (let i = 0; i < job.attempts; i++) delayMs = backoff.next();
-    const requeued = await deps.db.transaction(
-      (c) => requeueJob(c, job, token, delayMs, { reason: 'retry', error, retryInMs: Math.round(delayMs) }),
-      { name: 'job.retry', deadlineMs: FINISH_DEADLINE_MS },
+    const requeued = await resendWhileUnknown(
+      () =>
+        deps.db.transaction(
+          (c) =>
+            requeueJob(c, job, token, delayMs, { reason: 'retry', error, retryInMs: Math.round(delayMs) }),
+          { name: 'job.retry', idempotent: true, deadlineMs: FINISH_DEADLINE_MS },
+        ),
+      FINISH_DEADLINE_MS,
     );
     log.warn({ error, retryInMs: Math.round(delayMs), requeued }, 'job failed transiently: retrying');
     return;
@@ -187,17 +256,22 @@ async function finish(
   to: 'succeeded' | 'failed' | 'cancelled',
   what: { result?: unknown; error?: unknown; data?: Record<string, unknown> },
 ): Promise<void> {
-  const done = await deps.db.transaction(
-    (c) =>
-      transition(c, jobId, 'running', to, what.data ?? {}, {
-        leaseToken: token,
-        ...(what.result === undefined ? {} : { result: what.result }),
-        ...(what.error === undefined ? {} : { error: what.error }),
-      }),
-    // Fenced by the token and by `from: running`: running it twice cannot finish the job twice.
-    { name: `job.${to}`, idempotent: true, deadlineMs: FINISH_DEADLINE_MS },
+  const done = await resendWhileUnknown(
+    () =>
+      deps.db.transaction(
+        (c) =>
+          transition(c, jobId, 'running', to, what.data ?? {}, {
+            leaseToken: token,
+            ...(what.result === undefined ? {} : { result: what.result }),
+            ...(what.error === undefined ? {} : { error: what.error }),
+          }),
+        // Fenced by the token and by `from: running`: running it twice cannot finish the job twice.
+        { name: `job.${to}`, idempotent: true, deadlineMs: FINISH_DEADLINE_MS },
+      ),
+    FINISH_DEADLINE_MS,
   );
-  if (!done.ok)
+  // Refused with the job already in `to`: most likely a first try whose COMMIT was unknown landed.
+  if (!done.ok && done.status !== to)
     deps.logger.warn(
       { jobId, to, status: done.status },
       'late completion refused: the lease is no longer ours',

@@ -81,8 +81,11 @@ export function startWorker(deps: WorkerDeps): { stop: () => Promise<void> } {
       const tick = () =>
         sweep(db, options.leaseTtlMs).then(
           (result) => {
-            if (result.requeued.length > 0 || result.unlocked.length > 0)
-              logger.warn(result, 'dead-worker recovery: requeued jobs whose lease expired');
+            if (result.requeued.length > 0 || result.reissued.length > 0)
+              logger.warn(
+                result,
+                'dead-worker recovery: requeued jobs whose lease expired or entry was gone',
+              );
           },
           (error: unknown) => onError(error, 'sweep'),
         );

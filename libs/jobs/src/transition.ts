@@ -1,6 +1,6 @@
 import { JobsInputError } from './errors.ts';
 import { appendEvent } from './events.ts';
-import { JOB_COLUMNS, toJob, type JobRow } from './rows.ts';
+import { EVENT_COLUMNS, JOB_COLUMNS, toEvent, toJob, type EventRow, type JobRow } from './rows.ts';
 import {
   FINAL_STATUSES,
   JOB_STATUSES,
@@ -101,19 +101,38 @@ export async function transition(
  * Records a progress report of a running job: the job's `progress` column and a `progress` event
  * with the same data, in one statement pair on `client`. Returns null (and writes nothing) when the
  * job is not running or, with `leaseToken`, no longer leased by the caller.
+ *
+ * With `afterSeq` (the job's last event seq the caller knows of) the write happens only if the log
+ * still ends there, which makes it safe to send again after a COMMIT whose outcome was unknown: if
+ * the first try landed, the log ends at `afterSeq + 1` with this report, and that event is returned
+ * instead of a second copy. Only the lease holder appends to a running job's log, so `afterSeq` is
+ * exact for it.
  */
 export async function reportProgress(
   client: Queryable,
   jobId: string,
   progress: Record<string, unknown>,
-  options: { leaseToken?: string } = {},
+  options: { leaseToken?: string; afterSeq?: number } = {},
 ): Promise<JobEvent | null> {
+  const afterSeq = options.afterSeq ?? null;
+  if (afterSeq !== null && (!Number.isInteger(afterSeq) || afterSeq < 0))
+    throw new JobsInputError('afterSeq: must be an integer >= 0');
+  const token = options.leaseToken ?? null;
   const { rows } = await client.query<{ id: string }>(
     `UPDATE tether_jobs SET progress = $2::jsonb, updated_at = now()
      WHERE id = $1 AND status = 'running' AND ($3::uuid IS NULL OR lease_token = $3::uuid)
+       AND ($4::integer IS NULL OR last_seq = $4::integer)
      RETURNING id`,
-    [jobId, JSON.stringify(progress), options.leaseToken ?? null],
+    [jobId, JSON.stringify(progress), token, afterSeq],
   );
-  if (!rows[0]) return null;
-  return appendEvent(client, jobId, 'progress', progress);
+  if (rows[0]) return appendEvent(client, jobId, 'progress', progress);
+  if (afterSeq === null) return null;
+  const landed = await client.query<EventRow>(
+    `SELECT ${EVENT_COLUMNS} FROM tether_job_events e
+      WHERE e.job_id = $1 AND e.seq = $2::integer + 1 AND e.type = 'progress' AND e.data = $3::jsonb
+        AND EXISTS (SELECT 1 FROM tether_jobs j WHERE j.id = $1 AND j.status = 'running'
+                      AND j.last_seq = $2::integer + 1 AND ($4::uuid IS NULL OR j.lease_token = $4::uuid))`,
+    [jobId, afterSeq, JSON.stringify(progress), token],
+  );
+  return landed.rows[0] ? toEvent(landed.rows[0]) : null;
 }

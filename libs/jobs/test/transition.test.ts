@@ -99,4 +99,28 @@ describe('transition', () => {
     expect(await transition(db.pool, randomUUID(), 'queued', 'running')).toEqual({ ok: false, status: null });
     await expect(transition(db.pool, randomUUID(), 'queued', 'lost' as never)).rejects.toThrow(/^status:/);
   });
+
+  it('a progress report re-sent with the same afterSeq (after an unknown COMMIT) is written once', async () => {
+    const jobId = await newJob();
+    const token = randomUUID();
+    const claim = await inTransaction(db.pool, (c) =>
+      transition(c, jobId, 'queued', 'running', {}, { lease: { owner: 'w1', token, ttlMs: 30_000 } }),
+    );
+    const afterSeq = claim.ok ? claim.event.seq : -1;
+    const report = (data: Record<string, unknown>, after: number) =>
+      inTransaction(db.pool, (c) => reportProgress(c, jobId, data, { leaseToken: token, afterSeq: after }));
+
+    const first = await report({ step: 1 }, afterSeq);
+    const resent = await report({ step: 1 }, afterSeq);
+    expect(resent).toEqual(first);
+    expect(await report({ step: 2 }, afterSeq)).toBeNull(); // not what landed at afterSeq + 1
+    expect(await report({ step: 2 }, first!.seq)).toMatchObject({ seq: afterSeq + 2 });
+    const progress = (await readEvents(db.pool, jobId)).filter((e) => e.type === 'progress');
+    expect(progress.map((e) => e.data)).toEqual([{ step: 1 }, { step: 2 }]);
+
+    // Control: the same re-send without afterSeq appends a second copy of the report.
+    await inTransaction(db.pool, (c) => reportProgress(c, jobId, { step: 2 }, { leaseToken: token }));
+    const after = (await readEvents(db.pool, jobId)).filter((e) => e.type === 'progress');
+    expect(after.map((e) => e.data)).toEqual([{ step: 1 }, { step: 2 }, { step: 2 }]);
+  });
 });
