@@ -193,7 +193,7 @@ class LifecycleManager implements Lifecycle {
   }
 
   trackHttpServer<S extends TrackableServer>(server: S): S {
-    const drainer = new HttpServerDrainer(server);
+    const drainer = new HttpServerDrainer(server, this.#options.keepAliveGraceMs);
     this.#http.push(drainer);
     if (this.isShuttingDown) drainer.startDraining();
     return server;

@@ -20,6 +20,13 @@ export interface LifecycleOptions {
    * The hard watchdog exits with code 1 at drainDelayMs + shutdownTimeoutMs after the signal. Default 15000 ms.
    */
   shutdownTimeoutMs?: number;
+  /**
+   * While draining, an idle HTTP/1 keep-alive connection stays open this long (with nothing received)
+   * before it is closed, so a request the client already sent on it, still in a proxy or unread in the
+   * kernel, is answered with `Connection: close` instead of reset. Must be below shutdownTimeoutMs.
+   * Default 1000 ms.
+   */
+  keepAliveGraceMs?: number;
   /** Default timeout of each shutdown hook (overridable per hook). Default 5000 ms. */
   hookTimeoutMs?: number;
   /** Time beacons get to requeue their work and `release()` once their `signal` aborted at the deadline. Default 1000 ms. */
@@ -85,9 +92,17 @@ export function resolveLifecycleOptions(options: LifecycleOptions = {}): Resolve
   }
   const adminHost = stringOption('adminHost', options.adminHost) ?? '::';
   const code = nonNegativeInteger('webSocketCloseCode', options.webSocketCloseCode, 1012, 1000, 4999);
+  const shutdownTimeoutMs = nonNegativeInteger('shutdownTimeoutMs', options.shutdownTimeoutMs, 15_000, 1);
   return {
     drainDelayMs: nonNegativeInteger('drainDelayMs', options.drainDelayMs, 5000),
-    shutdownTimeoutMs: nonNegativeInteger('shutdownTimeoutMs', options.shutdownTimeoutMs, 15_000, 1),
+    shutdownTimeoutMs,
+    keepAliveGraceMs: nonNegativeInteger(
+      'keepAliveGraceMs',
+      options.keepAliveGraceMs,
+      Math.min(1000, shutdownTimeoutMs - 1),
+      0,
+      shutdownTimeoutMs - 1,
+    ),
     hookTimeoutMs: nonNegativeInteger('hookTimeoutMs', options.hookTimeoutMs, 5000, 1),
     releaseGraceMs: nonNegativeInteger('releaseGraceMs', options.releaseGraceMs, 1000),
     webSocketCloseWindowMs: nonNegativeInteger(
