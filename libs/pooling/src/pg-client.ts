@@ -24,6 +24,8 @@ export type TetherClient = pg.PoolClient & { readonly tether: ClientState };
 export interface ClientHooks {
   created(client: TetherClient): void;
   lifetimeMs(): number;
+  /** Opening started; `connected` follows exactly once. */
+  connecting(client: TetherClient): void;
   connected(client: TetherClient, error: Error | undefined, durationMs: number): void;
   clientError(client: TetherClient, error: Error): void;
 }
@@ -56,6 +58,7 @@ export function clientClass(hooks: ClientHooks): typeof pg.Client {
     override connect(callback: (err: Error) => void): void;
     override connect(callback?: (err: Error) => void): Promise<pg.Client> | void {
       const startedAt = performance.now();
+      hooks.connecting(this as unknown as TetherClient);
       const done = (error: Error | undefined) =>
         hooks.connected(this as unknown as TetherClient, error ?? undefined, performance.now() - startedAt);
       if (typeof callback === 'function') {

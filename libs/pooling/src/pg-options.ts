@@ -75,6 +75,13 @@ export interface PgPoolOptions {
   max?: number;
   /** Connections kept even when idle. Default 0. */
   min?: number;
+  /**
+   * Most connections being opened at once. Default 2 (HikariCP opens one at a time). pg-pool alone
+   * opens one per waiting caller, up to `max`, all together: on a busy CPU the simultaneous server
+   * start-ups each outlast connectTimeoutMs, are destroyed after the server paid for them, and the
+   * retries open more. Callers beyond it wait for the next connection made or released.
+   */
+  maxConnecting?: number;
   /** TCP connect + TLS + authentication, and waiting for a free connection, ms. Default 5000: a blackholed SYN is retried by the kernel for minutes. */
   connectTimeoutMs?: number;
   /**
@@ -134,6 +141,7 @@ const KNOWN_KEYS = [
   'name',
   'max',
   'min',
+  'maxConnecting',
   'connectTimeoutMs',
   'keepAliveInitialDelayMs',
   'idleTimeoutMs',
@@ -163,6 +171,7 @@ export interface ResolvedPgOptions {
   sslmode: SslMode;
   max: number;
   min: number;
+  maxConnecting: number;
   connectTimeoutMs: number;
   keepAliveInitialDelayMs: number;
   idleTimeoutMs: number;
@@ -296,6 +305,7 @@ export function resolvePgOptions(options: PgPoolOptions): ResolvedPgOptions {
     sslmode,
     max,
     min,
+    maxConnecting: numberOption('maxConnecting', options.maxConnecting, 2, { min: 1, integer: true }),
     connectTimeoutMs: numberOption(
       'connectTimeoutMs',
       options.connectTimeoutMs ?? dsn.connectTimeoutMs,

@@ -19,6 +19,7 @@ import { describeForLog } from './logger.ts';
 import { attemptClient, type PgQueryClient } from './pg-attempt-client.ts';
 import { sendCancelRequest } from './pg-cancel.ts';
 import { clientClass, type TetherClient } from './pg-client.ts';
+import { ConnectGate } from './pg-connect-gate.ts';
 import { isConnectionBroken } from './pg-fatal.ts';
 import { type PgPoolOptions, type ResolvedPgOptions, resolvePgOptions } from './pg-options.ts';
 import { isReadOnlyStatement } from './pg-statements.ts';
@@ -104,6 +105,7 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
   private readonly opts: ResolvedPgOptions;
   private readonly policy: RetryPolicy;
   private readonly metrics: PoolMetrics;
+  private readonly gate: ConnectGate;
   private readonly checkedOut = new Set<TetherClient>();
   /** A ping failed at this time: connections idle since before it are replaced without their own ping. */
   private condemnedBefore = 0;
@@ -135,10 +137,15 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
       opts,
       this.classifyError,
     ));
+    this.gate = new ConnectGate(opts.maxConnecting);
     const Client = clientClass({
       created: (client) => this.clients.add(client),
       lifetimeMs: () => this.drawLifetimeMs(),
-      connected: (client, error, durationMs) => this.onConnected(client, error, durationMs),
+      connecting: () => this.gate.opened(),
+      connected: (client, error, durationMs) => {
+        this.gate.closed();
+        this.onConnected(client, error, durationMs);
+      },
       clientError: (client, error) => this.onCheckedOutError(client, error),
     });
     this.pool = new pg.Pool({
@@ -152,6 +159,7 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
         if (lifetimeMs > 0) this.pool.options.maxLifetimeSeconds = lifetimeMs / 1000;
       },
     });
+    this.gate.install(this.pool);
     this.pool.on('error', (error, client) => this.onIdleError(client as TetherClient, error));
     this.pool.on('remove', (client) => this.onRemoved(client as TetherClient));
     this.metrics = new PoolMetrics(opts.meter, 'postgresql', opts.name, () => ({
@@ -546,13 +554,15 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
       this.metrics.timeouts.add(1, this.metrics.attributes);
   }
 
-  /** Whether a connection pg-pool just handed us may go out without a ping: new, or idle only briefly and not condemned. */
+  /**
+   * Whether a connection pg-pool just handed us may go out without a ping: idle only briefly and not
+   * condemned. A new one counts as idle since it connected: one made for a caller that had given up
+   * waits in pg-pool unused, and a server reaping idle sessions closes it like any other.
+   */
   private fresh(client: TetherClient): boolean {
-    const releasedAt = client.tether.releasedAt;
-    return (
-      releasedAt === 0 ||
-      (releasedAt > this.condemnedBefore && performance.now() - releasedAt <= this.opts.validateIdleAfterMs)
-    );
+    const { releasedAt, connectedAt } = client.tether;
+    const idleSince = Math.max(releasedAt, connectedAt);
+    return idleSince > this.condemnedBefore && performance.now() - idleSince <= this.opts.validateIdleAfterMs;
   }
 
   private handOut(client: TetherClient, startedAt: number): TetherClient {
