@@ -30,6 +30,7 @@ export class LeaseKeeper {
   private readonly held = new Map<string, Held>();
   private readonly timers: NodeJS.Timeout[] = [];
   private lastRenewedAt = performance.now();
+  private renewing = false;
   private readonly db: TetherPgPool;
   private readonly options: LeaseKeeperOptions;
 
@@ -71,8 +72,16 @@ export class LeaseKeeper {
   }
 
   private async renew(): Promise<void> {
-    if (this.held.size === 0) return;
+    if (this.held.size === 0 || this.renewing) return;
+    this.renewing = true;
     const { ids, tokens } = this.snapshot();
+    // A renewal may take as long as the lease has left: one that needs a fresh connection on a loaded
+    // machine (the idle one was reaped) still lands in time, instead of failing at a renewal period
+    // and making this worker give its jobs up after a TTL of such failures (they would run twice).
+    const deadlineMs = Math.max(
+      this.options.leaseRenewMs,
+      Math.floor(this.options.leaseTtlMs - (performance.now() - this.lastRenewedAt)),
+    );
     try {
       const { rows } = await this.db.query<{ id: string }>(
         `UPDATE tether_jobs j SET lease_expires_at = now() + $3::integer * interval '1 millisecond'
@@ -80,7 +89,7 @@ export class LeaseKeeper {
           WHERE j.id = l.id AND j.lease_token = l.token AND j.status = 'running'
           RETURNING j.id`,
         [ids, tokens, this.options.leaseTtlMs],
-        { idempotent: true, deadlineMs: this.options.leaseRenewMs, name: 'lease.renew' },
+        { idempotent: true, deadlineMs, name: 'lease.renew' },
       );
       this.lastRenewedAt = performance.now();
       const renewed = new Set(rows.map((row) => row.id));
@@ -94,6 +103,8 @@ export class LeaseKeeper {
       // working on them; anything this process still writes is refused by the fencing token anyway.
       if (performance.now() - this.lastRenewedAt > this.options.leaseTtlMs)
         for (const id of ids) this.lose(id, 'lease-lost');
+    } finally {
+      this.renewing = false;
     }
   }
 
