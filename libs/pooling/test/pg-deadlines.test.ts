@@ -86,7 +86,8 @@ describe('drain() is bounded even when a caller leaked a client from .pool', () 
 describe('a server paused (SIGSTOP) for 1.5 s under load', () => {
   it('no reconnect storm: not one new connection, no error, every write applied exactly once', async () => {
     const logger = new CaptureLogger();
-    const pool = createPgPool({ connectionString: server.url, max: 10, logger });
+    // maxConnecting = max: the warm-up below opens all ten connections at once, as before the gate
+    const pool = createPgPool({ connectionString: server.url, max: 10, maxConnecting: 10, logger });
     let connects = 0;
     try {
       // Ten connections, most of which then sit idle past validateIdleAfterMs (1 s) under a light load.

@@ -77,6 +77,7 @@ describe('createPgPool under server-side faults', () => {
     const pool = createPgPool({
       connectionString: server.url,
       max: 10,
+      maxConnecting: 10, // the warm-up opens all ten at once
       logger,
       tracer: h.tracer,
       meter: h.meter,
@@ -172,7 +173,12 @@ describe('createPgPool under server-side faults', () => {
   );
 
   it('all idle connections terminated under non-idempotent writes: each INSERT applied exactly once, none lost', async () => {
-    const pool = createPgPool({ connectionString: server.url, max: 10, logger: new CaptureLogger() });
+    const pool = createPgPool({
+      connectionString: server.url,
+      max: 10,
+      maxConnecting: 10, // the warm-up opens all ten at once
+      logger: new CaptureLogger(),
+    });
     try {
       await Promise.all(Array.from({ length: 10 }, () => pool.query('SELECT pg_sleep(0.05)')));
       expect(await server.terminateBackends()).toBe(10);

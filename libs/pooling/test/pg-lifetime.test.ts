@@ -25,6 +25,7 @@ describe('maximum lifetime with jitter', () => {
     const pool = createPgPool({
       connectionString: server.url,
       max: 50,
+      maxConnecting: 50, // 50 connections opened together, as the test's name says
       maxLifetimeMs: MAX_LIFETIME_MS,
       maxLifetimeJitterMs: JITTER_MS,
       idleTimeoutMs: 0,
