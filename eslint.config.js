@@ -25,6 +25,18 @@ function boundaries({ testkitsAllowed }) {
   ];
 }
 
+/** `@nx/dependency-checks` options for every package.json (one file relaxes the version check below). */
+const dependencyChecks = {
+  buildTargets: ['build'],
+  checkMissingDependencies: true,
+  checkObsoleteDependencies: true,
+  checkVersionMismatches: true,
+  ignoredFiles: ['{projectRoot}/vitest.config.ts', '{projectRoot}/eslint.config.js'],
+  // The testkits have no build target (building a lib must not build them), so this rule
+  // cannot see a tool's runtime use of them; enforce-module-boundaries decides who may.
+  ignoredDependencies: ['@tether/devstack', '@tether/rollout-sim'],
+};
+
 export default [
   {
     ignores: [
@@ -69,19 +81,7 @@ export default [
     languageOptions: { parser: jsonParser },
     plugins: { '@nx': nx },
     rules: {
-      '@nx/dependency-checks': [
-        'error',
-        {
-          buildTargets: ['build'],
-          checkMissingDependencies: true,
-          checkObsoleteDependencies: true,
-          checkVersionMismatches: true,
-          ignoredFiles: ['{projectRoot}/vitest.config.ts', '{projectRoot}/eslint.config.js'],
-          // The testkits have no build target (building a lib must not build them), so this rule
-          // cannot see a tool's runtime use of them; enforce-module-boundaries decides who may.
-          ignoredDependencies: ['@tether/devstack', '@tether/rollout-sim'],
-        },
-      ],
+      '@nx/dependency-checks': ['error', dependencyChecks],
     },
   },
   {
@@ -91,17 +91,7 @@ export default [
     // checked everywhere else; missing and obsolete dependencies are still checked here.
     files: ['tools/chart-verify/package.json'],
     rules: {
-      '@nx/dependency-checks': [
-        'error',
-        {
-          buildTargets: ['build'],
-          checkMissingDependencies: true,
-          checkObsoleteDependencies: true,
-          checkVersionMismatches: false,
-          ignoredFiles: ['{projectRoot}/vitest.config.ts', '{projectRoot}/eslint.config.js'],
-          ignoredDependencies: ['@tether/devstack', '@tether/rollout-sim'],
-        },
-      ],
+      '@nx/dependency-checks': ['error', { ...dependencyChecks, checkVersionMismatches: false }],
     },
   },
   prettier,
