@@ -1,29 +1,17 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Servers, startServers, waitFor } from './support.ts';
-
-const bare = new URL('./fixtures/bare-graphile.ts', import.meta.url).pathname;
+import { bareWorkers, type Servers, startServers, waitFor } from './support.ts';
 
 describe('control: bare graphile-worker and a killed worker', () => {
   let s: Servers;
-  const children: ReturnType<typeof spawn>[] = [];
+  const { start, killAll } = bareWorkers(() => s);
   beforeAll(async () => {
     s = await startServers();
   });
   afterAll(async () => {
-    for (const child of children) child.kill('SIGKILL');
+    killAll();
     await s?.close();
   });
-
-  const start = () => {
-    const child = spawn(process.execPath, ['--conditions=@tether/source', bare], {
-      env: { ...process.env, DATABASE_URL: s.server.url },
-      stdio: 'ignore',
-    });
-    children.push(child);
-    return child;
-  };
 
   // Shortened from the 60 s: 40 s is well past our recovery bound (lease 10 s + sweep 2 s +
   // poll 1 s, asserted < 30 s in recovery.test.ts), and graphile-worker's own expiry is 4 hours.

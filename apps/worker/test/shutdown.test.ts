@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectGapFree, type Servers, startServers, waitFor } from './support.ts';
+import { bareWorkers, expectGapFree, type Servers, startServers, waitFor } from './support.ts';
 
 const final = (status: string) => ['succeeded', 'failed', 'cancelled'].includes(status);
 
@@ -67,27 +66,16 @@ describe('SIGTERM to a worker mid-job', () => {
   }, 120_000);
 });
 
-const bare = new URL('./fixtures/bare-graphile.ts', import.meta.url).pathname;
-
 describe('control: bare graphile-worker, SIGTERM mid-job, then SIGKILL at the grace deadline', () => {
   let s: Servers;
-  const children: ReturnType<typeof spawn>[] = [];
+  const { start, killAll } = bareWorkers(() => s);
   beforeAll(async () => {
     s = await startServers();
   });
   afterAll(async () => {
-    for (const child of children) child.kill('SIGKILL');
+    killAll();
     await s?.close();
   });
-
-  const start = () => {
-    const child = spawn(process.execPath, ['--conditions=@tether/source', bare], {
-      env: { ...process.env, DATABASE_URL: s.server.url },
-      stdio: 'ignore',
-    });
-    children.push(child);
-    return child;
-  };
 
   // The kubelet's way: SIGTERM, then SIGKILL once the grace period (4 s, as above) is over. The bare
   // fixture runs with `noHandleSignals` and no handler of its own, so Node's default ends it on

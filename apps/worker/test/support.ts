@@ -1,6 +1,7 @@
 import { type AppProcess, EphemeralPostgres, EphemeralRedis, startApp } from '@tether/devstack';
 import { enqueueJob, readEvents, type Job, type JobEvent, getJob, JOB_EVENTS_STREAM } from '@tether/jobs';
 import { migrate } from '@tether/migrations';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 
@@ -105,4 +106,27 @@ export async function waitFor<T>(
 /** Seq numbers 1..n in order, no gap, no repeat. */
 export function expectGapFree(seqs: number[]): boolean {
   return seqs.every((seq, i) => seq === i + 1);
+}
+
+const bareWorkerEntry = new URL('./fixtures/bare-graphile.ts', import.meta.url).pathname;
+
+/**
+ * Bare graphile-worker processes (the controls' naive worker) against `servers().server`; `killAll`
+ * SIGKILLs every one started. `servers` is a getter because the servers start in a beforeAll.
+ */
+export function bareWorkers(servers: () => Servers): { start(): ChildProcess; killAll(): void } {
+  const children: ChildProcess[] = [];
+  return {
+    start() {
+      const child = spawn(process.execPath, ['--conditions=@tether/source', bareWorkerEntry], {
+        env: { ...process.env, DATABASE_URL: servers().server.url },
+        stdio: 'ignore',
+      });
+      children.push(child);
+      return child;
+    },
+    killAll() {
+      for (const child of children) child.kill('SIGKILL');
+    },
+  };
 }
