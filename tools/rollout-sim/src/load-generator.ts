@@ -8,8 +8,14 @@ export interface LoadOptions {
   ratePerSec: number;
   /** How long to send. The run then waits for the requests still in flight. */
   durationMs: number;
-  /** Keep-alive connections the agent may open. Default 16. */
+  /** Connections the agent may have open at once. Default 16. */
   maxSockets?: number;
+  /**
+   * Reuse connections (default true). false: one TCP connection per request (`Connection: close`),
+   * like traffic from many clients — every request is routed by the Service anew, so a pod that
+   * stops listening while its endpoint is still routed refuses requests.
+   */
+  keepAlive?: boolean;
   /**
    * A request without a response this long after it was due counts as failed ('timeout'), time
    * spent waiting for a free connection included: a client that cannot keep up fails requests
@@ -70,7 +76,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const header = (options.responderHeader ?? 'x-pod').toLowerCase();
   if (url.protocol !== 'http:') throw invalidOption('url', `must be an http:// URL, got ${options.url}`);
 
-  const agent = new Agent({ keepAlive: true, maxSockets });
+  if (options.keepAlive !== undefined && typeof options.keepAlive !== 'boolean')
+    throw invalidOption('keepAlive', `must be true or false, got ${String(options.keepAlive)}`);
+  const agent = new Agent({ keepAlive: options.keepAlive ?? true, maxSockets });
   const report: LoadReport = {
     sent: 0,
     succeeded: 0,
@@ -88,6 +96,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const inFlight = new Set<Promise<void>>();
   const method = options.method ?? 'GET';
   const headers = { ...options.headers };
+  // An Agent with a finite maxSockets keeps connections alive whatever its keepAlive flag (to hand
+  // them to queued requests); an explicit Connection: close makes each request a connection of its own.
+  if (options.keepAlive === false) headers['connection'] = 'close';
   if (options.body !== undefined) headers['content-length'] = String(Buffer.byteLength(options.body));
   const one = (): Promise<void> =>
     new Promise<void>((resolve) => {

@@ -33,6 +33,32 @@ describe('runLoad', () => {
     expect(report.connectionsOpened).toBeLessThanOrEqual(4);
   });
 
+  it('opens one connection per request with keepAlive false, each seen by the server as new', async () => {
+    const peers = new Set<string>();
+    // Slow enough that requests queue for the 2 sockets: a queued request must still get a new one.
+    const server = createServer((req, res) => {
+      peers.add(`${req.socket.remotePort}`);
+      setTimeout(() => res.end(), 5);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const report = await runLoad({
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+      ratePerSec: 400,
+      durationMs: 300,
+      maxSockets: 2,
+      keepAlive: false,
+    });
+    server.close();
+    expect(report.sent).toBeGreaterThan(10);
+    expect(report.succeeded).toBe(report.sent);
+    expect(report.connectionsOpened).toBe(report.sent);
+    expect(peers.size).toBe(report.sent);
+    await expect(
+      runLoad({ url: 'http://127.0.0.1:1/', ratePerSec: 1, durationMs: 10, keepAlive: 'no' as never }),
+    ).rejects.toThrow(/keepAlive/);
+  });
+
   it('counts connection failures by error code', async () => {
     const server = createServer((req) => req.socket.destroy());
     server.listen(0, '127.0.0.1');

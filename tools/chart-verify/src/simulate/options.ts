@@ -38,8 +38,10 @@ export interface SimulateOptions {
   body?: string;
   /** A request without a response after this long fails. Default 10000 ms. */
   timeoutMs: number;
-  /** Keep-alive connections of the HTTP load. Default 16. */
+  /** Connections of the HTTP load open at once. Default 16. */
   maxSockets: number;
+  /** Reuse connections; false opens one per request. Default true. */
+  keepAlive: boolean;
   /** WebSocket clients kept connected through the Service. Default 0. */
   wsClients: number;
   wsPath: string;
@@ -103,7 +105,10 @@ Load (through the Service)
   --header "Name: value"    request and WebSocket handshake header (repeatable)
   --body TEXT               request body (set content-type with --header)
   --timeout-ms N            a request without a response after this long fails (default 10000)
-  --max-sockets N           keep-alive connections (default 16)
+  --max-sockets N           connections open at once (default 16)
+  --no-keep-alive           one connection per request, as from many clients: every request is
+                            routed anew, so a pod that stops listening while still routed fails
+                            requests (default: keep-alive connections, pinned to their pod)
   --ws-clients N            WebSocket clients kept connected, reconnecting after each close (default 0)
   --ws-path P               WebSocket path (default /)
   --ws-message TEXT         sent by each client after every open
@@ -144,6 +149,7 @@ export function parseSimulateArgs(argv: string[]): SimulateOptions {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
+      allowNegative: true,
       strict: true,
       options: {
         chart: { type: 'string' },
@@ -166,6 +172,7 @@ export function parseSimulateArgs(argv: string[]): SimulateOptions {
         body: { type: 'string' },
         'timeout-ms': { type: 'string' },
         'max-sockets': { type: 'string' },
+        'keep-alive': { type: 'boolean' },
         'ws-clients': { type: 'string' },
         'ws-path': { type: 'string' },
         'ws-message': { type: 'string' },
@@ -226,6 +233,7 @@ export function parseSimulateArgs(argv: string[]): SimulateOptions {
     ...(v.body === undefined ? {} : { body: v.body }),
     timeoutMs: integer('timeout-ms', v['timeout-ms'], 10_000, 1),
     maxSockets: integer('max-sockets', v['max-sockets'], 16, 1),
+    keepAlive: v['keep-alive'] ?? true,
     wsClients: integer('ws-clients', v['ws-clients'], 0),
     wsPath: v['ws-path'] ?? '/',
     ...(v['ws-message'] === undefined ? {} : { wsMessage: v['ws-message'] }),

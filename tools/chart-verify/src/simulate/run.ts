@@ -79,6 +79,7 @@ export async function simulate(
             // Stopped by the abort below, once the rollouts are done.
             durationMs: 24 * 3600_000,
             maxSockets: options.maxSockets,
+            keepAlive: options.keepAlive,
             timeoutMs: options.timeoutMs,
             method: options.method,
             headers,
