@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { trackGroup, untrackGroup } from './cleanup.ts';
 import { freePort } from './ports.ts';
 
 export interface AppProcess {
@@ -19,7 +20,9 @@ export interface AppProcess {
 
 /**
  * Runs an app's entry point (`apps/<name>/src/main.ts`) as Kubernetes would run the container:
- * its own process, configuration only through the environment, SIGTERM to stop.
+ * its own process, configuration only through the environment, SIGTERM to stop. The app runs in a
+ * process group of its own, tracked like the servers: it never outlives its owner, even one killed
+ * with SIGKILL (the devstack's watchdog reaps it).
  */
 export async function startApp(entry: string, env: Record<string, string | undefined>): Promise<AppProcess> {
   const port = await freePort();
@@ -33,7 +36,13 @@ export async function startApp(entry: string, env: Record<string, string | undef
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
+  const pgid = child.pid;
+  if (pgid !== undefined) {
+    trackGroup(pgid);
+    child.once('exit', () => untrackGroup(pgid));
+  }
   let output = '';
   for (const stream of [child.stdout, child.stderr]) {
     if (stream) createInterface({ input: stream }).on('line', (line) => (output += `${line}\n`));

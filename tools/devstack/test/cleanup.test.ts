@@ -9,6 +9,10 @@ import { isAlive } from '../src/index.ts';
 interface Started {
   pgPid: number;
   redisPid: number;
+  /** Started with startApp. */
+  appPid: number;
+  /** The same script spawned plainly: the control, which nothing reaps. */
+  plainPid: number;
   dirs: string[];
 }
 
@@ -34,18 +38,35 @@ async function startChild(mode: 'sigkill' | 'throw') {
 describe('cleanup', () => {
   it('leaves no server or temp dir behind when the owner is killed with SIGKILL (the watchdog reaps)', async () => {
     const { child, started } = await startChild('sigkill');
-    expect(isAlive(started.pgPid) && isAlive(started.redisPid)).toBe(true);
+    expect(isAlive(started.pgPid) && isAlive(started.redisPid) && isAlive(started.appPid)).toBe(true);
     child.kill('SIGKILL');
     await once(child, 'exit');
-    expect(await until(() => !isAlive(started.pgPid) && !isAlive(started.redisPid), 10_000)).toBe(true);
-    expect(await until(() => started.dirs.every((d) => !existsSync(d)), 5_000)).toBe(true);
+    try {
+      expect(
+        await until(
+          () => !isAlive(started.pgPid) && !isAlive(started.redisPid) && !isAlive(started.appPid),
+          10_000,
+        ),
+      ).toBe(true);
+      expect(await until(() => started.dirs.every((d) => !existsSync(d)), 5_000)).toBe(true);
+      // Control: a child the devstack was not told about outlives the SIGKILLed owner.
+      expect(isAlive(started.plainPid)).toBe(true);
+    } finally {
+      if (isAlive(started.plainPid)) process.kill(started.plainPid, 'SIGKILL');
+    }
   });
 
   it('leaves nothing behind when the owner crashes with an uncaught error', async () => {
     const { child, started } = await startChild('throw');
     const [code] = (await once(child, 'exit')) as [number];
+    if (isAlive(started.plainPid)) process.kill(started.plainPid, 'SIGKILL');
     expect(code).not.toBe(0);
-    expect(await until(() => !isAlive(started.pgPid) && !isAlive(started.redisPid), 5_000)).toBe(true);
+    expect(
+      await until(
+        () => !isAlive(started.pgPid) && !isAlive(started.redisPid) && !isAlive(started.appPid),
+        5_000,
+      ),
+    ).toBe(true);
     expect(started.dirs.every((d) => !existsSync(d))).toBe(true);
   });
 });
