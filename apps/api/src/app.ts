@@ -3,6 +3,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { requireAuth, type Authenticate } from './auth.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { outageProblem } from './outage.ts';
+import { problemDocsRouter } from './problem-docs.ts';
 import { ProblemError, sendProblem } from './problems.ts';
 import { jobsRouter } from './routes/jobs.ts';
 
@@ -24,6 +25,7 @@ const ROUTES: { pattern: RegExp; methods: string[] }[] = [
   { pattern: /^\/v1\/jobs\/[^/]+\/?$/, methods: ['GET'] },
   { pattern: /^\/v1\/jobs\/[^/]+\/cancel\/?$/, methods: ['POST'] },
   { pattern: /^\/openapi\.json$/, methods: ['GET'] },
+  { pattern: /^\/problems(\/[^/]+)?\/?$/, methods: ['GET'] },
 ];
 
 /** The jobs API as an Express app (main.ts serves it; tests serve it on a real socket too). */
@@ -38,6 +40,7 @@ export function createApi(options: ApiOptions): express.Express {
   app.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(openapi);
   });
+  app.use(problemDocsRouter());
   app.use(requireAuth(options.authenticate));
   app.use(
     express.json({ limit: options.bodyLimit ?? '64kb', type: ['application/json', 'application/*+json'] }),
