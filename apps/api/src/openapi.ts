@@ -11,6 +11,8 @@ import {
   JobSchema,
   ListJobsQuery,
   ProblemSchema,
+  ProblemTypeIndexSchema,
+  ProblemTypeSchema,
 } from './schemas.ts';
 
 function problems(...slugs: ProblemSlug[]): ZodOpenApiResponsesObject {
@@ -55,7 +57,9 @@ export function buildOpenApiDocument(
     info: {
       title: 'Tether jobs API',
       version: '1.0.0',
-      description: 'Queue jobs, follow them, cancel them. Errors are RFC 9457 application/problem+json.',
+      description:
+        'Queue jobs, follow them, cancel them. Errors are RFC 9457 application/problem+json; each `type` ' +
+        'is `/problems/<slug>` and documented there.',
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
@@ -136,6 +140,46 @@ export function buildOpenApiDocument(
           summary: 'This document',
           security: [],
           responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': {} } } },
+        },
+      },
+      '/problems': {
+        get: {
+          operationId: 'problemTypes',
+          summary: 'Every problem type this API answers with',
+          description: 'HTML by default; JSON with `Accept: application/json`.',
+          security: [],
+          responses: {
+            '200': {
+              description: 'The index',
+              content: {
+                'text/html': { schema: z.string() },
+                'application/json': { schema: ProblemTypeIndexSchema },
+              },
+            },
+          },
+        },
+      },
+      '/problems/{slug}': {
+        get: {
+          operationId: 'problemType',
+          summary: 'The documentation a problem+json `type` dereferences to',
+          description:
+            'Every `type` is `/problems/<slug>`, a relative reference resolved against the request URI ' +
+            '(RFC 9457 §3.1.1). HTML by default; JSON with `Accept: application/json`.',
+          security: [],
+          requestParams: {
+            path: z.object({ slug: z.enum(Object.keys(PROBLEMS) as [ProblemSlug, ...ProblemSlug[]]) }),
+          },
+          responses: {
+            '200': {
+              description: 'The problem type: status, title, meaning, what to do, the TETHER_* codes',
+              content: {
+                'text/html': { schema: z.string() },
+                'application/json': { schema: ProblemTypeSchema },
+              },
+            },
+            ...problems('not-found'),
+          },
         },
       },
     },

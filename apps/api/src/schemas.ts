@@ -58,7 +58,11 @@ export const JobPageSchema = z
 
 export const ProblemSchema = z
   .object({
-    type: z.string().meta({ description: 'Stable identifier of the failure: urn:tether:problem:<slug>' }),
+    type: z.string().meta({
+      description:
+        'Stable identifier of the failure: the relative URI reference /problems/<slug>, the same string in ' +
+        'every deployment. Resolved against the request URI it is a page documenting the problem type.',
+    }),
     title: z.string(),
     status: z.int().min(400).max(599),
     detail: z.string().optional(),
@@ -66,6 +70,23 @@ export const ProblemSchema = z
     errors: z.array(z.strictObject({ pointer: z.string(), detail: z.string() })).optional(),
   })
   .meta({ id: 'Problem', description: 'RFC 9457 problem details' });
+
+/** What `GET /problems/{slug}` answers with `Accept: application/json`. */
+export const ProblemTypeSchema = z
+  .strictObject({
+    type: z.string().meta({ description: '/problems/<slug>, as in problem+json answers' }),
+    slug: z.string(),
+    status: z.int().min(400).max(599),
+    title: z.string(),
+    meaning: z.string(),
+    action: z.string().meta({ description: 'What the client should do' }),
+    codes: z.array(z.string()).meta({ description: 'The TETHER_* codes this answer stands for' }),
+  })
+  .meta({ id: 'ProblemType', description: 'The documentation of one problem type' });
+
+export const ProblemTypeIndexSchema = z
+  .strictObject({ problems: z.array(ProblemTypeSchema) })
+  .meta({ id: 'ProblemTypeIndex' });
 
 export const JobIdParams = z.strictObject({
   id: z.guid().meta({ description: 'Job id (uuid)', override: { format: 'uuid' } }),

@@ -120,7 +120,7 @@ describe('malformed input: 4xx problem+json, never 5xx', () => {
     expectProblem(await api.call('GET', '/v1/jobs?sort=id', { sub: 'fuzzer' }), 400, 'invalid-parameter');
     const notFound = await api.call('GET', '/v2/things', { sub: 'fuzzer' });
     expect(notFound.status).toBe(404);
-    expect(notFound.body.type).toBe('urn:tether:problem:not-found');
+    expect(notFound.body.type).toBe('/problems/not-found');
     const wrongMethod = await api.call('DELETE', '/v1/jobs', { sub: 'fuzzer' });
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get('allow')).toBe('GET, POST');
@@ -182,7 +182,7 @@ describe('malformed input: 4xx problem+json, never 5xx', () => {
     // A path outside the document (`/v1/jobs//cancel`) gets the generic route 404, and a method the
     // document does not declare on a path (`/v1/jobs/./cancel` is `/v1/jobs/cancel` once the URL is
     // normalised: POST on a job id) the generic 405; everything else is declared.
-    const generic = ['urn:tether:problem:not-found', 'urn:tether:problem:method-not-allowed'];
+    const generic = ['/problems/not-found', '/problems/method-not-allowed'];
     if (!generic.includes(response.body?.type)) expectMatchesOpenApi(response);
   }
 

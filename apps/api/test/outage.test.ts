@@ -57,7 +57,7 @@ describe('Postgres outages', () => {
       expectMatchesOpenApi(response);
       if (response.status === 503) {
         expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
-        expect(response.body.type).toBe('urn:tether:problem:service-unavailable');
+        expect(response.body.type).toBe('/problems/service-unavailable');
       }
     }
     const accepted = responses.filter((r) => r.status === 202).map((r) => r.body.id as string);

@@ -51,17 +51,17 @@ export interface ApiResponse {
 /** The API in this process on a real socket, on the given database (migrated by the caller). */
 export async function startApi(
   databaseUrl: string,
-  options: Partial<Omit<ApiOptions, 'db' | 'authenticate'>> & { auth?: AuthOptions; poolMax?: number } = {},
+  options: Partial<Omit<ApiOptions, 'db'>> & { auth?: AuthOptions; poolMax?: number } = {},
 ): Promise<RunningApi> {
   const db = createPgPool({
     connectionString: databaseUrl,
     max: options.poolMax ?? 25,
     logger: { warn() {}, error() {}, info() {}, debug() {} } as never,
   });
-  const { auth, poolMax: _poolMax, ...apiOptions } = options;
+  const { auth, poolMax: _poolMax, authenticate, ...apiOptions } = options;
   const app = createApi({
     db,
-    authenticate: createAuthenticator(auth ?? { secret: SECRET }),
+    authenticate: authenticate ?? createAuthenticator(auth ?? { secret: SECRET }),
     ...apiOptions,
   });
   const server = createServer(app);
@@ -170,7 +170,7 @@ export function expectMatchesOpenApi(response: ApiResponse): void {
 export function expectProblem(response: ApiResponse, status: number, slug: string): void {
   expect({ status: response.status, type: response.body?.type }, JSON.stringify(response.body)).toEqual({
     status,
-    type: `urn:tether:problem:${slug}`,
+    type: `/problems/${slug}`,
   });
   expect(response.headers.get('content-type')).toBe('application/problem+json');
   expect(response.body.status).toBe(status);

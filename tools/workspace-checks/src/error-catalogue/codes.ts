@@ -2,7 +2,8 @@
  * The source of `docs/errors.md`: every `TETHER_*` code the libs and apps throw, who throws it,
  * whether it is retryable and what to do about it. `errors-catalogue.test.ts` fails when a code
  * thrown in source is missing here, when an entry names a code nobody throws, when an exported
- * error class disagrees with its entry, and when the generated page is stale.
+ * error class disagrees with its entry, and when the generated page is stale. Which API problem type
+ * answers a code is the API's to say: `codes` in apps/api/src/problems.ts.
  */
 export interface CatalogueEntry {
   code: `TETHER_${string}`;
@@ -15,8 +16,6 @@ export interface CatalogueEntry {
   meaning: string;
   /** What the caller or operator should do. */
   action: string;
-  /** The problem+json type apps/api answers with, when it maps the code (`urn:tether:problem:<slug>`). */
-  problem?: string;
 }
 
 export const CATALOGUE: CatalogueEntry[] = [
@@ -60,7 +59,6 @@ export const CATALOGUE: CatalogueEntry[] = [
     action:
       'Fail the request (503 + `Retry-After`); do not retry again in a layer above (retry amplification). ' +
       'Look at `cause` and the outage spans for the dependency.',
-    problem: 'service-unavailable',
   },
   {
     code: 'TETHER_DEADLINE_EXCEEDED',
@@ -70,7 +68,6 @@ export const CATALOGUE: CatalogueEntry[] = [
     meaning: "The call's deadline passed, retries included; `cause` is the last attempt's error.",
     action:
       'Fail the request (503); raise `deadlineMs` only if the dependency is known to be slow, not down.',
-    problem: 'service-unavailable',
   },
   {
     code: 'TETHER_RETRY_BUDGET_EXHAUSTED',
@@ -80,7 +77,6 @@ export const CATALOGUE: CatalogueEntry[] = [
     meaning:
       "The dependency's retry budget is spent: retrying now would multiply the load on a failing dependency.",
     action: 'Fail the request (503) instead of looping; the budget refills as calls succeed.',
-    problem: 'service-unavailable',
   },
   {
     code: 'TETHER_BREAKER_OPEN',
@@ -89,7 +85,6 @@ export const CATALOGUE: CatalogueEntry[] = [
     retryable: true,
     meaning: "The dependency's circuit breaker is open: the call failed fast, nothing was sent.",
     action: 'Answer 503 with `Retry-After`; the breaker probes again after `halfOpenAfterMs`.',
-    problem: 'service-unavailable',
   },
   {
     code: 'TETHER_POOL_DRAINING',
@@ -99,7 +94,6 @@ export const CATALOGUE: CatalogueEntry[] = [
     meaning: 'The pool or Redis client is draining (shutdown started): new work is refused at once.',
     action:
       'Answer 503; another replica takes the request. Seen outside a shutdown, it is a bug in the caller.',
-    problem: 'service-unavailable',
   },
   {
     code: 'TETHER_PG_COMMIT_OUTCOME_UNKNOWN',
@@ -111,7 +105,6 @@ export const CATALOGUE: CatalogueEntry[] = [
       'or may not have applied.',
     action:
       'Never retry blindly: look the row up (by its id or idempotency key) to learn whether it committed.',
-    problem: 'service-unavailable',
   },
   {
     code: 'TETHER_PG_TRANSACTION_ROLLED_BACK',
@@ -187,7 +180,6 @@ export const CATALOGUE: CatalogueEntry[] = [
     meaning:
       'The Idempotency-Key was already used by this owner for a different request (`jobId` is its job).',
     action: 'Use a new key for a new request; resend the original body to get the original job.',
-    problem: 'idempotency-key-reused',
   },
   {
     code: 'TETHER_JOBS_INVALID_CURSOR',
@@ -196,7 +188,6 @@ export const CATALOGUE: CatalogueEntry[] = [
     retryable: false,
     meaning: 'A pagination cursor this lib did not produce.',
     action: 'Pass back a `nextCursor` exactly as returned, or start from the first page.',
-    problem: 'invalid-cursor',
   },
   {
     code: 'TETHER_JOBS_INVALID_INPUT',
@@ -215,7 +206,6 @@ export const CATALOGUE: CatalogueEntry[] = [
     retryable: false,
     meaning: 'The job does not exist (or is not visible to this owner) where the caller required it.',
     action: 'Answer 404; never reveal whether someone else owns it.',
-    problem: 'job-not-found',
   },
   {
     code: 'TETHER_AUTH_TOKEN_REJECTED',
@@ -226,7 +216,6 @@ export const CATALOGUE: CatalogueEntry[] = [
       'The bearer token is missing, malformed, expired, wrongly signed or has no `sub` ' +
       '(`reason` says which).',
     action: 'Answer 401 (close 4401 on a WebSocket); the client refreshes its token.',
-    problem: 'unauthorized',
   },
   {
     code: 'TETHER_AUTH_KEYS_UNAVAILABLE',
@@ -235,7 +224,6 @@ export const CATALOGUE: CatalogueEntry[] = [
     retryable: true,
     meaning: 'The JWKS signing keys could not be fetched, so the token could not be checked.',
     action: 'Answer 503 (the client did nothing wrong); check the JWKS endpoint (`AUTH_JWKS_URL`).',
-    problem: 'service-unavailable',
   },
   {
     code: 'TETHER_WS_AUTH_FAILED',
