@@ -37,6 +37,11 @@ function problems(...slugs: ProblemSlug[]): ZodOpenApiResponsesObject {
   return byStatus;
 }
 
+/** A documentation page: HTML by default, JSON when the client asks for it. */
+function htmlOrJson(description: string, schema: z.ZodType) {
+  return { description, content: { 'text/html': { schema: z.string() }, 'application/json': { schema } } };
+}
+
 const always: ProblemSlug[] = ['unauthorized', 'service-unavailable', 'internal-error'];
 
 /** Renders the OpenAPI 3.1 document from the same zod schemas the handlers use. */
@@ -149,13 +154,7 @@ export function buildOpenApiDocument(
           description: 'HTML by default; JSON with `Accept: application/json`.',
           security: [],
           responses: {
-            '200': {
-              description: 'The index',
-              content: {
-                'text/html': { schema: z.string() },
-                'application/json': { schema: ProblemTypeIndexSchema },
-              },
-            },
+            '200': htmlOrJson('The index', ProblemTypeIndexSchema),
           },
         },
       },
@@ -171,13 +170,10 @@ export function buildOpenApiDocument(
             path: z.object({ slug: z.enum(Object.keys(PROBLEMS) as [ProblemSlug, ...ProblemSlug[]]) }),
           },
           responses: {
-            '200': {
-              description: 'The problem type: status, title, meaning, what to do, the TETHER_* codes',
-              content: {
-                'text/html': { schema: z.string() },
-                'application/json': { schema: ProblemTypeSchema },
-              },
-            },
+            '200': htmlOrJson(
+              'The problem type: status, title, meaning, what to do, the TETHER_* codes',
+              ProblemTypeSchema,
+            ),
             ...problems('not-found'),
           },
         },
