@@ -8,13 +8,15 @@ import type { Duplex } from 'node:stream';
 import { bearerToken, TokenKeysUnavailableError, type TokenVerifier } from '@tether/auth';
 import type { Queryable } from '@tether/jobs';
 import type { TetherRedis } from '@tether/pooling';
-import { type WebSocket, WebSocketServer } from 'ws';
+import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { Hub, type Subscriber } from './hub.ts';
 import { type GatewayOptions, resolveGatewayOptions } from './options.ts';
 import { clientMessage, CLOSE, errorFrame, type ErrorCode } from './protocol.ts';
 import { StreamReader } from './stream-reader.ts';
 
 export const STREAM_PATH = '/v1/stream';
+/** How often expired tokens are looked for: a connection is closed with 4401 at most this long after `exp`. */
+export const EXPIRY_SWEEP_MS = 1_000;
 
 export interface GatewayDeps {
   db: Queryable;
@@ -39,43 +41,59 @@ function reject(socket: Duplex, status: number, title: string, headers: Record<s
   );
 }
 
-/**
- * A listener defined here, not inline: a closure created in `upgrade` would share that function's
- * context, which holds the request (headers, URL) for as long as the socket lives: about 1.6 KiB per
- * idle connection, measured by the ws benchmark.
+/** The connection behind each socket: the listeners below are shared by every socket and find it here. */
+const connectionOf = new WeakMap<WebSocket, Connection>();
+
+/*
+ * Listeners defined once, not per connection (memory per idle connection, measured by the ws
+ * benchmark): a closure created in `upgrade` would share that function's context, which holds the
+ * request (headers, URL) for as long as the socket lives, and a closure per event per socket costs a
+ * function and a context each. ws calls them with the socket as `this`.
  */
 function ignore(): void {}
+
+function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  void connectionOf.get(this)?.onMessage(data.toString(), isBinary);
+}
+
+function onPong(this: WebSocket): void {
+  const connection = connectionOf.get(this);
+  if (connection) connection.awaitingPong = false;
+}
+
+function onClose(this: WebSocket): void {
+  connectionOf.get(this)?.onClose();
+}
+
+/** Token-bucket state of a connection that has sent something: idle connections never allocate it. */
+interface MessageBudget {
+  tokens: number;
+  refilledAt: number;
+  rateLimited: number;
+}
 
 class Connection implements Subscriber {
   readonly owner: string;
   private readonly ws: WebSocket;
   private readonly gateway: Gateway;
-  private tokens: number;
-  private refilledAt = Date.now();
-  private rateLimited = 0;
+  private budget: MessageBudget | undefined;
   /** Subscribes still reading history: they count against the limit before they are registered. */
   private pendingSubscribes = 0;
   /** A ping went out and no pong came back yet (the gateway's heartbeat sweep reads it). */
   awaitingPong = false;
-  private expiry: NodeJS.Timeout | undefined;
+  /** The token's `exp` as the gateway's expiry sweep counts it (see `Gateway.expirySecond`); 0: none. */
+  readonly expiresAtSecond: number;
 
-  constructor(gateway: Gateway, ws: WebSocket, owner: string, expiresAt: number | undefined) {
+  constructor(gateway: Gateway, ws: WebSocket, owner: string, expiresAtSecond: number) {
     this.gateway = gateway;
     this.ws = ws;
     this.owner = owner;
-    const o = gateway.options;
-    this.tokens = o.messageBurst;
-    ws.on('message', (data, isBinary) => void this.onMessage(data.toString(), isBinary));
-    ws.on('pong', () => {
-      this.awaitingPong = false;
-    });
-    ws.on('close', () => this.onClose());
-    ws.on('error', () => {});
-    if (expiresAt !== undefined) {
-      // setTimeout's ceiling is ~24.8 days; a token living longer is checked again later.
-      const delay = Math.min(Math.max(0, expiresAt - Date.now()), 2_000_000_000);
-      this.expiry = setTimeout(() => this.ws.close(CLOSE.tokenInvalid, 'token expired'), delay);
-    }
+    this.expiresAtSecond = expiresAtSecond;
+    connectionOf.set(ws, this);
+    ws.on('message', onMessage);
+    ws.on('pong', onPong);
+    ws.on('close', onClose);
+    ws.on('error', ignore);
   }
 
   /** Pings the peer; the gateway's sweep terminates it if no pong came back by the deadline. */
@@ -90,6 +108,11 @@ class Connection implements Subscriber {
 
   terminate(): void {
     this.ws.terminate();
+  }
+
+  /** Closes with 4401: the token this connection was opened with has expired. */
+  expire(): void {
+    this.ws.close(CLOSE.tokenInvalid, 'token expired');
   }
 
   send(frame: string): void {
@@ -115,21 +138,22 @@ class Connection implements Subscriber {
   private allow(): boolean {
     const o = this.gateway.options;
     const now = Date.now();
-    this.tokens = Math.min(
+    const budget = (this.budget ??= { tokens: o.messageBurst, refilledAt: now, rateLimited: 0 });
+    budget.tokens = Math.min(
       o.messageBurst,
-      this.tokens + ((now - this.refilledAt) / 1000) * o.messagesPerSecond,
+      budget.tokens + ((now - budget.refilledAt) / 1000) * o.messagesPerSecond,
     );
-    this.refilledAt = now;
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
+    budget.refilledAt = now;
+    if (budget.tokens >= 1) {
+      budget.tokens -= 1;
       return true;
     }
-    this.rateLimited += 1;
-    if (this.rateLimited >= o.maxRateLimited) this.ws.close(CLOSE.policy, 'message rate limit');
+    budget.rateLimited += 1;
+    if (budget.rateLimited >= o.maxRateLimited) this.ws.close(CLOSE.policy, 'message rate limit');
     return false;
   }
 
-  private async onMessage(text: string, isBinary: boolean): Promise<void> {
+  async onMessage(text: string, isBinary: boolean): Promise<void> {
     if (!this.allow()) return this.error('rate_limited', 'too many messages; slow down');
     if (isBinary) return this.error('bad_request', 'frames must be JSON text');
     let parsed: unknown;
@@ -168,9 +192,7 @@ class Connection implements Subscriber {
     if (outcome === 'not_found') this.error('not_found', 'no such job', jobId);
   }
 
-  private onClose(): void {
-    clearTimeout(this.expiry);
-    this.gateway.hub.drop(this);
+  onClose(): void {
     this.gateway.forget(this);
   }
 }
@@ -182,8 +204,13 @@ export class Gateway {
   private readonly deps: GatewayDeps;
   private readonly reader: StreamReader;
   private readonly perUser = new Map<string, number>();
-  private readonly connections = new Set<Connection>();
+  /**
+   * Expiry seconds are counted from here (a second before start-up, so any token valid now counts
+   * 1 or more): small integers, which V8 stores unboxed in a connection, where a time in ms is boxed.
+   */
+  private readonly epochSecond = Math.floor(Date.now() / 1000) - 1;
   private heartbeat: NodeJS.Timeout | undefined;
+  private expirySweep: NodeJS.Timeout | undefined;
   private poller: NodeJS.Timeout | undefined;
   /** Counters for metrics and tests. */
   readonly stats = { slowConsumersClosed: 0 };
@@ -211,6 +238,7 @@ export class Gateway {
   attach(server: Server): void {
     this.reader.start();
     this.startHeartbeat();
+    this.startExpirySweep();
     server.on('upgrade', (req, socket, head) => void this.upgrade(req, socket, head));
   }
 
@@ -240,9 +268,28 @@ export class Gateway {
     }
     this.perUser.set(owner, open + 1);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      this.connections.add(new Connection(this, ws, owner, verified.expiresAt));
+      socket.off('error', ignore); // ws has its own error listener on the socket now
+      new Connection(this, ws, owner, this.expirySecond(verified.expiresAt));
       this.wss.emit('connection', ws, req);
     });
+  }
+
+  /** Every connection, found through its socket (`wss.clients`), so the gateway keeps no second set. */
+  private *connections(): IterableIterator<Connection> {
+    for (const ws of this.wss.clients) {
+      const connection = connectionOf.get(ws);
+      if (connection) yield connection;
+    }
+  }
+
+  /**
+   * `expiresAt` (ms) as a whole second counted from `epochSecond`: rounded up, since a JWT `exp` is
+   * whole seconds and the token is valid until that instant; at least 1, so 0 means "no expiry";
+   * capped where a small integer ends (~34 years: never, in practice).
+   */
+  private expirySecond(expiresAt: number | undefined): number {
+    if (expiresAt === undefined) return 0;
+    return Math.min(Math.max(1, Math.ceil(expiresAt / 1000) - this.epochSecond), 2 ** 30 - 1);
   }
 
   /**
@@ -252,17 +299,33 @@ export class Gateway {
    */
   private startHeartbeat(): void {
     this.heartbeat = setInterval(() => {
-      for (const connection of this.connections) connection.ping();
+      for (const connection of this.connections()) connection.ping();
       setTimeout(() => {
-        for (const connection of this.connections) if (connection.awaitingPong) connection.terminate();
+        for (const connection of this.connections()) if (connection.awaitingPong) connection.terminate();
       }, this.options.pongTimeoutMs).unref();
     }, this.options.pingIntervalMs);
     this.heartbeat.unref();
   }
 
+  /**
+   * Token expiry, one sweep for every connection instead of a timer each (a `Timeout` and its closure
+   * were ~0.3 KiB per idle connection): every `EXPIRY_SWEEP_MS`, connections whose token has expired
+   * are closed with 4401 — never before `exp`, at most one sweep (plus event-loop delay) after it.
+   */
+  private startExpirySweep(): void {
+    this.expirySweep = setInterval(() => {
+      const now = Math.floor(Date.now() / 1000) - this.epochSecond;
+      for (const connection of this.connections()) {
+        const expiresAt = connection.expiresAtSecond;
+        if (expiresAt !== 0 && expiresAt <= now) connection.expire();
+      }
+    }, EXPIRY_SWEEP_MS);
+    this.expirySweep.unref();
+  }
+
   /** Called by a connection that closed. */
   forget(connection: Connection): void {
-    this.connections.delete(connection);
+    this.hub.drop(connection);
     const left = (this.perUser.get(connection.owner) ?? 1) - 1;
     if (left <= 0) this.perUser.delete(connection.owner);
     else this.perUser.set(connection.owner, left);
@@ -288,6 +351,7 @@ export class Gateway {
   async close(): Promise<void> {
     clearInterval(this.poller);
     clearInterval(this.heartbeat);
+    clearInterval(this.expirySweep);
     await this.reader.stop();
   }
 }

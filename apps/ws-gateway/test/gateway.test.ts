@@ -164,11 +164,28 @@ describe('auth and ownership', () => {
     expect(mallory.frames.filter((f) => f.op === undefined)).toEqual([]);
   });
 
-  it('closes with 4401 when the token expires while connected', async () => {
-    const c = client(await token('alice', Math.floor(Date.now() / 1000) + 2));
-    await c.opened;
-    await c.until(() => c.closed !== undefined, 10_000, 'close');
-    expect(c.closed?.code).toBe(4401);
+  it('closes with 4401 when the token expires while connected, never before its exp, each on its own exp', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const [soon, later, lasting] = [
+      client(await token('alice', exp)),
+      client(await token('alice', exp + 2)),
+      client(await token('alice')),
+    ];
+    const closedAt = new Map<TestClient, number>();
+    for (const c of [soon, later, lasting]) c.ws.on('close', () => closedAt.set(c, Date.now()));
+    await Promise.all([soon.opened, later.opened, lasting.opened]);
+    await soon.until(() => soon.closed !== undefined, 10_000, 'the first expiry');
+    expect(soon.closed?.code).toBe(4401);
+    expect(closedAt.get(soon)).toBeGreaterThanOrEqual(exp * 1000);
+    expect(later.closed).toBeUndefined();
+    await later.until(() => later.closed !== undefined, 10_000, 'the second expiry');
+    expect(later.closed?.code).toBe(4401);
+    expect(closedAt.get(later)).toBeGreaterThanOrEqual((exp + 2) * 1000);
+    // Still served: the sweep that closed the others left it alone.
+    const jobId = await newJob(stack, 'alice');
+    lasting.send({ op: 'subscribe', jobId });
+    await lasting.until(() => lasting.frames.some((f) => f.op === 'subscribed'));
+    expect(lasting.closed).toBeUndefined();
   });
 });
 
@@ -230,6 +247,17 @@ describe('limits and bad input', () => {
       const third = new TestClient(limited.url, bearer);
       clients.push(third);
       await expect(third.opened).rejects.toThrow('HTTP 429');
+      // A closed connection gives its place back.
+      a.close();
+      await a.until(() => a.closed !== undefined);
+      await until(async () => {
+        const retry = new TestClient(limited.url, bearer);
+        clients.push(retry);
+        return retry.opened.then(
+          () => true,
+          () => false,
+        );
+      }, 'a connection once another closed');
     } finally {
       await limited.close();
     }
