@@ -132,8 +132,8 @@ export const PROBLEMS = {
     title: 'A dependency is unavailable; retry later',
     meaning:
       'The database (or the token signing keys) did not answer within the deadline, refused, is ' +
-      'restarting or lacks its schema. The request may not have been applied; a lost COMMIT is ' +
-      'answered this way too.',
+      'restarting or lacks its schema. The request may or may not have been applied: a COMMIT whose ' +
+      'outcome is unknown is answered this way too.',
     action:
       'Retry after `Retry-After` seconds, with the same `Idempotency-Key` for a job creation so that a ' +
       'job that was in fact created is returned instead of made twice.',

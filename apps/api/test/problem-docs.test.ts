@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import type { EphemeralPostgres } from '@tether/devstack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { outageProblem } from '../src/outage.ts';
 import { renderProblemIndex, renderProblemPage } from '../src/problem-docs.ts';
 import { PROBLEMS, type ProblemDefinition } from '../src/problems.ts';
 import {
@@ -205,5 +206,16 @@ describe('problem types point into the catalogue: GET /problems/<slug>', () => {
     const page = renderProblemPage(slug, hostile);
     expect(page).toContain('<code>&lt;img src=x onerror=alert(1)&gt;</code> &amp; &lt;b&gt;bold&lt;/b&gt;');
     expect(page).toContain('it&#39;s &quot;quoted&quot; &lt;/dd&gt;');
+  });
+});
+
+describe('the codes a problem page lists', () => {
+  it('are the codes the API answers 503 for, as outage.ts decides', () => {
+    // TETHER_AUTH_KEYS_UNAVAILABLE takes its own path (auth.ts; auth.test.ts, JWKS down -> 503).
+    const listed = PROBLEMS['service-unavailable'].codes.filter((c) => c !== 'TETHER_AUTH_KEYS_UNAVAILABLE');
+    expect(listed.length).toBeGreaterThan(0);
+    for (const code of listed) expect(outageProblem({ code })?.slug, code).toBe('service-unavailable');
+    // Control: a code the page does not list is not an outage.
+    expect(outageProblem({ code: 'TETHER_JOBS_NOT_FOUND' })).toBeUndefined();
   });
 });
