@@ -16,7 +16,9 @@ import {
   type Tracer,
   ValueType,
 } from '@opentelemetry/api';
+import type { Sampler } from '@opentelemetry/sdk-trace';
 import { redactUrl } from '@tether/redact';
+import { startSampledFirst, type TraceIdHandOff } from './sampling-first.ts';
 
 /**
  * The server span of every incoming HTTP/1 request, from Node's own `diagnostics_channel` events
@@ -35,6 +37,9 @@ import { redactUrl } from '@tether/redact';
  */
 export interface HttpServerSpanOptions {
   tracer: Tracer;
+  /** The SDK's sampler and id generator: the sampler decides before the SDK builds anything. */
+  sampler: Sampler;
+  ids: TraceIdHandOff;
   meter: Meter;
   /** Makes the request's context active for the handler (see RequestContextManager). */
   enter: (context: Context) => void;
@@ -127,7 +132,7 @@ function requestAttributes(request: IncomingMessage, socket: Socket, method: str
  * (sampled) span with `error.type: aborted` and are not counted in the duration histogram.
  */
 export function traceHttpServer(options: HttpServerSpanOptions): () => void {
-  const { tracer, enter, ignoredPaths } = options;
+  const { tracer, sampler, ids, enter, ignoredPaths } = options;
   // The headers the configured propagators read (OTEL_PROPAGATORS; W3C traceparent, tracestate, baggage by default).
   const propagationFields = propagation.fields().map((field) => field.toLowerCase());
   const duration: Histogram = options.meter.createHistogram('http.server.request.duration', {
@@ -191,7 +196,7 @@ export function traceHttpServer(options: HttpServerSpanOptions): () => void {
       ? propagation.extract(ROOT_CONTEXT, request.headers, defaultTextMapGetter)
       : ROOT_CONTEXT;
     // No attributes yet: the sampler decides before anything is built for the span.
-    const span = tracer.startSpan(method, { kind: SpanKind.SERVER }, parent);
+    const span = startSampledFirst(tracer, sampler, ids, method, SpanKind.SERVER, parent);
     const recording = span.isRecording();
     if (recording) {
       span.setAttributes(requestAttributes(request, socket, method));

@@ -26,6 +26,7 @@ import { createMetricReaders } from './metric-readers.ts';
 import { type ResolvedOptions, resolveOptions, type TelemetryOptions } from './options.ts';
 import { resourceAttributes } from './resource.ts';
 import { createSampler } from './sampler.ts';
+import { TraceIdHandOff } from './sampling-first.ts';
 
 export interface Telemetry {
   readonly serviceName: string;
@@ -84,6 +85,9 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   const spanProcessors: SpanProcessor[] | undefined =
     resolved.spanProcessors ?? (exporter ? undefined : [new NoopSpanProcessor()]);
   const contextManager = new RequestContextManager();
+  const metricReaders = createMetricReaders(resolved, prometheus);
+  const sampler = createSampler(resolved.sampler, resolved.sampleRatio);
+  const ids = new TraceIdHandOff();
   const sdk = new NodeSDK({
     contextManager,
     resource: defaultResource().merge(
@@ -102,9 +106,10 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     ...(process.env['OTEL_NODE_RESOURCE_DETECTORS']
       ? {}
       : { resourceDetectors: [hostDetector, osDetector, envDetector] }),
-    sampler: createSampler(resolved.sampler, resolved.sampleRatio),
+    sampler,
+    idGenerator: ids,
     ...(spanProcessors ? { spanProcessors } : { traceExporter: exporter as SpanExporter }),
-    metricReaders: createMetricReaders(resolved, prometheus),
+    metricReaders: metricReaders.readers,
     views: resolved.views,
     // We log with pino; an empty list stops the SDK from building a default OTLP log exporter.
     logRecordProcessors: [],
@@ -115,17 +120,29 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   // Before sdk.start(): the instrumentations' import hooks must find the loader hook in place.
   if (enabled) registerEsmHooks();
   sdk.start();
+  // After start(): the Prometheus reader it feeds from is bound to the MeterProvider now.
+  metricReaders.sharedPush?.bind();
   // After start(): the tracer and meter must come from the SDK's providers, not the no-op globals.
   const stopHttpServerSpans =
     enabled && resolved.instrumentations.http
       ? traceHttpServer({
           tracer: trace.getTracer('@tether/telemetry/http-server'),
+          sampler,
+          ids,
           meter: metrics.getMeter('@tether/telemetry/http-server'),
           enter: (context) => contextManager.enter(context),
           ignoredPaths: new Set(resolved.ignoreIncomingPaths),
         })
       : undefined;
 
+  // The shared push reader's final export collects from the Prometheus reader: before the SDK stops it.
+  const stopSdk = async (): Promise<void> => {
+    try {
+      await metricReaders.sharedPush?.reader.shutdown();
+    } finally {
+      await sdk.shutdown();
+    }
+  };
   let stopped: Promise<void> | undefined;
   const telemetry: Telemetry = {
     serviceName: resolved.serviceName,
@@ -148,7 +165,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     },
     shutdown() {
       stopHttpServerSpans?.();
-      stopped ??= withTimeout(sdk.shutdown(), resolved.shutdownTimeoutMs, 'shutdown').finally(() => {
+      stopped ??= withTimeout(stopSdk(), resolved.shutdownTimeoutMs, 'shutdown').finally(() => {
         if (running === telemetry) running = undefined;
       });
       return stopped;

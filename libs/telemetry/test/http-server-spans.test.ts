@@ -1,4 +1,5 @@
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { SamplingDecision, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, forkApp, waitFor } from './fork-app.ts';
 import type { PlainSpan } from './fixtures/telemetry-first.ts';
@@ -8,18 +9,20 @@ import type { PlainSpan } from './fixtures/telemetry-first.ts';
 let sampled: App;
 let unsampled: App;
 let disabled: App;
+let half: App;
 
 beforeAll(async () => {
   const env = { SPAN_EXPORT: 'memory', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio' };
-  [sampled, unsampled, disabled] = await Promise.all([
+  [sampled, unsampled, disabled, half] = await Promise.all([
     forkApp('lean-http-app.ts', { ...env, SERVICE_NAME: 'lean', OTEL_TRACES_SAMPLER_ARG: '1' }),
     forkApp('lean-http-app.ts', { ...env, SERVICE_NAME: 'lean-unsampled', OTEL_TRACES_SAMPLER_ARG: '0' }),
     forkApp('lean-http-app.ts', { ...env, SERVICE_NAME: 'lean-disabled', OTEL_SDK_DISABLED: 'true' }),
+    forkApp('lean-http-app.ts', { ...env, SERVICE_NAME: 'lean-half', OTEL_TRACES_SAMPLER_ARG: '0.5' }),
   ]);
 });
 
 afterAll(async () => {
-  await Promise.all([sampled?.stop(), unsampled?.stop(), disabled?.stop()]);
+  await Promise.all([sampled?.stop(), unsampled?.stop(), disabled?.stop(), half?.stop()]);
 });
 
 const url = (app: App, path: string) => `http://127.0.0.1:${app.ready['port']}${path}`;
@@ -128,6 +131,41 @@ describe('the lean HTTP server span (diagnostics_channel, no http instrumentatio
     for (const traceparent of carriers) expect(traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
     expect(new Set(carriers.map((c) => c?.split('-')[1])).size).toBe(3);
     expect(await unsampled.spans()).toHaveLength(0);
+  });
+
+  it('keeps the share of requests the ratio says, each by its trace id (decided once, not twice)', async () => {
+    // The sampler runs before the SDK's tracer, and again inside it for a kept span: the tracer must
+    // get the trace id already drawn. A second, independent draw would keep a quarter at 0.5.
+    const ratio = new TraceIdRatioBasedSampler(0.5);
+    const requests: { traceId: string; flags: string }[] = [];
+    for (let batch = 0; batch < 8; batch++) {
+      requests.push(
+        ...(await Promise.all(
+          Array.from({ length: 50 }, async (_, i) => {
+            const response = await fetch(url(half, `/items/half-${batch}-${i}`));
+            const { carrier } = (await response.json()) as { carrier: { traceparent: string } };
+            const [, traceId, , flags] = carrier.traceparent.split('-') as [string, string, string, string];
+            return { traceId, flags };
+          }),
+        )),
+      );
+    }
+    const kept = requests.filter((r) => r.flags === '01');
+    // 400 draws at 0.5: 200 ± 10 (one in a million outside 150..250); a double draw gives 100 ± 9.
+    expect(kept.length).toBeGreaterThan(150);
+    expect(kept.length).toBeLessThan(250);
+    const spans = await waitFor('the kept server spans', async () => {
+      const all = await serverSpans(half);
+      return all.length >= kept.length ? all : undefined;
+    });
+    const exported = new Set(spans.map((s) => s.traceId));
+    for (const r of requests) {
+      // Exported exactly when sampled, and the decision is the ratio sampler's for that trace id.
+      expect(exported.has(r.traceId)).toBe(r.flags === '01');
+      const accepted =
+        ratio.shouldSample(ROOT_CONTEXT, r.traceId).decision === SamplingDecision.RECORD_AND_SAMPLED;
+      expect(accepted).toBe(r.flags === '01');
+    }
   });
 
   it('counts every request in http.server.request.duration, sampled or not, and never probes', async () => {
