@@ -8,18 +8,22 @@ export interface LoadOptions {
   ratePerSec: number;
   /** How long to send. The run then waits for the requests still in flight. */
   durationMs: number;
-  /** Connections the agent may have open at once. Default 16. */
+  /**
+   * Keep-alive connections the client pool may have open at once; requests beyond them wait for a
+   * free one. Default 16. Not used with `keepAlive: false`.
+   */
   maxSockets?: number;
   /**
    * Reuse connections (default true). false: one TCP connection per request (`Connection: close`),
-   * like traffic from many clients — every request is routed by the Service anew, so a pod that
-   * stops listening while its endpoint is still routed refuses requests.
+   * opened when the request is due, like traffic from many independent clients: no request waits
+   * for another's connection, and every request is routed by the Service anew, so a pod that stops
+   * listening while its endpoint is still routed refuses requests.
    */
   keepAlive?: boolean;
   /**
    * A request without a response this long after it was due counts as failed ('timeout'), time
-   * spent waiting for a free connection included: a client that cannot keep up fails requests
-   * instead of queueing them without bound. Default 10000 ms.
+   * spent waiting for a free keep-alive connection included: a client that cannot keep up fails
+   * requests instead of queueing them without bound. Default 10000 ms.
    */
   timeoutMs?: number;
   /** Response header naming the pod that answered; counted in `byResponder`. Default 'x-pod'. */
@@ -63,9 +67,16 @@ export interface LoadReport {
 const tickMs = 10;
 
 /**
- * A bounded HTTP load generator over keep-alive connections (node:http Agent, as most Node clients
- * use): fixed rate, fixed duration, every request's outcome classified. Failures are what a caller
- * would see: connection errors, 5xx/other non-2xx, timeouts. No retries, on purpose.
+ * A fixed-rate HTTP load generator: over a bounded pool of keep-alive connections (node:http Agent,
+ * as most Node clients use), or one connection per request, opened when it is due. Fixed rate,
+ * fixed duration, every request's outcome classified. Failures are what a caller would see:
+ * connection errors, 5xx/other non-2xx, timeouts. No retries, on purpose.
+ *
+ * Why one connection per request has no pool limit: a bounded pool is one FIFO queue shared by
+ * every request. Once the server answers slower than maxSockets / rate for long enough, the queue's
+ * wait passes `timeoutMs`, and until the queue has drained every request expires in it or right
+ * after leaving it: at a rate the server barely sustains, 0 successes for the rest of the run while
+ * the server answers everything it is sent. Independent clients do not queue behind each other.
  */
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const url = new URL(options.url);
@@ -78,7 +89,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
 
   if (options.keepAlive !== undefined && typeof options.keepAlive !== 'boolean')
     throw invalidOption('keepAlive', `must be true or false, got ${String(options.keepAlive)}`);
-  const agent = new Agent({ keepAlive: options.keepAlive ?? true, maxSockets });
+  const keepAlive = options.keepAlive ?? true;
+  const agent = new Agent({ keepAlive, maxSockets: keepAlive ? maxSockets : Infinity });
   const report: LoadReport = {
     sent: 0,
     succeeded: 0,
@@ -96,9 +108,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const inFlight = new Set<Promise<void>>();
   const method = options.method ?? 'GET';
   const headers = { ...options.headers };
-  // An Agent with a finite maxSockets keeps connections alive whatever its keepAlive flag (to hand
-  // them to queued requests); an explicit Connection: close makes each request a connection of its own.
-  if (options.keepAlive === false) headers['connection'] = 'close';
+  // Explicit, so the server (and a reader of its logs) sees every request as the end of its connection.
+  if (!keepAlive) headers['connection'] = 'close';
   if (options.body !== undefined) headers['content-length'] = String(Buffer.byteLength(options.body));
   const one = (): Promise<void> =>
     new Promise<void>((resolve) => {

@@ -35,7 +35,7 @@ describe('runLoad', () => {
 
   it('opens one connection per request with keepAlive false, each seen by the server as new', async () => {
     const peers = new Set<string>();
-    // Slow enough that requests queue for the 2 sockets: a queued request must still get a new one.
+    // Slow enough that a pool of 2 sockets would queue requests (maxSockets is not used here).
     const server = createServer((req, res) => {
       peers.add(`${req.socket.remotePort}`);
       setTimeout(() => res.end(), 5);
@@ -57,6 +57,24 @@ describe('runLoad', () => {
     await expect(
       runLoad({ url: 'http://127.0.0.1:1/', ratePerSec: 1, durationMs: 10, keepAlive: 'no' as never }),
     ).rejects.toThrow(/keepAlive/);
+  });
+
+  it('with keepAlive false no request waits for another: a server slower than the pool allows fails nothing', async () => {
+    // 200 ms per answer: a pool of 2 connections serves 10 requests/s, the load asks for 50/s.
+    const server = createServer((_req, res) => setTimeout(() => res.end('ok'), 200));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const load = { url, ratePerSec: 50, durationMs: 2000, maxSockets: 2, timeoutMs: 3000 };
+    const independent = await runLoad({ ...load, keepAlive: false });
+    // Control: the bounded keep-alive pool is one FIFO queue; its wait passes the timeout within a
+    // second, and from then on requests expire in it or right after leaving it.
+    const pooled = await runLoad({ ...load, keepAlive: true });
+    server.close();
+    expect(independent.sent).toBeGreaterThanOrEqual(95);
+    expect(independent.failures).toEqual({});
+    expect(independent.succeeded).toBe(independent.sent);
+    expect(pooled.failures['timeout']).toBeGreaterThan(pooled.sent / 4);
   });
 
   it('counts connection failures by error code', async () => {
