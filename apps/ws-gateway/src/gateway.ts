@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { bearerToken, TokenKeysUnavailableError, type TokenVerifier } from '@tether/auth';
 import type { Queryable } from '@tether/jobs';
 import type { TetherRedis } from '@tether/pooling';
-import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { type Server as WebSocketServerOf, WebSocket, WebSocketServer } from 'ws';
 import { Hub, type Subscriber } from './hub.ts';
 import { type GatewayOptions, resolveGatewayOptions } from './options.ts';
 import { clientMessage, CLOSE, errorFrame, type ErrorCode } from './protocol.ts';
@@ -41,29 +41,8 @@ function reject(socket: Duplex, status: number, title: string, headers: Record<s
   );
 }
 
-/** The connection behind each socket: the listeners below are shared by every socket and find it here. */
-const connectionOf = new WeakMap<WebSocket, Connection>();
-
-/*
- * Listeners defined once, not per connection (memory per idle connection, measured by the ws
- * benchmark): a closure created in `upgrade` would share that function's context, which holds the
- * request (headers, URL) for as long as the socket lives, and a closure per event per socket costs a
- * function and a context each. ws calls them with the socket as `this`.
- */
+/** Listens for errors on a socket still being upgraded (a named function: see `Connection`). */
 function ignore(): void {}
-
-function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
-  void connectionOf.get(this)?.onMessage(data.toString(), isBinary);
-}
-
-function onPong(this: WebSocket): void {
-  const connection = connectionOf.get(this);
-  if (connection) connection.awaitingPong = false;
-}
-
-function onClose(this: WebSocket): void {
-  connectionOf.get(this)?.onClose();
-}
 
 /** Token-bucket state of a connection that has sent something: idle connections never allocate it. */
 interface MessageBudget {
@@ -72,71 +51,80 @@ interface MessageBudget {
   rateLimited: number;
 }
 
-class Connection implements Subscriber {
-  readonly owner: string;
-  private readonly ws: WebSocket;
-  private readonly gateway: Gateway;
+/**
+ * A client connection is the `ws` socket itself (the server's `WebSocket` class option), its state in
+ * the socket's own fields, its events handled in `emit`: no second object, no lookup table and no
+ * listener functions or listener lists per socket. Memory per idle connection is what the gateway
+ * pays per client (the ws benchmark): a closure per event per socket cost a function and a context
+ * each, and a closure created in `upgrade` kept the request (headers, URL) for the socket's lifetime.
+ */
+class Connection extends WebSocket implements Subscriber {
+  owner = '';
+  private gateway: Gateway | undefined;
   private budget: MessageBudget | undefined;
   /** Subscribes still reading history: they count against the limit before they are registered. */
   private pendingSubscribes = 0;
   /** A ping went out and no pong came back yet (the gateway's heartbeat sweep reads it). */
   awaitingPong = false;
   /** The token's `exp` as the gateway's expiry sweep counts it (see `Gateway.expirySecond`); 0: none. */
-  readonly expiresAtSecond: number;
+  expiresAtSecond = 0;
 
-  constructor(gateway: Gateway, ws: WebSocket, owner: string, expiresAtSecond: number) {
+  /** Called by the gateway as soon as ws hands the socket over, before any frame can arrive. */
+  accept(gateway: Gateway, owner: string, expiresAtSecond: number): void {
     this.gateway = gateway;
-    this.ws = ws;
     this.owner = owner;
     this.expiresAtSecond = expiresAtSecond;
-    connectionOf.set(ws, this);
-    ws.on('message', onMessage);
-    ws.on('pong', onPong);
-    ws.on('close', onClose);
-    ws.on('error', ignore);
+  }
+
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    const gateway = this.gateway;
+    if (gateway) {
+      if (event === 'message') void this.handleMessage(gateway, String(args[0]), args[1] === true);
+      else if (event === 'pong') this.awaitingPong = false;
+      else if (event === 'close') gateway.forget(this);
+    }
+    // ws closes the socket after a protocol error by itself (1002, 1009…): nothing else to do with it.
+    if (event === 'error' && this.listenerCount('error') === 0) return false;
+    return super.emit(event, ...args);
   }
 
   /** Pings the peer; the gateway's sweep terminates it if no pong came back by the deadline. */
-  ping(): void {
+  heartbeat(): void {
     if (this.awaitingPong) {
       this.terminate(); // missed a pong: a dead peer or a path that forgot us
       return;
     }
     this.awaitingPong = true;
-    this.ws.ping();
-  }
-
-  terminate(): void {
-    this.ws.terminate();
+    this.ping();
   }
 
   /** Closes with 4401: the token this connection was opened with has expired. */
   expire(): void {
-    this.ws.close(CLOSE.tokenInvalid, 'token expired');
+    this.close(CLOSE.tokenInvalid, 'token expired');
   }
 
-  send(frame: string): void {
-    if (this.ws.readyState !== this.ws.OPEN) return;
-    this.ws.send(frame);
-    if (this.ws.bufferedAmount > this.gateway.options.maxBufferedBytes) {
+  sendFrame(frame: string): void {
+    if (this.readyState !== this.OPEN) return;
+    this.send(frame);
+    const gateway = this.gateway!;
+    if (this.bufferedAmount > gateway.options.maxBufferedBytes) {
       // A slow consumer must not hold the gateway's memory; it resumes with `after` when it is back.
-      if (this.ws.readyState === this.ws.OPEN) this.gateway.stats.slowConsumersClosed += 1;
-      this.ws.close(CLOSE.tryAgainLater, 'slow consumer');
-      const hard = setTimeout(() => this.ws.terminate(), 1_000);
+      if (this.readyState === this.OPEN) gateway.stats.slowConsumersClosed += 1;
+      this.close(CLOSE.tryAgainLater, 'slow consumer');
+      const hard = setTimeout(() => this.terminate(), 1_000);
       hard.unref();
     }
   }
 
   unavailable(reason: string): void {
-    this.ws.close(CLOSE.tryAgainLater, reason);
+    this.close(CLOSE.tryAgainLater, reason);
   }
 
-  private error(code: ErrorCode, message: string, jobId?: string): void {
-    this.send(errorFrame(code, message, jobId));
+  private sendError(code: ErrorCode, message: string, jobId?: string): void {
+    this.sendFrame(errorFrame(code, message, jobId));
   }
 
-  private allow(): boolean {
-    const o = this.gateway.options;
+  private allow(o: GatewayOptions): boolean {
     const now = Date.now();
     const budget = (this.budget ??= { tokens: o.messageBurst, refilledAt: now, rateLimited: 0 });
     budget.tokens = Math.min(
@@ -149,38 +137,35 @@ class Connection implements Subscriber {
       return true;
     }
     budget.rateLimited += 1;
-    if (budget.rateLimited >= o.maxRateLimited) this.ws.close(CLOSE.policy, 'message rate limit');
+    if (budget.rateLimited >= o.maxRateLimited) this.close(CLOSE.policy, 'message rate limit');
     return false;
   }
 
-  async onMessage(text: string, isBinary: boolean): Promise<void> {
-    if (!this.allow()) return this.error('rate_limited', 'too many messages; slow down');
-    if (isBinary) return this.error('bad_request', 'frames must be JSON text');
+  private async handleMessage(gateway: Gateway, text: string, isBinary: boolean): Promise<void> {
+    const o = gateway.options;
+    if (!this.allow(o)) return this.sendError('rate_limited', 'too many messages; slow down');
+    if (isBinary) return this.sendError('bad_request', 'frames must be JSON text');
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch {
-      return this.error('bad_request', 'frame is not valid JSON');
+      return this.sendError('bad_request', 'frame is not valid JSON');
     }
     const message = clientMessage.safeParse(parsed);
     if (!message.success) {
       const issue = message.error.issues[0];
       const jobId = (parsed as { jobId?: unknown } | null)?.jobId;
-      return this.error(
+      return this.sendError(
         'bad_request',
         `${issue?.path.join('.') || 'op'}: ${issue?.message ?? 'invalid'}`,
         typeof jobId === 'string' && jobId.length <= 64 ? jobId : undefined,
       );
     }
-    const hub = this.gateway.hub;
+    const hub = gateway.hub;
     if (message.data.op === 'unsubscribe') return hub.unsubscribe(this, message.data.jobId);
     const { jobId, after } = message.data;
-    if (hub.count(this) + this.pendingSubscribes >= this.gateway.options.maxSubscriptions) {
-      return this.error(
-        'too_many_subscriptions',
-        `at most ${this.gateway.options.maxSubscriptions} per connection`,
-        jobId,
-      );
+    if (hub.count(this) + this.pendingSubscribes >= o.maxSubscriptions) {
+      return this.sendError('too_many_subscriptions', `at most ${o.maxSubscriptions} per connection`, jobId);
     }
     this.pendingSubscribes += 1;
     let outcome;
@@ -189,18 +174,14 @@ class Connection implements Subscriber {
     } finally {
       this.pendingSubscribes -= 1;
     }
-    if (outcome === 'not_found') this.error('not_found', 'no such job', jobId);
-  }
-
-  onClose(): void {
-    this.gateway.forget(this);
+    if (outcome === 'not_found') this.sendError('not_found', 'no such job', jobId);
   }
 }
 
 export class Gateway {
   readonly options: GatewayOptions;
   readonly hub: Hub;
-  readonly wss: WebSocketServer;
+  readonly wss: WebSocketServerOf<typeof Connection>;
   private readonly deps: GatewayDeps;
   private readonly reader: StreamReader;
   private readonly perUser = new Map<string, number>();
@@ -219,7 +200,11 @@ export class Gateway {
     this.deps = deps;
     this.options = resolveGatewayOptions(deps.options);
     this.hub = new Hub(deps.db, this.options.replayMaxEvents);
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.options.maxPayloadBytes });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.options.maxPayloadBytes,
+      WebSocket: Connection,
+    });
     this.reader = new StreamReader({
       redis: deps.redis,
       onEvents: (events) => this.hub.route(events),
@@ -267,19 +252,11 @@ export class Gateway {
       return reject(socket, 429, 'Too Many Requests', { 'Retry-After': '10' });
     }
     this.perUser.set(owner, open + 1);
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
+    this.wss.handleUpgrade(req, socket, head, (connection) => {
       socket.off('error', ignore); // ws has its own error listener on the socket now
-      new Connection(this, ws, owner, this.expirySecond(verified.expiresAt));
-      this.wss.emit('connection', ws, req);
+      connection.accept(this, owner, this.expirySecond(verified.expiresAt));
+      this.wss.emit('connection', connection, req);
     });
-  }
-
-  /** Every connection, found through its socket (`wss.clients`), so the gateway keeps no second set. */
-  private *connections(): IterableIterator<Connection> {
-    for (const ws of this.wss.clients) {
-      const connection = connectionOf.get(ws);
-      if (connection) yield connection;
-    }
   }
 
   /**
@@ -299,9 +276,9 @@ export class Gateway {
    */
   private startHeartbeat(): void {
     this.heartbeat = setInterval(() => {
-      for (const connection of this.connections()) connection.ping();
+      for (const connection of this.wss.clients) connection.heartbeat();
       setTimeout(() => {
-        for (const connection of this.connections()) if (connection.awaitingPong) connection.terminate();
+        for (const connection of this.wss.clients) if (connection.awaitingPong) connection.terminate();
       }, this.options.pongTimeoutMs).unref();
     }, this.options.pingIntervalMs);
     this.heartbeat.unref();
@@ -315,7 +292,7 @@ export class Gateway {
   private startExpirySweep(): void {
     this.expirySweep = setInterval(() => {
       const now = Math.floor(Date.now() / 1000) - this.epochSecond;
-      for (const connection of this.connections()) {
+      for (const connection of this.wss.clients) {
         const expiresAt = connection.expiresAtSecond;
         if (expiresAt !== 0 && expiresAt <= now) connection.expire();
       }

@@ -18,7 +18,7 @@ import { controlFrame, eventFrame } from './protocol.ts';
 /** The part of a connection a subscription talks to. */
 export interface Subscriber {
   readonly owner: string;
-  send(frame: string): void;
+  sendFrame(frame: string): void;
   /** The history could not be read: the client should come back later. */
   unavailable(reason: string): void;
 }
@@ -99,12 +99,12 @@ class Subscription {
 
   send(event: JobEvent): void {
     this.lastSeq = event.seq;
-    this.subscriber.send(eventFrame(event));
+    this.subscriber.sendFrame(eventFrame(event));
   }
 
   reset(reason: string): void {
     if (this.closed) return;
-    this.subscriber.send(controlFrame({ op: 'reset', jobId: this.jobId, reason }));
+    this.subscriber.sendFrame(controlFrame({ op: 'reset', jobId: this.jobId, reason }));
     this.hub.remove(this);
   }
 }
@@ -168,7 +168,7 @@ export class Hub {
         outcome = 'reset';
         return;
       }
-      subscriber.send(controlFrame({ op: 'subscribed', jobId }));
+      subscriber.sendFrame(controlFrame({ op: 'subscribed', jobId }));
     });
     return outcome;
   }
