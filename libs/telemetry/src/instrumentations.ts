@@ -49,18 +49,26 @@ export function createInstrumentations(options: ResolvedOptions): NodeSDKConfigu
     list.push(new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE] }));
   }
   if (on.pg) {
+    const pg = new PgInstrumentation({
+      requireParentSpan: true,
+      enhancedDatabaseReporting: false,
+      ignoreConnectSpans: true,
+    });
+    // The instrumentation's own pool metrics: on the first sampled Pool#connect it subscribes to the
+    // pool's acquire/release/connect/remove events and records three UpDownCounter changes on each,
+    // i.e. six records on every request from then on, sampled or not. They are the names
+    // @tether/pooling already observes per pool at collection time (db.client.connection.count,
+    // .pending_requests, .max), under a second pool name (host:port/db), so a sum counted every
+    // connection twice. Only those are left out: db.client.operation.duration stays.
+    (
+      pg as unknown as { _setPoolConnectEventListeners: (pool: unknown) => void }
+    )._setPoolConnectEventListeners = () => {};
     // Client#query and Pool#connect: unsampled requests call pg directly, as if it were not patched.
     list.push(
-      onlyInsideSampledSpans(
-        new PgInstrumentation({
-          requireParentSpan: true,
-          enhancedDatabaseReporting: false,
-          ignoreConnectSpans: true,
-        }),
-        ['query', 'connect'],
+      onlyInsideSampledSpans(pg, ['query', 'connect'], {
         // pg-pool hands a freed connection to a waiting callback from the releasing request.
-        { bindCallbacks: ['connect'] },
-      ),
+        bindCallbacks: ['connect'],
+      }),
     );
   }
   if (on.ioredis) {

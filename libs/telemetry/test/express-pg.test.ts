@@ -80,6 +80,21 @@ describe('an Express route that queries Postgres (real servers, app in its own p
     expect(JSON.stringify(query?.attributes)).not.toContain('db.query.parameter');
   });
 
+  it('reports each pool once: the db.client.connection.* series of @tether/pooling, none from the pg instrumentation', async () => {
+    // Sampled requests through Pool#connect: the stock pg instrumentation would now subscribe to the
+    // pool's events and add its own db.client.connection.* series, its pool named host:port/database,
+    // updated on every checkout and release of every later request.
+    for (let i = 0; i < 3; i++) expect((await fetch(`${base}/items/${i}`)).status).toBe(200);
+    const body = await (await fetch(`${base}/metrics`)).text();
+    const series = body
+      .split('\n')
+      .filter((line) => /^db_client_connection_(count|max|pending_requests)\{/.test(line));
+    expect(series.length, body).toBeGreaterThan(0);
+    for (const line of series) expect(line).not.toMatch(/pool_name="[^"]*:\d+\/[^"]*"/);
+    // The instrumentation's query metric stays.
+    expect(body).toMatch(/^db_client_operation_duration\w*_count\{/m);
+  });
+
   it('an unsampled request (caller sent flag 00) makes no server or pg span, yet its job row carries the trace', async () => {
     const traceId = 'a3ce929d0e0e47364bf92f3577b34da6';
     const response = await fetch(`${base}/jobs`, {
