@@ -5,7 +5,7 @@ import { buildOpenApiDocument } from './openapi.ts';
 import { outageProblem } from './outage.ts';
 import { problemDocsRouter } from './problem-docs.ts';
 import { ProblemError, sendProblem } from './problems.ts';
-import { jobsRouter } from './routes/jobs.ts';
+import { addJobRoutes } from './routes/jobs.ts';
 
 export interface ApiOptions {
   db: TetherPgPool;
@@ -37,21 +37,26 @@ export function createApi(options: ApiOptions): express.Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
 
+  const authenticated = requireAuth(options.authenticate);
+  const json = express.json({
+    limit: options.bodyLimit ?? '64kb',
+    type: ['application/json', 'application/*+json'],
+  });
+  // First, so the hot GET /v1/jobs/:id walks no other layer; each route authenticates itself.
+  addJobRoutes(app, {
+    db: options.db,
+    dbDeadlineMs: options.dbDeadlineMs ?? 3_000,
+    idempotencyTtlMs,
+    authenticated,
+    json,
+  });
   app.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(openapi);
   });
   app.use(problemDocsRouter());
-  app.use(requireAuth(options.authenticate));
-  app.use(
-    express.json({ limit: options.bodyLimit ?? '64kb', type: ['application/json', 'application/*+json'] }),
-  );
-  app.use(
-    jobsRouter({
-      db: options.db,
-      dbDeadlineMs: options.dbDeadlineMs ?? 3_000,
-      idempotencyTtlMs,
-    }),
-  );
+  // Everything else: authenticated and parsed as before any route, then 404 or 405.
+  app.use(authenticated);
+  app.use(json);
   app.use((req: Request) => {
     const route = ROUTES.find((r) => r.pattern.test(req.path));
     if (route) {

@@ -11,12 +11,15 @@ import { ProblemError } from './problems.ts';
 /** The token policy is @tether/auth's (shared with the WebSocket gateway); its options unchanged. */
 export type AuthOptions = TokenVerifierOptions;
 
-export type Authenticate = (authorization: string | undefined) => Promise<string>;
+/** The principal of an `Authorization` header: at once when the token is known, else a promise. */
+export type Authenticate = (authorization: string | undefined) => string | Promise<string>;
+
+const BEARER = 'Bearer ';
 
 /** Verifies `Authorization: Bearer <JWT>` and returns its `sub` (the principal that owns jobs). */
 export function createAuthenticator(options: AuthOptions): Authenticate {
   const verify = createTokenVerifier(options);
-  return async (authorization) => {
+  const authenticate = async (authorization: string | undefined): Promise<string> => {
     const token = bearerToken(authorization);
     try {
       return (await verify(token)).subject;
@@ -40,6 +43,16 @@ export function createAuthenticator(options: AuthOptions): Authenticate {
       throw unauthorized(detail);
     }
   };
+  return (authorization) => {
+    // A token that verified before, as every request of a client carries it: straight from the
+    // verifier's cache, no promise and no header regex. Only verified tokens are cached, and those
+    // came out of bearerToken(), so "Bearer <cached token>" is exactly a header it accepts.
+    if (authorization !== undefined && authorization.startsWith(BEARER)) {
+      const known = verify.cached(authorization.slice(BEARER.length));
+      if (known !== undefined) return known.subject;
+    }
+    return authenticate(authorization);
+  };
 }
 
 function unauthorized(detail?: string): ProblemError {
@@ -56,8 +69,17 @@ declare module 'express-serve-static-core' {
 }
 
 export function requireAuth(authenticate: Authenticate) {
-  return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
-    req.principal = await authenticate(req.headers.authorization);
-    next();
+  return (req: Request, _res: Response, next: NextFunction): Promise<void> | undefined => {
+    const principal = authenticate(req.headers.authorization);
+    if (typeof principal === 'string') {
+      req.principal = principal;
+      next();
+      return undefined;
+    }
+    // Express 5 turns a rejection of the returned promise into next(error).
+    return principal.then((subject) => {
+      req.principal = subject;
+      next();
+    });
   };
 }

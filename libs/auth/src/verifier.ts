@@ -86,7 +86,15 @@ export type AuthOptionError = TetherInvalidOptionError;
 const KEYS_UNAVAILABLE = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID', 'ERR_JOSE_GENERIC']);
 const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
 
-export type TokenVerifier = (token: string | undefined) => Promise<VerifiedToken>;
+export interface TokenVerifier {
+  (token: string | undefined): Promise<VerifiedToken>;
+  /**
+   * The token as the verifier remembered it, without a promise: a token that verified before and is
+   * still within its cache validity (never past its `exp`), else undefined — then call the verifier.
+   * For hot paths where a promise per request shows (the API's every request).
+   */
+  cached(token: string): VerifiedToken | undefined;
+}
 
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   if (Boolean(options.secret) === Boolean(options.jwksUrl)) {
@@ -136,7 +144,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       })
     : undefined;
 
-  return async (token) => {
+  const verify = async (token: string | undefined): Promise<VerifiedToken> => {
     if (token === undefined || token === '') throw new TokenRejectedError('missing');
     const cached = cache.get(token, Date.now());
     if (cached !== undefined) return cached;
@@ -165,6 +173,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     cache.set(token, verified, Date.now(), verified.expiresAt);
     return verified;
   };
+  return Object.assign(verify, { cached: (token: string) => cache.get(token, Date.now()) });
 }
 
 function cacheOption(name: string, value: number | undefined, fallback: number): number {

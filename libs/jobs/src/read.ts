@@ -10,13 +10,13 @@ export function isJobId(value: string): boolean {
   return UUID.test(value);
 }
 
+// Built once: the API's hot read, not a template string per call.
+const GET_JOB = `SELECT ${JOB_COLUMNS} FROM tether_jobs WHERE id = $1 AND ($2::text IS NULL OR owner = $2)`;
+
 /** The job, or null when it does not exist or (with `owner`) belongs to someone else. */
 export async function getJob(db: Queryable, jobId: string, owner?: string): Promise<Job | null> {
   if (!isJobId(jobId)) return null;
-  const { rows } = await db.query<JobRow>(
-    `SELECT ${JOB_COLUMNS} FROM tether_jobs WHERE id = $1 AND ($2::text IS NULL OR owner = $2)`,
-    [jobId, owner ?? null],
-  );
+  const { rows } = await db.query<JobRow>(GET_JOB, [jobId, owner ?? null]);
   return rows[0] ? toJob(rows[0]) : null;
 }
 

@@ -9,8 +9,8 @@ import {
   type Queryable,
 } from '@tether/jobs';
 import type { TetherPgPool } from '@tether/pooling';
-import { Router, type Request, type Response } from 'express';
-import type * as z from 'zod';
+import type { Express, Request, RequestHandler, Response } from 'express';
+import * as z from 'zod';
 import { parseIdempotencyKey } from '../idempotency-key.ts';
 import { isJobType } from '../job-types.ts';
 import { ProblemError, type FieldError } from '../problems.ts';
@@ -21,12 +21,24 @@ export interface JobsRouteOptions {
   /** Deadline of the database work of one request, every retry included, ms. */
   dbDeadlineMs: number;
   idempotencyTtlMs: number;
+  /** Runs first on every job route: sets `req.principal` or fails. */
+  authenticated: RequestHandler;
+  /** The body parser, on the routes that take a body (after `authenticated`). */
+  json: RequestHandler;
 }
 
-export function jobsRouter({ db, dbDeadlineMs, idempotencyTtlMs }: JobsRouteOptions): Router {
-  const router = Router();
+/**
+ * Adds the four job routes to `app` itself rather than a nested Router: a mounted Router costs every
+ * request its own layer walk and path/params save-and-restore, and GET /v1/jobs/:id is the hot path.
+ */
+export function addJobRoutes(
+  app: Express,
+  { db, dbDeadlineMs, idempotencyTtlMs, authenticated, json }: JobsRouteOptions,
+): void {
+  const getReads = reads(db, dbDeadlineMs, 'get job');
+  const listReads = reads(db, dbDeadlineMs, 'list jobs');
 
-  router.post('/v1/jobs', async (req: Request, res: Response) => {
+  app.post('/v1/jobs', authenticated, json, async (req: Request, res: Response) => {
     if (!req.is('application/json')) {
       throw new ProblemError('unsupported-media-type', 'send the body as application/json');
     }
@@ -54,10 +66,10 @@ export function jobsRouter({ db, dbDeadlineMs, idempotencyTtlMs }: JobsRouteOpti
           }),
         { idempotent: true, deadlineMs: dbDeadlineMs, name: 'enqueue job' },
       );
-      res.status(202).location(`/v1/jobs/${job.id}`);
+      res.location(`/v1/jobs/${job.id}`);
       if (!created) res.setHeader('idempotent-replayed', 'true');
       // A replay answers what the first request answered: the job as it was accepted.
-      res.json({ id: job.id, status: 'queued' });
+      sendJson(res, 202, { id: job.id, status: 'queued' });
     } catch (error) {
       if (error instanceof IdempotencyKeyReusedError) {
         throw new ProblemError(
@@ -69,16 +81,16 @@ export function jobsRouter({ db, dbDeadlineMs, idempotencyTtlMs }: JobsRouteOpti
     }
   });
 
-  router.get('/v1/jobs', async (req: Request, res: Response) => {
+  app.get('/v1/jobs', authenticated, async (req: Request, res: Response) => {
     const query = parse(ListJobsQuery, req.query, 'invalid-parameter', '');
     try {
-      const page = await listJobs(reads(db, dbDeadlineMs, 'list jobs'), {
+      const page = await listJobs(listReads, {
         owner: req.principal!,
         limit: query.limit,
         ...(query.status ? { status: query.status } : {}),
         ...(query.cursor ? { cursor: query.cursor } : {}),
       });
-      res.json({ items: page.jobs.map(jobView), nextCursor: page.nextCursor });
+      sendJson(res, 200, { items: page.jobs.map(jobView), nextCursor: page.nextCursor });
     } catch (error) {
       if (error instanceof InvalidCursorError)
         throw new ProblemError('invalid-cursor', 'use a nextCursor this API returned');
@@ -86,15 +98,14 @@ export function jobsRouter({ db, dbDeadlineMs, idempotencyTtlMs }: JobsRouteOpti
     }
   });
 
-  router.get('/v1/jobs/:id', async (req: Request, res: Response) => {
-    const { id } = parse(JobIdParams, req.params, 'invalid-parameter', '');
-    const job = await getJob(reads(db, dbDeadlineMs, 'get job'), id, req.principal!);
+  app.get('/v1/jobs/:id', authenticated, async (req: Request, res: Response) => {
+    const job = await getJob(getReads, jobIdParam(req), req.principal!);
     if (!job) throw new ProblemError('job-not-found');
-    res.json(jobView(job));
+    sendJson(res, 200, jobView(job));
   });
 
-  router.post('/v1/jobs/:id/cancel', async (req: Request, res: Response) => {
-    const { id } = parse(JobIdParams, req.params, 'invalid-parameter', '');
+  app.post('/v1/jobs/:id/cancel', authenticated, json, async (req: Request, res: Response) => {
+    const id = jobIdParam(req);
     const result = await db.transaction((client) => cancelJob(client, id, req.principal!), {
       idempotent: true,
       deadlineMs: dbDeadlineMs,
@@ -106,22 +117,54 @@ export function jobsRouter({ db, dbDeadlineMs, idempotencyTtlMs }: JobsRouteOpti
       case 'finished':
         throw new ProblemError('job-finished', `the job already ended ${result.job.status}`);
       case 'cancelled':
-        res.status(200).json(jobView(result.job));
+        sendJson(res, 200, jobView(result.job));
         return;
       case 'cancel_requested':
-        res.status(202).json(jobView(result.job));
+        sendJson(res, 202, jobView(result.job));
     }
   });
 
-  return router;
+  // An authenticated OPTIONS on a job route is answered 200 with `Allow` by Express itself (as when
+  // these routes lived in a Router): leaving the app's router, not falling through to the 405.
+  app.options(['/v1/jobs', '/v1/jobs/:id', '/v1/jobs/:id/cancel'], authenticated, json, (_req, _res, next) =>
+    next('router'),
+  );
 }
 
-/** The pool as a @tether/jobs `Queryable` whose statements (plain reads, retried) share one deadline. */
+/**
+ * The pool as a @tether/jobs `Queryable` whose statements (plain reads, retried) each get the
+ * deadline. Made once per route, not per request.
+ */
 function reads(db: TetherPgPool, deadlineMs: number, name: string): Queryable {
+  const options = { deadlineMs, name };
   return {
     query: <R extends Record<string, unknown>>(text: string, values?: unknown[]) =>
-      db.query<R>(text, values, { deadlineMs, name }),
+      db.query<R>(text, values, options),
   };
+}
+
+/**
+ * The `:id` path parameter. A well-formed id passes zod's own pattern (`z.guid()`, what `JobIdParams`
+ * checks) without building a parse result; anything else goes through `JobIdParams` for the
+ * problem's field errors.
+ */
+function jobIdParam(req: Request): string {
+  const id = req.params['id'];
+  if (typeof id === 'string' && z.regexes.guid.test(id)) return id;
+  return parse(JobIdParams, req.params, 'invalid-parameter', '').id;
+}
+
+/**
+ * `res.status(status).json(body)` without Express's per-call settings lookups and Content-Type
+ * parsing: the same status, headers (`application/json; charset=utf-8`, Content-Length) and body;
+ * a HEAD answer keeps the Content-Length and Node leaves the body out.
+ */
+function sendJson(res: Response, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(text));
+  res.end(text);
 }
 
 /** Parses `value` with `schema`, or throws the problem `slug` listing every field that is wrong. */
