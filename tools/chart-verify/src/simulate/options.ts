@@ -38,9 +38,9 @@ export interface SimulateOptions {
   body?: string;
   /** A request without a response after this long fails. Default 10000 ms. */
   timeoutMs: number;
-  /** Connections of the HTTP load open at once. Default 16. */
+  /** Keep-alive connections of the HTTP load open at once (not used without keep-alive). Default 16. */
   maxSockets: number;
-  /** Reuse connections; false opens one per request. Default true. */
+  /** Reuse connections; false opens one per request when it is due, with no pool limit. Default true. */
   keepAlive: boolean;
   /** WebSocket clients kept connected through the Service. Default 0. */
   wsClients: number;
@@ -105,10 +105,12 @@ Load (through the Service)
   --header "Name: value"    request and WebSocket handshake header (repeatable)
   --body TEXT               request body (set content-type with --header)
   --timeout-ms N            a request without a response after this long fails (default 10000)
-  --max-sockets N           connections open at once (default 16)
-  --no-keep-alive           one connection per request, as from many clients: every request is
-                            routed anew, so a pod that stops listening while still routed fails
-                            requests (default: keep-alive connections, pinned to their pod)
+  --max-sockets N           keep-alive connections open at once; more requests wait for one
+                            (default 16; at --rate R answers must take under N/R s on average)
+  --no-keep-alive           one connection per request, opened when due, as from many clients:
+                            no pool to wait for, every request is routed anew, so a pod that stops
+                            listening while still routed fails requests (default: keep-alive
+                            connections, pinned to their pod)
   --ws-clients N            WebSocket clients kept connected, reconnecting after each close (default 0)
   --ws-path P               WebSocket path (default /)
   --ws-message TEXT         sent by each client after every open
