@@ -49,6 +49,34 @@ describe('verified tokens are remembered, never past their expiry', () => {
     }
   });
 
+  it('cached() answers without a promise exactly what the cache may answer: verified, unexpired tokens', async () => {
+    const verify = createTokenVerifier({ secret, clockToleranceS: 0 });
+    const expSeconds = Math.floor(Date.now() / 1000) + 2;
+    const token = await new SignJWT({ sub: 'alice' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime(expSeconds)
+      .sign(new TextEncoder().encode(secret));
+    const forged = await new SignJWT({ sub: 'mallory' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode('another-secret-that-is-long-enough-too'));
+    expect(verify.cached(token)).toBeUndefined();
+    await verify(token);
+    expect(verify.cached(token)).toEqual({ subject: 'alice', expiresAt: expSeconds * 1000 });
+    expect(await reason(verify(forged))).toBe('invalid');
+    expect(verify.cached(forged)).toBeUndefined();
+    await new Promise((r) => setTimeout(r, expSeconds * 1000 - Date.now() + 50));
+    expect(verify.cached(token)).toBeUndefined();
+
+    const uncached = createTokenVerifier({ secret, verifiedCacheMaxEntries: 0 });
+    const fresh = await new SignJWT({ sub: 'bob' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(secret));
+    expect((await uncached(fresh)).subject).toBe('bob');
+    expect(uncached.cached(fresh)).toBeUndefined();
+  });
+
   it('rejects a bad cache option with a message naming the field', () => {
     expect(() => createTokenVerifier({ secret, verifiedCacheMaxEntries: -1 })).toThrow(
       expect.objectContaining({ code: 'TETHER_INVALID_OPTION', field: 'verifiedCacheMaxEntries' }),

@@ -61,6 +61,23 @@ describe('jobs routes', () => {
     });
   });
 
+  it('answers HEAD with the GET headers and no body, and an authenticated OPTIONS with Allow', async () => {
+    const { body } = await create();
+    const get = await api.call('GET', `/v1/jobs/${body.id}`);
+    const head = await api.call('HEAD', `/v1/jobs/${body.id}`);
+    expect(head.status).toBe(200);
+    expect(head.body).toBeUndefined();
+    expect(head.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(head.headers.get('content-length')).toBe(get.headers.get('content-length'));
+    expect(Number(get.headers.get('content-length'))).toBe(Buffer.byteLength(JSON.stringify(get.body)));
+
+    const options = await api.call('OPTIONS', `/v1/jobs/${body.id}`);
+    expect([options.status, options.headers.get('allow')]).toEqual([200, 'GET, HEAD']);
+    expect((await api.call('OPTIONS', '/v1/jobs')).headers.get('allow')).toBe('GET, HEAD, POST');
+    const anonymous = await api.call('OPTIONS', `/v1/jobs/${body.id}`, { auth: false });
+    expect([anonymous.status, anonymous.headers.get('allow')]).toEqual([401, null]);
+  });
+
   it('lists the caller’s jobs newest first with an opaque cursor, filtered by status', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push((await create(undefined, 'lister')).body.id);
