@@ -15,14 +15,19 @@ async function reason(promise: Promise<unknown>): Promise<string> {
   }
 }
 
+/** An HS256 token for `sub`, signed with `key` (default: the verifier's secret). */
+function sign(sub: string, expiration: number | string, key = secret): Promise<string> {
+  return new SignJWT({ sub })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setExpirationTime(expiration)
+    .sign(new TextEncoder().encode(key));
+}
+
 describe('verified tokens are remembered, never past their expiry', () => {
   it('a token accepted from memory is still rejected once its exp has passed', async () => {
     const verify = createTokenVerifier({ secret, clockToleranceS: 0 });
     const expSeconds = Math.floor(Date.now() / 1000) + 2;
-    const token = await new SignJWT({ sub: 'alice' })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setExpirationTime(expSeconds)
-      .sign(new TextEncoder().encode(secret));
+    const token = await sign('alice', expSeconds);
     expect((await verify(token)).subject).toBe('alice');
     expect(await verify(token)).toEqual({ subject: 'alice', expiresAt: expSeconds * 1000 });
     await new Promise((r) => setTimeout(r, expSeconds * 1000 - Date.now() + 50));
@@ -31,10 +36,7 @@ describe('verified tokens are remembered, never past their expiry', () => {
 
   it('a rejected token is checked again every time (failures are not remembered)', async () => {
     const verify = createTokenVerifier({ secret });
-    const forged = await new SignJWT({ sub: 'mallory' })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setExpirationTime('5m')
-      .sign(new TextEncoder().encode('another-secret-that-is-long-enough-too'));
+    const forged = await sign('mallory', '5m', 'another-secret-that-is-long-enough-too');
     expect([await reason(verify(forged)), await reason(verify(forged))]).toEqual(['invalid', 'invalid']);
   });
 
@@ -52,14 +54,8 @@ describe('verified tokens are remembered, never past their expiry', () => {
   it('cached() answers without a promise exactly what the cache may answer: verified, unexpired tokens', async () => {
     const verify = createTokenVerifier({ secret, clockToleranceS: 0 });
     const expSeconds = Math.floor(Date.now() / 1000) + 2;
-    const token = await new SignJWT({ sub: 'alice' })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setExpirationTime(expSeconds)
-      .sign(new TextEncoder().encode(secret));
-    const forged = await new SignJWT({ sub: 'mallory' })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setExpirationTime('5m')
-      .sign(new TextEncoder().encode('another-secret-that-is-long-enough-too'));
+    const token = await sign('alice', expSeconds);
+    const forged = await sign('mallory', '5m', 'another-secret-that-is-long-enough-too');
     expect(verify.cached(token)).toBeUndefined();
     await verify(token);
     expect(verify.cached(token)).toEqual({ subject: 'alice', expiresAt: expSeconds * 1000 });
@@ -69,10 +65,7 @@ describe('verified tokens are remembered, never past their expiry', () => {
     expect(verify.cached(token)).toBeUndefined();
 
     const uncached = createTokenVerifier({ secret, verifiedCacheMaxEntries: 0 });
-    const fresh = await new SignJWT({ sub: 'bob' })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setExpirationTime('5m')
-      .sign(new TextEncoder().encode(secret));
+    const fresh = await sign('bob', '5m');
     expect((await uncached(fresh)).subject).toBe('bob');
     expect(uncached.cached(fresh)).toBeUndefined();
   });
