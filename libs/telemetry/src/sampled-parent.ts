@@ -16,7 +16,7 @@ interface Wrapping {
  * A callback queued by a pool (pg-pool's waiters) is called from whichever request released a
  * connection: without this it runs, and its queries are traced, in that other request's context.
  * A closure over `runInAsyncScope`, not `AsyncResource.bind`: that one defines properties on a bound
- * function, several µs per call (measured 3–6 µs, more than everything else a checkout costs here).
+ * function: 3–6 µs of CPU per call measured in isolation, against ~0.2 µs for this closure.
  */
 function bindTrailingCallback(args: unknown[]): void {
   const last = args.length - 1;
