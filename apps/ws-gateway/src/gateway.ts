@@ -251,8 +251,11 @@ export class Gateway {
     if (open >= this.options.maxConnectionsPerUser) {
       return reject(socket, 429, 'Too Many Requests', { 'Retry-After': '10' });
     }
-    this.perUser.set(owner, open + 1);
+    // Counted once ws has upgraded (synchronously, right below): a handshake ws refuses (a bad
+    // Sec-WebSocket-Key, a socket gone while the token was checked) never calls back, and counted
+    // before it would hold the user's place for good.
     this.wss.handleUpgrade(req, socket, head, (connection) => {
+      this.perUser.set(owner, (this.perUser.get(owner) ?? 0) + 1);
       socket.off('error', ignore); // ws has its own error listener on the socket now
       connection.accept(this, owner, this.expirySecond(verified.expiresAt));
       this.wss.emit('connection', connection, req);

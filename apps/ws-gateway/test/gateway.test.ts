@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { FaultProxy } from '@tether/devstack';
 import { getJob } from '@tether/jobs';
 import { type ResetInfo, WsClient } from '@tether/ws-client';
@@ -258,6 +260,29 @@ describe('limits and bad input', () => {
           () => false,
         );
       }, 'a connection once another closed');
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('gives the place back when ws refuses the handshake after the token was accepted', async () => {
+    const limited = await startGateway(stack, { maxConnectionsPerUser: 1 });
+    try {
+      const bearer = await token('dave');
+      const { host, pathname } = new URL(limited.url);
+      for (let i = 0; i < 2; i++) {
+        const socket = connect(Number(new URL(limited.url).port), '127.0.0.1');
+        socket.write(
+          `GET ${pathname} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+            `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: not-a-key\r\nAuthorization: Bearer ${bearer}\r\n\r\n`,
+        );
+        const [head] = (await once(socket, 'data')) as [Buffer];
+        expect(head.toString().split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+        socket.destroy();
+      }
+      const c = new TestClient(limited.url, bearer);
+      clients.push(c);
+      await c.opened;
     } finally {
       await limited.close();
     }
