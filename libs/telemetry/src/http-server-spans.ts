@@ -12,12 +12,12 @@ import {
   type Span,
   SpanKind,
   SpanStatusCode,
-  trace,
   type Tracer,
   ValueType,
 } from '@opentelemetry/api';
 import type { Sampler } from '@opentelemetry/sdk-trace';
 import { redactUrl } from '@tether/redact';
+import { withRequestSpan } from './context-manager.ts';
 import { startSampledFirst, type TraceIdHandOff } from './sampling-first.ts';
 
 /**
@@ -204,7 +204,7 @@ export function traceHttpServer(options: HttpServerSpanOptions): () => void {
     }
     response[STATE] = { startedAt: performance.now(), method, span: recording ? span : undefined };
     // Sampled or not, the span is the handler's context: trace ids in logs, traceparent to peers.
-    enter(trace.setSpan(parent, span));
+    enter(withRequestSpan(parent, span));
   };
 
   const onFinish = (message: unknown): void => {

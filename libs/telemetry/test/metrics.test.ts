@@ -121,41 +121,38 @@ describe('OTLP metrics export from the standard variables', () => {
     expect(await scrape(pushing)).toMatch(/^fixture_requests_total\{[^}]*\} 5/m);
   });
 
+  /** An app pushing http/json metrics to the sink as `service`. */
+  const startPushing = (service: string, env: Record<string, string>) =>
+    start({
+      OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_SERVICE_NAME: service,
+      ...env,
+    });
+  /** The fixture counter's values in the order they reached the sink. */
+  const requestsAtSink = (service: string) =>
+    pointsOf(service)
+      .filter((p) => p.name === 'fixture.requests')
+      .map((p) => p.value);
+
   it('exports at shutdown what was counted since the last push', async () => {
     // The push reader exports what the Prometheus reader collects (one storage per series, not two):
     // its final export must run before the SDK shuts that reader down.
-    const app = await start({
-      OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-      OTEL_METRIC_EXPORT_INTERVAL: '600000',
-      OTEL_SERVICE_NAME: 'metrics-final-flush',
-    });
+    const app = await startPushing('metrics-final-flush', { OTEL_METRIC_EXPORT_INTERVAL: '600000' });
     await ask(app, { op: 'count', n: 3 });
     expect(await app.stop()).toBe(0);
-    const points = await waitFor(
-      'the final export at the sink',
-      () => {
-        const all = pointsOf('metrics-final-flush');
-        return all.some((p) => p.name === 'fixture.requests') ? all : undefined;
-      },
-      30_000,
-    );
-    expect(points.filter((p) => p.name === 'fixture.requests').map((p) => p.value)).toEqual([3]);
+    const values = () => requestsAtSink('metrics-final-flush');
+    await waitFor('the final export at the sink', () => (values().length > 0 ? true : undefined), 30_000);
+    expect(values()).toEqual([3]);
   });
 
   it('pushes deltas when OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=delta, while /metrics stays cumulative', async () => {
     // Delta cannot share the Prometheus reader's cumulative collection: it keeps a reader of its own.
-    const app = await start({
-      OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    const app = await startPushing('metrics-delta', {
       OTEL_METRIC_EXPORT_INTERVAL: '300',
       OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta',
-      OTEL_SERVICE_NAME: 'metrics-delta',
     });
-    const values = () =>
-      pointsOf('metrics-delta')
-        .filter((p) => p.name === 'fixture.requests')
-        .map((p) => p.value);
+    const values = () => requestsAtSink('metrics-delta');
     await ask(app, { op: 'count', n: 5 });
     await waitFor('the first delta', () => (values().includes(5) ? true : undefined), 30_000);
     await ask(app, { op: 'count', n: 2 });
