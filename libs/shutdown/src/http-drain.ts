@@ -49,8 +49,11 @@ export class HttpServerDrainer {
   readonly #http2: boolean;
   readonly #keepAliveGraceMs: number;
   readonly #sockets = new Set<Socket>();
-  /** The sockets the HTTP/1 parser reads: the TCP sockets of node:http, the TLS sockets of node:https. */
-  readonly #httpSockets = new Set<Socket>();
+  /**
+   * The sockets the HTTP/1 parser reads: the TCP sockets of node:http (the same set as #sockets), the
+   * TLS sockets of node:https; none for HTTP/2.
+   */
+  readonly #httpSockets: Set<Socket>;
   readonly #responses = new Map<ServerResponse, IncomingMessage>();
   readonly #sessions = new Set<Http2Session>();
   readonly #timers = new Set<NodeJS.Timeout>();
@@ -62,14 +65,23 @@ export class HttpServerDrainer {
     this.server = server;
     this.#http2 = isHttp2(server);
     this.#keepAliveGraceMs = keepAliveGraceMs;
+    // Every connection is tracked for its whole life (an idle WebSocket too), so the per-socket cost
+    // is one set entry and one listener shared by all sockets: no closure per socket.
+    const sockets = this.#sockets;
+    const tls = !this.#http2 && server instanceof TlsServer;
+    const httpSockets = (this.#httpSockets = tls || this.#http2 ? new Set<Socket>() : sockets);
+    function forget(this: Socket): void {
+      sockets.delete(this);
+      httpSockets.delete(this);
+    }
     server.on('connection', (socket: Socket) => {
-      this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
+      sockets.add(socket);
+      socket.on('close', forget);
     });
-    if (!this.#http2) {
-      server.on(server instanceof TlsServer ? 'secureConnection' : 'connection', (socket: Socket) => {
-        this.#httpSockets.add(socket);
-        socket.once('close', () => this.#httpSockets.delete(socket));
+    if (tls) {
+      server.on('secureConnection', (socket: Socket) => {
+        httpSockets.add(socket);
+        socket.on('close', forget);
       });
     }
     // Prepended so the header is set before Express (or any other handler) writes the response.
