@@ -1,5 +1,5 @@
 import { classify } from '@tether/retry';
-import { ProblemError } from './problems.ts';
+import { PROBLEMS, ProblemError } from './problems.ts';
 
 /**
  * SQLSTATEs meaning the schema is not there yet (tether-migrate has not run): the request can succeed
@@ -7,15 +7,11 @@ import { ProblemError } from './problems.ts';
  */
 const SCHEMA_MISSING = new Set(['42P01', '42883', '3F000']);
 
-/** Errors of @tether/pooling / @tether/retry that mean "the dependency did not answer in time". */
-const GAVE_UP = new Set([
-  'TETHER_RETRY_EXHAUSTED',
-  'TETHER_DEADLINE_EXCEEDED',
-  'TETHER_RETRY_BUDGET_EXHAUSTED',
-  'TETHER_BREAKER_OPEN',
-  'TETHER_POOL_DRAINING',
-  'TETHER_PG_COMMIT_OUTCOME_UNKNOWN',
-]);
+/**
+ * Errors of @tether/pooling / @tether/retry that mean "the dependency did not answer in time": the
+ * codes the 503 problem page lists (one list, so the page and the answers cannot drift apart).
+ */
+const GAVE_UP: ReadonlySet<string> = new Set(PROBLEMS['service-unavailable'].codes);
 
 /** Seconds a client should wait before retrying after an outage answer. */
 export const RETRY_AFTER_S = 2;
