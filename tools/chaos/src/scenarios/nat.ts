@@ -7,11 +7,17 @@ import { AppSet } from '../stack.ts';
 
 /** NAT idle timeout, s; every idle period of the load is longer. */
 const NAT_IDLE_S = 3;
+/**
+ * Quiet periods, s: longer than the NAT's timeout and shorter than the default `pg.Pool`
+ * `idleTimeoutMillis` (10 s), which would otherwise retire the control's dead connections just
+ * before the load resumes and let it pass for the wrong reason (a full run with 10 s did).
+ */
+const QUIET_S = { quick: NAT_IDLE_S + 2, full: NAT_IDLE_S + 4 };
 
 export const natForgetsIdleFlows: Scenario = {
   name: 'nat-idle',
   title: 'The NAT forgets idle flows',
-  fault: `A second set of apps reaches Postgres and Redis through a kernel NAT (NatPath) that forgets flows idle ${NAT_IDLE_S} s; the load goes quiet for ${NAT_IDLE_S + 2} s twice (full: ${NAT_IDLE_S + 7} s, three times), so pooled connections die silently.`,
+  fault: `A second set of apps reaches Postgres and Redis through a kernel NAT (NatPath) that forgets flows idle ${NAT_IDLE_S} s; the load goes quiet for ${QUIET_S.quick} s twice (full: ${QUIET_S.full} s, three times), so pooled connections die silently.`,
   measures: {},
   // Starts a second api, worker and gateway: too heavy for `npm test` on a shared 2-core machine.
   fullOnly: true,
@@ -38,7 +44,7 @@ export const natForgetsIdleFlows: Scenario = {
   },
   async inject(ctx) {
     const startMs = ctx.mark('load goes quiet');
-    const idleMs = (NAT_IDLE_S + (ctx.size.quick ? 2 : 7)) * 1000;
+    const idleMs = (ctx.size.quick ? QUIET_S.quick : QUIET_S.full) * 1000;
     for (let i = 0; i < (ctx.size.quick ? 2 : 3); i++) {
       ctx.pauseLoad();
       await sleep(idleMs);
