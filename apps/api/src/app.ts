@@ -71,7 +71,21 @@ export function createApi(options: ApiOptions): express.Express {
       res.destroy();
       return;
     }
-    sendProblem(res, toProblem(error, req, options.onInternalError), req.originalUrl.split('?')[0]);
+    const send = (failure: unknown): void =>
+      sendProblem(res, toProblem(failure, req, options.onInternalError), req.originalUrl.split('?')[0]);
+    // A job path that is not valid percent-encoding fails in the router, before the route's own
+    // auth ran: authenticate first, so an anonymous caller gets 401 here as everywhere else.
+    if (error instanceof URIError && req.principal === undefined) {
+      try {
+        void Promise.resolve(
+          authenticated(req, res, (authError?: unknown) => send(authError ?? error)),
+        ).catch(send);
+      } catch (authError) {
+        send(authError);
+      }
+      return;
+    }
+    send(error);
   });
   return app;
 }

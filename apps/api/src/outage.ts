@@ -11,7 +11,10 @@ const SCHEMA_MISSING = new Set(['42P01', '42883', '3F000']);
  * Errors of @tether/pooling / @tether/retry that mean "the dependency did not answer in time": the
  * codes the 503 problem page lists (one list, so the page and the answers cannot drift apart).
  */
-const GAVE_UP: ReadonlySet<string> = new Set(PROBLEMS['service-unavailable'].codes);
+const GAVE_UP: ReadonlySet<string> = new Set(
+  // The auth lib's outage (JWKS unreachable) is answered by auth.ts with its own Retry-After.
+  PROBLEMS['service-unavailable'].codes.filter((code) => code !== 'TETHER_AUTH_KEYS_UNAVAILABLE'),
+);
 
 /** Seconds a client should wait before retrying after an outage answer. */
 export const RETRY_AFTER_S = 2;

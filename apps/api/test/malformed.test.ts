@@ -99,6 +99,13 @@ describe('malformed input: 4xx problem+json, never 5xx', () => {
     expectProblem(await api.call('GET', '/v1/jobs/not-a-uuid', { sub: 'fuzzer' }), 400, 'invalid-parameter');
     expectProblem(await api.call('POST', '/v1/jobs/123/cancel', { sub: 'fuzzer' }), 400, 'invalid-parameter');
     expectProblem(await api.call('GET', '/v1/jobs/%E0%A4%A', { sub: 'fuzzer' }), 400, 'invalid-parameter');
+    // Without a token the answer is 401, as on every other path: the decoding failure must not
+    // answer before authentication.
+    for (const [method, path] of [
+      ['GET', '/v1/jobs/%E0%A4%A'],
+      ['POST', '/v1/jobs/%E0%A4%A/cancel'],
+    ] as const)
+      expectProblem(await api.call(method, path, { auth: false }), 401, 'unauthorized');
     expectProblem(
       await api.call('GET', '/v1/jobs?cursor=bm90LWEtY3Vyc29y', { sub: 'fuzzer' }),
       400,
