@@ -17,8 +17,8 @@
  * A missing optional piece is listed as a note and does not fail the command.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { findExecutable, findPostgres, findRedis } from './binaries.ts';
 
 export type PreflightCommand = 'test' | 'start';
@@ -51,6 +51,10 @@ const sbin = ['/usr/sbin', '/sbin', '/usr/local/sbin'];
 const brew = ['/opt/homebrew/bin', '/usr/local/bin'];
 const linuxOnly = 'not available on macOS: run the tests in a Linux VM or container as root';
 
+function fail(): never {
+  throw new Error('not present');
+}
+
 function succeeds(fn: () => unknown): boolean {
   try {
     fn();
@@ -63,6 +67,19 @@ function succeeds(fn: () => unknown): boolean {
 function forTest(ctx: PreflightContext, linuxOnlyCheck = false): boolean | undefined {
   if (ctx.command !== 'test') return undefined;
   return linuxOnlyCheck ? ctx.platform === 'linux' || undefined : true;
+}
+
+/**
+ * Whether another user can reach the workspace: every folder from `/` down to it lets others
+ * through (o+x). Tests started as root run apps as uid 1000 (the chart image test) and the
+ * preflight CLI as nobody; from a checkout inside a 0700 folder (what `mktemp -d` makes) their
+ * spawn fails with EACCES, which says nothing about why.
+ */
+export function reachableByOthers(root: string): boolean {
+  for (let dir = resolve(root); ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) return false;
+    if (dirname(dir) === dir) return true;
+  }
 }
 
 /** Any workspace package that drives a browser (its tests then need chromium). */
@@ -153,6 +170,16 @@ const prerequisites: Prerequisite[] = [
         findExecutable('unzip') !== undefined &&
         findExecutable('openssl') !== undefined),
     required: (ctx) => (ctx.command === 'test' ? existsSync(join(ctx.root, 'charts')) : undefined),
+  },
+  {
+    name: 'a checkout other users can reach (o+x on every folder above it)',
+    why: 'the tests that run apps as uid 1000 and the CLI as nobody (they fail with EACCES)',
+    debian: 'chmod o+x on each folder above the checkout (mktemp -d makes 0700), or clone elsewhere',
+    macos: 'chmod o+x on each folder above the checkout, or clone elsewhere',
+    present: (ctx) => succeeds(() => reachableByOthers(ctx.root) || fail()),
+    // Only root can switch to those users; a note, never a refusal (group or ACL rights may still
+    // let them through).
+    required: (ctx) => (ctx.command === 'test' && process.getuid?.() === 0 ? false : undefined),
   },
   {
     name: 'chromium',

@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { checkPrerequisites, reachableByOthers } from '../src/preflight.ts';
 
 const cli = join(import.meta.dirname, '..', 'src', 'preflight-cli.ts');
 const emptyDir = mkdtempSync(join(tmpdir(), 'tether-preflight-'));
@@ -86,6 +87,30 @@ describe('preflight', () => {
     });
     expect(withUrls.output).not.toMatch(/missing/);
     expect(withUrls.status).toBe(0);
+  });
+
+  it('notes a checkout other users cannot reach (a 0700 folder above it), without failing npm test', () => {
+    const locked = mkdtempSync(join(tmpdir(), 'tether-preflight-locked-'));
+    const root = join(locked, 'checkout');
+    try {
+      mkdirSync(root, { mode: 0o755 });
+      chmodSync(locked, 0o700);
+      expect(reachableByOthers(root)).toBe(false);
+      const missing = checkPrerequisites({ command: 'test', env: {}, root, platform: 'linux' });
+      const note = missing.find((m) => m.name.startsWith('a checkout other users can reach'));
+      if (process.getuid?.() === 0) expect(note).toMatchObject({ required: false });
+      else expect(note).toBeUndefined();
+      // Control: the same checkout once the folder lets others through.
+      chmodSync(locked, 0o755);
+      expect(reachableByOthers(root)).toBe(true);
+      expect(
+        checkPrerequisites({ command: 'test', env: {}, root, platform: 'linux' }).some((m) =>
+          m.name.startsWith('a checkout other users can reach'),
+        ),
+      ).toBe(false);
+    } finally {
+      rmSync(locked, { recursive: true, force: true });
+    }
   });
 
   it('needs root for the kernel-drop tests, not for npm start', () => {
