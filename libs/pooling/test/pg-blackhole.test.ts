@@ -39,6 +39,9 @@ function validatingPool(logger = new CaptureLogger()): TetherPgPool {
   return createPgPool({
     connectionString: viaProxy(),
     max: 5,
+    // The warm-up opens all five at once; with the default gate (2) a slow machine reuses a
+    // connection instead, and the scenario starts with fewer idle connections than it counts.
+    maxConnecting: 5,
     keepAliveInitialDelayMs: KEEPALIVE_MS,
     validateIdleAfterMs: 200,
     validationTimeoutMs: 500,
@@ -70,6 +73,7 @@ describe('established idle connections silently blackholed (no FIN, no RST)', ()
     pool.on('evict', (e) => evictions.push(e));
     try {
       const oldPids = await warm(pool, 5);
+      expect(new Set(oldPids).size).toBe(5);
       await sleep(300);
       proxy.blackhole();
       const startedAt = performance.now();
