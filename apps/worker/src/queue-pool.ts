@@ -1,6 +1,7 @@
 import type { TetherPgPool } from '@tether/pooling';
-import { classify, createBackoff } from '@tether/retry';
+import { classify } from '@tether/retry';
 import type pg from 'pg';
+import { retryWhile } from './resend.ts';
 
 /**
  * The pg.Pool face graphile-worker uses (`connect`, listeners, `end`), over the @tether/pooling pool,
@@ -18,19 +19,11 @@ import type pg from 'pg';
 export function queuePool(db: TetherPgPool, deadlineMs = 60_000): pg.Pool {
   const pool = db.pool;
 
-  async function retrying<T>(attempt: () => Promise<T>): Promise<T> {
-    const deadline = performance.now() + deadlineMs;
-    const backoff = createBackoff({ initialDelayMs: 100, maxDelayMs: 2_000 });
-    for (;;) {
-      try {
-        return await attempt();
-      } catch (error) {
-        if (classify(error).kind !== 'transient' || db.isDraining || performance.now() > deadline)
-          throw error;
-        await new Promise((r) => setTimeout(r, backoff.next()));
-      }
-    }
-  }
+  const retrying = <T>(attempt: () => Promise<T>): Promise<T> =>
+    retryWhile(attempt, (error) => classify(error).kind === 'transient' && !db.isDraining, deadlineMs, {
+      initialDelayMs: 100,
+      maxDelayMs: 2_000,
+    });
 
   const connect = () => retrying(() => pool.connect());
 

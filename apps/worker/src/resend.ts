@@ -1,5 +1,5 @@
 import { CommitOutcomeUnknownError } from '@tether/pooling';
-import { createBackoff } from '@tether/retry';
+import { createBackoff, type BackoffOptions } from '@tether/retry';
 
 /**
  * Sends `write` again while its COMMIT's outcome is unknown (the connection died with COMMIT on the
@@ -8,14 +8,32 @@ import { createBackoff } from '@tether/retry';
  * (a `running` job under this run's own token), a progress report (`afterSeq`), a final transition
  * or a requeue (`from: running` + the lease token).
  */
-export async function resendWhileUnknown<T>(write: () => Promise<T>, deadlineMs: number): Promise<T> {
+export function resendWhileUnknown<T>(write: () => Promise<T>, deadlineMs: number): Promise<T> {
+  return retryWhile(write, (error) => error instanceof CommitOutcomeUnknownError, deadlineMs, {
+    initialDelayMs: 50,
+    maxDelayMs: 1_000,
+  });
+}
+
+/**
+ * Runs `attempt` again, after a backoff, while it fails with an error `retryable` accepts and
+ * `deadlineMs` has not passed; then rethrows the last error. Unlike @tether/retry's policy it never
+ * cuts an attempt in flight (a write whose COMMIT is on the wire must be allowed to finish) and
+ * throws the attempt's own error, not a deadline error.
+ */
+export async function retryWhile<T>(
+  attempt: () => Promise<T>,
+  retryable: (error: unknown) => boolean,
+  deadlineMs: number,
+  backoffOptions: BackoffOptions,
+): Promise<T> {
   const deadlineAt = performance.now() + deadlineMs;
-  const backoff = createBackoff({ initialDelayMs: 50, maxDelayMs: 1_000 });
+  const backoff = createBackoff(backoffOptions);
   for (;;) {
     try {
-      return await write();
+      return await attempt();
     } catch (error) {
-      if (!(error instanceof CommitOutcomeUnknownError) || performance.now() > deadlineAt) throw error;
+      if (!retryable(error) || performance.now() > deadlineAt) throw error;
       await new Promise((r) => setTimeout(r, backoff.next()));
     }
   }
