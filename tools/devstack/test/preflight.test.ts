@@ -10,7 +10,10 @@ const emptyDir = mkdtempSync(join(tmpdir(), 'tether-preflight-'));
 
 // Folders and files that hold the prerequisites on this (Debian) machine. The "bare machine" runs
 // the CLI in a private mount namespace where they are covered up, with a PATH of one empty folder.
-const hiddenDirs = ['/usr/lib/postgresql', '/usr/local/bin', '/usr/local/sbin', '/usr/sbin'];
+// The workspace's own .cache/bin too: helm lands there once a chart test or .ci/run unpacked it, so
+// without hiding it the bare machine would depend on what ran before this test.
+const workspaceBin = join(import.meta.dirname, '..', '..', '..', '.cache', 'bin');
+const hiddenDirs = ['/usr/lib/postgresql', '/usr/local/bin', '/usr/local/sbin', '/usr/sbin', workspaceBin];
 const hiddenFiles = ['/usr/bin/redis-server', '/usr/bin/pgbouncer', '/usr/bin/nft', '/usr/bin/ip'];
 
 interface Run {
@@ -59,13 +62,14 @@ describe('preflight', () => {
   it('lists every missing prerequisite of npm test at once, with Debian/Ubuntu and macOS commands', () => {
     const { status, output } = runPreflight('test', { bare: true });
     expect(status).toBe(1);
-    expect(output).toMatch(/npm test cannot run: 6 prerequisites are missing/);
+    expect(output).toMatch(/npm test cannot run: 7 prerequisites are missing/);
     for (const [name, debian] of [
       ['PostgreSQL server binaries', 'sudo apt-get install postgresql'],
       ['redis-server', 'sudo apt-get install redis-server'],
       ['pgbouncer', 'sudo apt-get install pgbouncer'],
       ['nftables', 'sudo apt-get install nftables'],
       ['iproute2', 'sudo apt-get install iproute2'],
+      ['helm', 'bash .ci/install-k8s-tools.sh'],
       ['chromium', 'sudo apt-get install chromium'],
     ]) {
       expect(output).toContain(`missing   ${name}`);
