@@ -8,6 +8,8 @@ const fixture = new URL('./fixtures/idle-reaping.ts', import.meta.url).pathname;
 interface Report {
   ok: number;
   errors: number;
+  /** Errors in the last wave, sent after a 2.5 s event-loop block on sessions already reaped. */
+  lastWaveErrors: number;
   sample: string[];
   uncaught: number;
   /** pg-tether-writes only. */
@@ -79,7 +81,9 @@ describe.concurrent('server-side idle reaping: Postgres idle_session_timeout = 1
   it('CONTROL: a raw pg.Pool with an error listener lets reaped connections fail queries', async () => {
     const { code, stdout, stderr } = await runChild('pg-raw-handler', server.url);
     expect(code, stderr).toBe(0);
-    expect(report(stdout).errors).toBeGreaterThan(0);
+    // The timed waves fail some queries when the machine's timing lets them; the last wave fails
+    // whatever the load: it goes out on sessions the server closed while the process was blocked.
+    expect(report(stdout).lastWaveErrors).toBeGreaterThan(0);
   });
 });
 
