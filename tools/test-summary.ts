@@ -10,7 +10,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readOutcome, resultsDir, verdict } from './workspace-checks/src/test-results.ts';
 import { projectsWithVitest, selectProjects } from './workspace-checks/src/test-projects.ts';
@@ -104,6 +104,11 @@ console.log('');
 for (const o of result.outcomes) {
   const counts = `${o.passed} passed${o.status === 'passed' ? '' : `, ${o.reason}`}`;
   console.log(`  ${o.status === 'passed' ? 'ok  ' : 'FAIL'}  ${o.project.padEnd(28)} ${counts}`);
+  // The failing tests by name, so a log cut to its last lines (as CI keeps it) still says which.
+  for (const f of o.failures ?? []) {
+    console.log(`          x ${relative(root, f.file)} > ${f.test}`);
+    if (f.message) console.log(`            ${f.message}`);
+  }
 }
 console.log(result.line);
 process.exit(result.ok ? 0 : 1);

@@ -28,6 +28,17 @@ export interface ProjectOutcome {
   skipped: number;
   /** Why the project failed, for the closing line. */
   reason?: string;
+  /** The failing tests by name, with the first line of each one's error (for the summary above the line). */
+  failures?: FailedTest[];
+}
+
+export interface FailedTest {
+  /** The test file, as the report names it (an absolute path). */
+  file: string;
+  /** Describe blocks and title, joined with ' > '. */
+  test: string;
+  /** The first line of the first failure message, at most 300 characters. */
+  message: string;
 }
 
 /** The fields of vitest's JSON reporter this summary relies on. */
@@ -38,6 +49,36 @@ interface VitestJsonReport {
   numTodoTests: number;
   numFailedTestSuites: number;
   success: boolean;
+  testResults?: {
+    name?: string;
+    message?: string;
+    assertionResults?: { fullName?: string; title?: string; status?: string; failureMessages?: string[] }[];
+  }[];
+}
+
+function firstLine(text: string | undefined): string {
+  const line = (text ?? '').split('\n').find((l) => l.trim() !== '') ?? '';
+  return line.length > 300 ? `${line.slice(0, 299)}…` : line.trim();
+}
+
+/** The failing tests a report names; a file that failed to load counts as one, named by its error. */
+function failedTests(report: VitestJsonReport): FailedTest[] {
+  const failures: FailedTest[] = [];
+  for (const file of Array.isArray(report.testResults) ? report.testResults : []) {
+    const assertions = Array.isArray(file.assertionResults) ? file.assertionResults : [];
+    for (const a of assertions) {
+      if (a.status !== 'failed') continue;
+      failures.push({
+        file: file.name ?? '?',
+        test: a.fullName ?? a.title ?? '?',
+        message: firstLine(a.failureMessages?.[0]),
+      });
+    }
+    if (assertions.every((a) => a.status !== 'failed') && file.message) {
+      failures.push({ file: file.name ?? '?', test: '(the file)', message: firstLine(file.message) });
+    }
+  }
+  return failures;
 }
 
 function parseReport(text: string): VitestJsonReport | undefined {
@@ -95,6 +136,7 @@ export function readOutcome(dir: string, project: string): ProjectOutcome {
       failed: report.numFailedTests,
       skipped,
       reason: `${report.numFailedTests} failed test${report.numFailedTests === 1 ? '' : 's'}`,
+      failures: failedTests(report),
     };
   }
   if (!report.success || report.numFailedTestSuites > 0) {
@@ -105,6 +147,7 @@ export function readOutcome(dir: string, project: string): ProjectOutcome {
       failed: 1,
       skipped,
       reason: `${report.numFailedTestSuites || 'a'} test file(s) failed to run`,
+      failures: failedTests(report),
     };
   }
   if (passed === 0) {

@@ -97,6 +97,10 @@ describe('npm test closing line', () => {
     expect(closing).toContain('@fixture/broken: crashed before reporting');
     expect(closing).toContain('@fixture/red: 1 failed test');
     expect(status).toBe(1);
+    // Above the line, the failing test by file and name with its error, the passing one not named.
+    expect(output).toContain('x projects/red/test/red.test.ts > fails');
+    expect(output).toMatch(/expected 2 to be 3/);
+    expect(output).not.toContain('> adds');
 
     // The control: the reports on disk alone, which the old summary folded, show no trace of the
     // broken project, so counting reports said "2 passed, 1 failed" for three projects.
