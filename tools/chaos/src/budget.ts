@@ -74,3 +74,39 @@ export function httpDetectionMs(attempts: Attempt[], faultMs: number): number | 
     .reduce((min, a) => Math.min(min, a.endMs), Infinity);
   return Number.isFinite(first) ? first - faultMs : null;
 }
+
+/** A fault's window: from its start until it was over (a rollout: its last old replica exited). */
+export interface Window {
+  startMs: number;
+  endMs?: number;
+}
+
+/** Attempts that overlap `window`. */
+function during(attempts: Attempt[], window: Window): Attempt[] {
+  const endMs = window.endMs ?? Infinity;
+  return attempts.filter((a) => a.endMs >= window.startMs && a.startMs <= endMs);
+}
+
+/**
+ * A rollout's extra budget line, the same for the platform and its control: every attempt during
+ * the rollout succeeds. A refused or reset connection or a request cut mid-way is what a browser shows
+ * its user (it retries none of them for a POST), whatever a well-behaved API client would retry.
+ */
+export function rolloutChecks(attempts: Attempt[], window: Window): Check[] {
+  return [
+    check('failed attempts during the rollout', during(attempts, window).filter((a) => !a.ok).length, 0),
+  ];
+}
+
+/** What the attempts that failed during the rollout were (method and outcome), for the report. */
+export function rolloutNotes(attempts: Attempt[], window: Window): string[] {
+  const failed = during(attempts, window).filter((a) => !a.ok);
+  if (failed.length === 0) return [];
+  const byOutcome = new Map<string, number>();
+  for (const a of failed) {
+    const what = `${a.kind.toUpperCase()} ${a.outcome}`;
+    byOutcome.set(what, (byOutcome.get(what) ?? 0) + 1);
+  }
+  const list = [...byOutcome].map(([what, n]) => `${n} x ${what}`).join(', ');
+  return [`${failed.length} attempts failed during the rollout: ${list}`];
+}

@@ -61,6 +61,12 @@ export interface LoadOptions {
   /** Called with each accepted job. */
   onAccepted?: (jobId: string) => void;
   /**
+   * A new connection for every attempt (`Connection: close`) instead of a keep-alive pool: every
+   * request goes through the balancer's routing decision, as a fleet of browsers and short-lived
+   * clients does, so a rollout's routing window is met by many requests rather than by none.
+   */
+  freshConnections?: boolean;
+  /**
    * Logical requests in flight at most (a client's connection pool); a request due while the client
    * is at this cap is not sent and is counted in `skipped`. Default 100.
    */
@@ -132,7 +138,10 @@ export class HttpLoad {
   }
 
   private headers(): Record<string, string> {
-    return this.options.token ? { authorization: `Bearer ${this.options.token}` } : {};
+    return {
+      ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
+      ...(this.options.freshConnections ? { connection: 'close' } : {}),
+    };
   }
 
   private async get(): Promise<void> {

@@ -13,6 +13,8 @@ import {
   httpDetectionMs,
   httpRecoveryMs,
   type RequestCounts,
+  rolloutChecks,
+  rolloutNotes,
 } from './budget.ts';
 import { Followers } from './followers.ts';
 import { checkJobs, type JobLedger } from './ledger.ts';
@@ -29,6 +31,8 @@ export interface ScenarioContext {
   databaseUrl: string;
   redisUrl: string;
   size: Size;
+  /** Every HTTP attempt on a new connection (the scenario's `freshConnections`), platform and control alike. */
+  freshConnections: boolean;
   log: (line: string) => void;
   /** Records a moment on the timeline; returns it (ms since the epoch). */
   mark(label: string): number;
@@ -43,6 +47,8 @@ export interface ScenarioContext {
 export interface FaultWindow {
   startMs: number;
   backMs?: number;
+  /** When the fault was over (a rollout: its last old replica exited); the rollout budget's window. */
+  endMs?: number;
   /** Extra checks the scenario measured itself (e.g. resume time of a dead worker's jobs). */
   checks?: Check[];
   notes?: string[];
@@ -79,10 +85,21 @@ export interface Scenario {
   title: string;
   /** The fault, in a sentence (README and report). */
   fault: string;
-  /** Budget checks that apply beyond the correctness ones. */
-  measures: { recovery?: boolean; detection?: boolean };
-  /** Jobs running when a worker is killed run again (at-least-once): allowed only there. */
-  rerunAllowed?: boolean;
+  /**
+   * Budget checks that apply beyond the correctness ones; `rollout`: no attempt may fail between the
+   * fault's start and its `endMs` (platform and control alike).
+   */
+  measures: { recovery?: boolean; detection?: boolean; rollout?: boolean };
+  /**
+   * Whether the fault takes a worker away for longer than its lease (a SIGKILL, a partition longer
+   * than the TTL): then the jobs it ran are requeued and run again (at-least-once, by design), and
+   * instead of "jobs run more than once" the budget checks that each re-run was safe: it followed a
+   * lease-expired requeue, the fenced run wrote nothing after it, no job finished twice. Everywhere
+   * else a second run is a failure.
+   */
+  outlastsLease?(size: Size): boolean;
+  /** HTTP attempts each on a new connection (see LoadOptions.freshConnections). */
+  freshConnections?: boolean;
   /** Only in the full run (too heavy for `npm test`). */
   fullOnly?: boolean;
   clients?(size: Size): number;
@@ -131,6 +148,10 @@ export function brokenResult(scenario: Scenario, size: Size, error: unknown): Sc
       lost: 0,
       duplicated: 0,
       rerun: 0,
+      rerunsWithoutLeaseExpiry: 0,
+      fencedRunEvents: 0,
+      completedTwice: 0,
+      eventGaps: 0,
       unacknowledged: 0,
       followed: 0,
       missedEvents: 0,
@@ -176,6 +197,7 @@ export async function runScenario(
       log(`  ${scenario.name}: ${label}`);
       return atMs;
     },
+    freshConnections: scenario.freshConnections ?? false,
     pauseLoad: () => loads.forEach((l) => l.pause()),
     resumeLoad: () => loads.forEach((l) => l.resume()),
     onJobAccepted: (listener: (jobId: string) => void) => void acceptedListeners.push(listener),
@@ -214,6 +236,7 @@ export async function runScenario(
       attemptTimeoutMs: size.attemptTimeoutMs,
       keyPrefix,
       job: size.job,
+      freshConnections: scenario.freshConnections ?? false,
       onAccepted: (id) => {
         followers.follow(id);
         for (const listener of acceptedListeners) listener(id);
@@ -265,7 +288,14 @@ export async function runScenario(
       check('failed non-idempotent requests', requests.failedNonIdempotent, 0),
       check('lost jobs', jobs.lost, 0),
       check('duplicated jobs', jobs.duplicated, 0),
-      ...(scenario.rerunAllowed ? [] : [check('jobs run more than once', jobs.rerun, 0)]),
+      ...(scenario.outlastsLease?.(size)
+        ? [
+            check('re-runs not preceded by a lease-expired requeue', jobs.rerunsWithoutLeaseExpiry, 0),
+            check('events from a fenced run after its requeue', jobs.fencedRunEvents, 0),
+          ]
+        : [check('jobs run more than once', jobs.rerun, 0)]),
+      check('jobs finished more than once', jobs.completedTwice, 0),
+      check('job event logs with gaps', jobs.eventGaps, 0),
       check('missed WebSocket events', jobs.missedEvents, 0),
       check('duplicated WebSocket events', jobs.duplicatedEvents, 0),
       check('WebSocket streams out of order', jobs.outOfOrder, 0),
@@ -274,6 +304,7 @@ export async function runScenario(
         ? [check('time to detect', detectionMs, BUDGET.detectionMs, 'ms')]
         : []),
       ...(scenario.measures.recovery ? [check('time to recover', recoveryMs, BUDGET.recoveryMs, 'ms')] : []),
+      ...(scenario.measures.rollout ? rolloutChecks(load.attempts, fault) : []),
       ...(fault.checks ?? []),
     ];
     const bucketMs = Math.max(250, Math.round((endMs - startMs) / 120 / 250) * 250);
@@ -302,7 +333,15 @@ export async function runScenario(
       detectionMs,
       recoveryMs,
       longestReconnectMs,
-      notes: fault.notes ?? [],
+      notes: [
+        ...(fault.notes ?? []),
+        ...(scenario.measures.rollout ? rolloutNotes(load.attempts, fault) : []),
+        ...(scenario.outlastsLease?.(size) && jobs.rerun > 0
+          ? [
+              `${jobs.rerun} job(s) ran again after their lease expired (at-least-once); checked safe: ${jobs.rerunsWithoutLeaseExpiry} re-runs without a lease-expired requeue, ${jobs.fencedRunEvents} events from fenced runs, ${jobs.completedTwice} finished twice`,
+            ]
+          : []),
+      ],
       phasesMs: phases,
       control: { ...controlSummary, passed: controlResult.checks.every((c) => c.ok) },
       timeline,

@@ -6,8 +6,9 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { type AppProcess, EphemeralPostgres, EphemeralRedis, FaultProxy, startApp } from '@tether/devstack';
 import { migrate } from '@tether/migrations';
@@ -23,6 +24,21 @@ const entries: Record<AppName, string> = {
   worker: 'apps/worker/src/main.ts',
   wsGateway: 'apps/ws-gateway/src/main.ts',
 };
+
+/** Each app's Helm chart (charts/<dir>), whose lifecycle values a rolling restart follows. */
+const charts: Record<AppName, string> = { api: 'api', worker: 'worker', wsGateway: 'ws-gateway' };
+
+/**
+ * The preStop sleep the app's chart gives its pods (`lifecycle.preStopSleepSeconds` in
+ * charts/<app>/values.yaml, rendered by tether-common's `_lifecycle.tpl`), ms: read from the chart so
+ * the rollout here is the one the chart deploys.
+ */
+export function chartPreStopMs(name: AppName): number {
+  const values = readFileSync(join(workspaceRoot, 'charts', charts[name], 'values.yaml'), 'utf8');
+  const found = /^lifecycle:\n(?:[ \t]+.*\n)*?[ \t]+preStopSleepSeconds:[ \t]*(\d+)/m.exec(values);
+  if (!found) throw new Error(`charts/${charts[name]}/values.yaml: no lifecycle.preStopSleepSeconds`);
+  return Number(found[1]) * 1000;
+}
 
 /** Every app process of this run: SIGKILLed when the runner exits, however it exits (short of SIGKILL). */
 const children = new Set<ChildProcess>();
@@ -147,12 +163,18 @@ export class AppSet {
   }
 
   /**
-   * Kubernetes' rolling update with maxSurge 1, maxUnavailable 0: start the new replica, wait until
-   * it is ready, then SIGTERM the old one (its graceful path) and wait for it to exit.
+   * Kubernetes' rolling update with maxSurge 1, maxUnavailable 0: start the new replica and wait
+   * until it is ready; then the old pod is deleted, which does two things at once: its endpoint
+   * removal starts propagating (`Balancer.terminating`: new connections still reach it for a while)
+   * and the kubelet runs its preStop hook, the chart's sleep (`chartPreStopMs`), then sends SIGTERM.
+   * Resolves when the old replica has exited.
    */
   async rollingRestart(name: AppName): Promise<void> {
     const old = this.current(name);
     await this.startReplica(name);
+    this.balancers[name]?.terminating(old);
+    const preStopMs = chartPreStopMs(name);
+    if (preStopMs > 0) await sleep(preStopMs);
     await old.stop('SIGTERM');
   }
 

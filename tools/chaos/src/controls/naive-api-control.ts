@@ -8,7 +8,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AppProcess } from '@tether/devstack';
 import { Balancer } from '../balancer.ts';
-import { BUDGET, type Check, check, countRequests, httpRecoveryMs } from '../budget.ts';
+import {
+  BUDGET,
+  type Check,
+  check,
+  countRequests,
+  httpRecoveryMs,
+  rolloutChecks,
+  rolloutNotes,
+} from '../budget.ts';
 import { HttpLoad } from '../load.ts';
 import type { Control, ControlResult, ControlRun, FaultWindow, ScenarioContext } from '../scenario.ts';
 import { startReady } from '../stack.ts';
@@ -30,6 +38,7 @@ function naiveLoad(ctx: ScenarioContext, port: number): HttpLoad {
     attemptTimeoutMs: ctx.size.attemptTimeoutMs,
     keyPrefix: 'naive',
     job: ctx.size.job,
+    freshConnections: ctx.freshConnections,
   });
 }
 
@@ -86,7 +95,11 @@ export function naiveApiControl(options: { recovery?: boolean } = {}): Control {
 }
 
 export interface RollingControl extends Control {
-  /** Replaces the naive replica the way the platform's is replaced: new one ready, old one SIGTERMed. */
+  /**
+   * Replaces the naive replica the way the platform's are replaced (AppSet.rollingRestart): the new
+   * one starts and is ready, then the old pod is deleted: its endpoint removal starts propagating
+   * and it gets SIGTERM at once, having no preStop hook (a team without Tether has none).
+   */
   roll(): Promise<void>;
 }
 
@@ -94,7 +107,7 @@ export interface RollingControl extends Control {
 export function naiveRollingControl(): RollingControl {
   let roll: () => Promise<void> = async () => {};
   return {
-    title: `${title}, no graceful shutdown`,
+    title: `${title}, no preStop, no graceful shutdown`,
     roll: () => roll(),
     async start(ctx: ScenarioContext): Promise<ControlRun & { load: HttpLoad }> {
       const balancer = await Balancer.start();
@@ -106,14 +119,16 @@ export function naiveRollingControl(): RollingControl {
         const next = await startNaive(ctx);
         apps.push(next);
         balancer.add(next);
-        await new Promise((r) => setTimeout(r, 500)); // two readiness polls: it is in
+        await balancer.waitReady(60_000, next);
+        balancer.terminating(old);
         await old.stop('SIGTERM');
       };
       const load = naiveLoad(ctx, balancer.port);
       return {
         load,
-        async stop() {
-          const out = await result(load, apps, []);
+        async stop(fault: FaultWindow) {
+          const out = await result(load, apps, rolloutChecks(load.attempts, fault));
+          out.notes.push(...rolloutNotes(load.attempts, fault));
           await balancer.close();
           return out;
         },

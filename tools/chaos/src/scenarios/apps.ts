@@ -14,7 +14,8 @@ export const workerKill: Scenario = {
   fault:
     'The worker is SIGKILLed while it runs jobs (no graceful path, like an OOM kill); a replacement starts at once, as a ReplicaSet would.',
   measures: {},
-  rerunAllowed: true,
+  // The killed worker cannot renew its leases: its jobs are requeued after the TTL and run again.
+  outlastsLease: () => true,
   async inject(ctx) {
     const { postgres } = ctx.stack;
     const running = async () =>
@@ -82,16 +83,19 @@ export const rollingRestart: Scenario = {
   name: 'rolling-restart',
   title: 'Rolling restart of each app',
   fault:
-    'api, worker and ws-gateway in turn: a new replica starts, becomes ready, then the old one gets SIGTERM (maxSurge 1, maxUnavailable 0).',
-  measures: {},
+    "api, worker and ws-gateway in turn (maxSurge 1, maxUnavailable 0): a new replica starts and becomes ready, then the old pod is deleted: its endpoint removal reaches the balancer 1 s later (kube-proxy's propagation), and it gets SIGTERM after its chart's preStop sleep (api and ws-gateway 10 s, worker none). Every HTTP attempt opens a new connection.",
+  measures: { rollout: true },
   fullOnly: true,
+  freshConnections: true,
   async inject(ctx) {
     const startMs = ctx.mark('rolling restart begins');
     for (const name of ['api', 'worker', 'wsGateway'] as const) {
       await Promise.all([ctx.apps.rollingRestart(name), name === 'api' ? rollingControl.roll() : undefined]);
       ctx.mark(`${name} replaced`);
     }
-    return { startMs };
+    // A request cut by the last exit ends within an attempt timeout; the window reaches a second past it.
+    await sleep(1_000);
+    return { startMs, endMs: Date.now() };
   },
   control: rollingControl,
 };

@@ -38,6 +38,9 @@ export const databaseBlackhole: Scenario = {
   fault:
     'Every packet between the apps and Postgres is dropped in the kernel (nftables: no FIN, no RST, new connections hang) for 30 s (quick: 6 s), then the path heals.',
   measures: { recovery: true, detection: true },
+  // Cut off for longer than its lease TTL, the worker aborts its jobs (it cannot prove it still owns
+  // them) and the sweeper requeues them once the path heals: they run again, which must be safe.
+  outlastsLease: (size) => size.blackholeMs > size.leaseTtlMs,
   async inject(ctx) {
     const startMs = ctx.mark('blackhole');
     ctx.stack.pgProxy.blackhole({ newConnections: true });
