@@ -1,8 +1,9 @@
 /**
  * The quick chaos run inside `npm test`: one shared stack, each scenario at small size. Asserts the
- * correctness budgets (no failed idempotent request, no lost or duplicated job, no job run twice, no
- * missed or duplicated WebSocket event) and that each control fails — never timings. Then the HTML
- * report is opened in Chromium and its timelines are checked.
+ * correctness budgets (no failed idempotent request, no lost or duplicated job, no job run twice —
+ * or, where the fault outlasts the lease, only safe re-runs — no missed or duplicated WebSocket
+ * event) and that each control fails — never timings. Then the HTML report is opened in Chromium
+ * and its timelines are checked.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,11 +35,13 @@ afterAll(async () => {
 }, 60_000);
 
 /**
- * The budget lines the quick run asserts: correctness, not time. A job run twice (its side effects
- * repeated) is recorded in the result and judged by `npm run chaos`, not here: see the README.
+ * The budget lines the quick run asserts: correctness, not time. That includes "jobs run more than
+ * once" wherever no fault outlasts the worker's lease; where one does (worker-kill, db-blackhole) the
+ * scenario checks instead that every re-run was safe (a lease-expired requeue before it, nothing from
+ * the fenced run after it), and those lines are asserted here too.
  */
 function correctness(result: ScenarioResult) {
-  return result.checks.filter((c) => c.unit !== 'ms' && c.name !== 'jobs run more than once');
+  return result.checks.filter((c) => c.unit !== 'ms');
 }
 
 describe.sequential('chaos scenarios (quick)', () => {
