@@ -10,7 +10,7 @@ describe('dead-worker recovery (lease 10 s, sweep every 2 s)', () => {
   });
   afterAll(() => s?.close());
 
-  it('SIGKILL mid-job: the job runs again on another worker and succeeds within 30 s; no job lost; a slow job on a live worker runs once', async () => {
+  it('SIGKILL mid-job: the job runs again on another worker within 30 s and succeeds; no job lost; a slow job on a live worker runs once', async () => {
     // A runs one job at a time, so the victim is the only job it holds when it is killed.
     const a = await s.worker({ WORKER_CONCURRENCY: '1' });
     // Long on its first run (the kill must land mid-job however slow the machine), short on the rerun.
@@ -31,18 +31,28 @@ describe('dead-worker recovery (lease 10 s, sweep every 2 s)', () => {
     const killedAt = Date.now();
     await a.stop('SIGKILL');
 
+    // Recovery is the job running again (lease TTL 10 s + sweep + wake-up: about 15 s), so the bound is on the
+    // rerun's start: its `running` event, stamped by Postgres when B's claim began. Not on the rerun's
+    // end: that adds the rerun itself, 2 s of sleep and 120 sequential progress transactions, whose
+    // time grows with the machine's load and has nothing to do with how fast the job was recovered.
+    const rerun = await waitFor(
+      async () => (await s.events(victim.id)).filter((e) => e.type === 'running')[1],
+      40_000,
+      'the victim to run again on B',
+      100,
+    );
+    const recoveredInMs = rerun.createdAt.getTime() - killedAt;
+    expect(recoveredInMs, `ran again ${recoveredInMs} ms after the kill`).toBeLessThan(30_000);
     const done = await waitFor(
       async () => {
         const job = await s.job(victim.id);
         return final(job.status) && job;
       },
-      40_000,
+      60_000,
       'the victim to finish on B',
       100,
     );
-    const recoveredInMs = Date.now() - killedAt;
     expect(done.status).toBe('succeeded');
-    expect(recoveredInMs, `succeeded ${recoveredInMs} ms after the kill`).toBeLessThan(30_000);
     // Two runs started (A, killed; then B), one completed (B): the non-idempotent INSERTs show it.
     const runs = await s.runs(victim.id);
     expect(runs.map((r) => [r.pid, r.kind])).toEqual([
@@ -54,16 +64,20 @@ describe('dead-worker recovery (lease 10 s, sweep every 2 s)', () => {
     expect(expectGapFree(events.map((e) => e.seq))).toBe(true);
     expect(events.find((e) => e.type === 'queued' && e.seq > 1)?.data.reason).toMatch(/lease expired/);
     expect(events.at(-1)?.type).toBe('succeeded');
-    // The relay published the rescued job's whole history in order.
+    // The relay published the rescued job's whole history in order. At least once (libs/jobs README,
+    // "Redis stream"): A was SIGKILLed with its relay running, and a batch it had XADDed before its
+    // marking transaction died with it is sent again by B, so a seq may repeat; without repeats, the
+    // stream is the log.
     const streamed = await waitFor(
       async () => {
         const entries = await s.streamed(victim.id);
-        return entries.length >= events.length && entries;
+        return new Set(entries.map((e) => e.seq)).size >= events.length && entries;
       },
       10_000,
       'the stream to catch up',
     );
-    expect(streamed).toEqual(events.map((e) => ({ seq: e.seq, type: e.type })));
+    const firsts = streamed.filter((e, i) => streamed.findIndex((f) => f.seq === e.seq) === i);
+    expect(firsts).toEqual(events.map((e) => ({ seq: e.seq, type: e.type })));
 
     // No job lost, none run twice: every quick job completed exactly once.
     for (const job of quick) {

@@ -1,4 +1,4 @@
-import { cancelJob } from '@tether/jobs';
+import { cancelJob, type JobEvent } from '@tether/jobs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectGapFree, OWNER, type Servers, startServers, waitFor } from './support.ts';
 
@@ -98,8 +98,9 @@ describe('the worker runs the demo jobs and records every step as an ordered eve
 
   it('cancel of a running demo.sleep: the handler is aborted and the job ends cancelled within 1 s, progress kept', async () => {
     const job = await s.enqueue('demo.sleep', { ms: 30_000, steps: 30 });
+    // At least two: a probe stalled on a loaded machine may see step 3 without ever seeing step 2.
     await waitFor(
-      async () => ((await s.job(job.id)).progress as { step?: number } | null)?.step === 2,
+      async () => (((await s.job(job.id)).progress as { step?: number } | null)?.step ?? 0) >= 2,
       20_000,
       'two steps of progress',
     );
@@ -108,8 +109,10 @@ describe('the worker runs the demo jobs and records every step as an ordered eve
     try {
       await client.query('BEGIN');
       const result = await cancelJob(client, job.id, OWNER);
+      // Postgres's clock, just before the COMMIT that makes the request visible to the worker.
+      const { rows } = await client.query<{ at: Date }>('SELECT clock_timestamp() AS at');
       await client.query('COMMIT');
-      requestedAt = Date.now();
+      requestedAt = (rows[0] as { at: Date }).at.getTime();
       expect(result.outcome).toBe('cancel_requested');
     } finally {
       client.release();
@@ -119,15 +122,20 @@ describe('the worker runs the demo jobs and records every step as an ordered eve
         const current = await s.job(job.id);
         return final(current.status) && current;
       },
-      5_000,
+      10_000,
       'the cancel',
       10,
     );
-    expect(Date.now() - requestedAt).toBeLessThan(1_000);
     expect(cancelled.status).toBe('cancelled');
     expect((cancelled.progress as { step: number }).step).toBeGreaterThanOrEqual(2);
     const events = await s.events(job.id);
     expect(events.at(-1)?.type).toBe('cancelled');
+    // "Stops within a second" is the handler's stop, measured on Postgres's clock at both ends: the
+    // `cancelled` event is stamped when the worker, its handler already aborted, began recording the
+    // end. Not when this test next saw the row: that adds the recording's commit and this process's
+    // own polling, both stretched by a loaded machine and neither part of the worker's reaction.
+    const stoppedInMs = (events.at(-1) as JobEvent).createdAt.getTime() - requestedAt;
+    expect(stoppedInMs, `stopped ${stoppedInMs} ms after the cancel request`).toBeLessThan(1_000);
     expect(expectGapFree(events.map((e) => e.seq))).toBe(true);
     // The handler really stopped: no progress after the cancel.
     await new Promise((r) => setTimeout(r, 1_500));
