@@ -53,13 +53,29 @@ async function settlesWithin<T>(work: Promise<T>, ms: number): Promise<'settled'
   return outcome;
 }
 
+/**
+ * Checks out `n` connections through the pool and holds each until all are checked out, so none can
+ * serve two of the calls (concurrent queries would share one when the machine is slow to open the
+ * rest), then releases them idle; returns their backend pids, sorted.
+ */
 async function warm(pool: TetherPgPool, n: number): Promise<number[]> {
-  const results = await Promise.all(
+  let arrived = 0;
+  let allIn!: () => void;
+  const barrier = new Promise<void>((resolve) => (allIn = resolve));
+  const pids = await Promise.all(
     Array.from({ length: n }, () =>
-      pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid, pg_sleep(0.05)'),
+      pool.withClient(
+        async (c) => {
+          const { rows } = await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+          if (++arrived === n) allIn();
+          await barrier;
+          return rows[0]?.pid as number;
+        },
+        { idempotent: true },
+      ),
     ),
   );
-  return results.map((r) => r.rows[0]?.pid as number).sort();
+  return pids.sort((x, y) => x - y);
 }
 
 async function rowsWithPrefix(prefix: string): Promise<string[]> {
