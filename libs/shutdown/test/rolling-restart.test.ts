@@ -10,7 +10,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixtureCommand } from './support/fixture-process.ts';
 
-const ratePerSec = 500;
+// 300 req/s: enough that requests are always in flight when a pod exits (the control resets some in
+// every run), with headroom on a 2-core machine that also boots the replacement pods. At 500 req/s a
+// machine loaded by other suites (load average 12) fell behind, the agent's queue passed the 10 s
+// request timeout and thousands of requests 'timed out' in the queue, a load failure, not a lifecycle one.
+const ratePerSec = 300;
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
@@ -60,7 +64,7 @@ function summary(label: string, t: LoadReport): string {
 }
 
 describe('rolling restart behind a Kubernetes-like Service', () => {
-  it('loses no request over 5 rolling restarts of 2 replicas at 500 req/s over keep-alive', async () => {
+  it('loses no request over 5 rolling restarts of 2 replicas at 300 req/s over keep-alive', async () => {
     const { traffic, deployment } = await rollUnderLoad('http-app', 5);
     console.log(summary('with @tether/shutdown', traffic));
     expect(traffic.achievedRatePerSec).toBeGreaterThanOrEqual(ratePerSec * 0.95);
