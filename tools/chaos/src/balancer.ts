@@ -1,7 +1,8 @@
 /**
  * A layer-4 round-robin balancer in front of an app's replicas, as a Kubernetes Service
  * (kube-proxy) is: a new connection goes to a replica whose `/readyz` answered 200 at the last
- * poll; established connections stay where they are. Polling readiness (not watching the process)
+ * poll, and a ready replica is taken out after `failureThreshold` failed polls in a row (the
+ * charts' readiness probe: 2); established connections stay where they are. Polling readiness (not watching the process)
  * is the point: a replica that is shutting down turns unready and stops getting new connections only
  * after a poll, the same race the kubelet and endpoint controller run.
  *
@@ -20,6 +21,10 @@ export interface Backend {
 
 interface Entry extends Backend {
   ready: boolean;
+  /** Failed polls in a row (readiness is lost at `failureThreshold`). */
+  failures: number;
+  /** A poll is under way: the next waits for it, as a kubelet's probes do not overlap. */
+  polling?: boolean;
   /** Set by `terminating()`: new connections still come until this moment (ms since the epoch). */
   routedUntilMs?: number;
 }
@@ -27,6 +32,12 @@ interface Entry extends Backend {
 export interface BalancerOptions {
   /** Readiness poll period, ms. Default 250. */
   readinessPollMs?: number;
+  /**
+   * Failed polls in a row (no answer within 4 periods, or not 200) before a ready replica is taken
+   * out. Default 2, the charts' `probes.readiness.failureThreshold`: one slow answer from a replica
+   * on a busy node does not take it out, as it does not in Kubernetes.
+   */
+  failureThreshold?: number;
   /**
    * How long after `terminating(backend)` new connections still go to it, ms: the endpoint removal's
    * propagation to kube-proxy. Default 1000 (the low end of what clusters show; more under load).
@@ -43,11 +54,15 @@ export class Balancer {
   private timer: NodeJS.Timeout | undefined;
 
   private readonly readinessPollMs: number;
+  private readonly failureThreshold: number;
   readonly propagationMs: number;
+  /** Connections reset because no replica was routable (a Service without endpoints). */
+  noEndpointResets = 0;
 
   private constructor(server: Server, options: Required<BalancerOptions>) {
     this.server = server;
     this.readinessPollMs = options.readinessPollMs;
+    this.failureThreshold = options.failureThreshold;
     this.propagationMs = options.propagationMs;
   }
 
@@ -56,6 +71,7 @@ export class Balancer {
     const server = createServer();
     const balancer = new Balancer(server, {
       readinessPollMs: options.readinessPollMs ?? 250,
+      failureThreshold: options.failureThreshold ?? 2,
       propagationMs: options.propagationMs ?? 1_000,
     });
     server.on('connection', (socket) => balancer.accept(socket));
@@ -70,7 +86,7 @@ export class Balancer {
 
   /** Adds a replica; it gets connections once its `/readyz` answers 200. */
   add(backend: Backend): void {
-    this.entries.push({ ...backend, ready: false });
+    this.entries.push({ ...backend, ready: false, failures: 0 });
   }
 
   /**
@@ -113,17 +129,23 @@ export class Balancer {
   private async poll(): Promise<void> {
     await Promise.all(
       this.entries
-        .filter((entry) => entry.routedUntilMs === undefined)
+        .filter((entry) => entry.routedUntilMs === undefined && !entry.polling)
         .map(async (entry) => {
+          entry.polling = true;
+          let ok = false;
           try {
             const response = await fetch(`http://127.0.0.1:${entry.adminPort}/readyz`, {
               signal: AbortSignal.timeout(this.readinessPollMs * 4),
             });
             await response.arrayBuffer();
-            entry.ready = response.status === 200;
+            ok = response.status === 200;
           } catch {
-            entry.ready = false;
+            ok = false;
           }
+          entry.polling = false;
+          entry.failures = ok ? 0 : entry.failures + 1;
+          if (ok) entry.ready = true;
+          else if (entry.failures >= this.failureThreshold) entry.ready = false;
         }),
     );
   }
@@ -136,6 +158,7 @@ export class Balancer {
     const now = Date.now();
     const ready = this.entries.filter((e) => this.routable(e, now));
     if (ready.length === 0) {
+      this.noEndpointResets++;
       client.resetAndDestroy(); // no endpoints: what a Service without ready pods answers
       return;
     }

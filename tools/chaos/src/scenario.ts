@@ -93,9 +93,9 @@ export interface Scenario {
   /**
    * Whether the fault takes a worker away for longer than its lease (a SIGKILL, a partition longer
    * than the TTL): then the jobs it ran are requeued and run again (at-least-once, by design), and
-   * instead of "jobs run more than once" the budget checks that each re-run was safe: it followed a
-   * lease-expired requeue, the fenced run wrote nothing after it, no job finished twice. Everywhere
-   * else a second run is a failure.
+   * instead of "jobs run more than once" the budget checks that each re-run followed a lease-expired
+   * requeue; that the fenced run wrote nothing after it and no job finished twice is checked in every
+   * scenario. Everywhere else a second run is a failure.
    */
   outlastsLease?(size: Size): boolean;
   /** HTTP attempts each on a new connection (see LoadOptions.freshConnections). */
@@ -129,6 +129,13 @@ export interface ScenarioResult {
   control: ControlResult & { passed: boolean };
   timeline: Timeline;
   error?: string;
+}
+
+/** The note for connections a balancer reset because no replica was routable (none: no note). */
+export function noEndpointNote(resets: number): string[] {
+  return resets > 0
+    ? [`${resets} connections reset by the balancer: no replica was ready (no endpoints)`]
+    : [];
 }
 
 /** A scenario that could not run (its set-up or fault threw): it fails, saying why. */
@@ -248,6 +255,7 @@ export async function runScenario(
     const controlLoad = (control as { load?: HttpLoad }).load;
     if (controlLoad) loads.push(controlLoad);
     const startMs = Date.now();
+    const resetsBefore = ctx.apps.noEndpointResets();
     for (const l of loads) l.start();
     await sleep(size.warmupMs);
     const fault = await scenario.inject(ctx);
@@ -288,12 +296,10 @@ export async function runScenario(
       check('failed non-idempotent requests', requests.failedNonIdempotent, 0),
       check('lost jobs', jobs.lost, 0),
       check('duplicated jobs', jobs.duplicated, 0),
-      ...(scenario.outlastsLease?.(size)
-        ? [
-            check('re-runs not preceded by a lease-expired requeue', jobs.rerunsWithoutLeaseExpiry, 0),
-            check('events from a fenced run after its requeue', jobs.fencedRunEvents, 0),
-          ]
-        : [check('jobs run more than once', jobs.rerun, 0)]),
+      scenario.outlastsLease?.(size)
+        ? check('re-runs not preceded by a lease-expired requeue', jobs.rerunsWithoutLeaseExpiry, 0)
+        : check('jobs run more than once', jobs.rerun, 0),
+      check('events from a fenced run after its requeue', jobs.fencedRunEvents, 0),
       check('jobs finished more than once', jobs.completedTwice, 0),
       check('job event logs with gaps', jobs.eventGaps, 0),
       check('missed WebSocket events', jobs.missedEvents, 0),
@@ -335,6 +341,7 @@ export async function runScenario(
       longestReconnectMs,
       notes: [
         ...(fault.notes ?? []),
+        ...noEndpointNote(ctx.apps.noEndpointResets() - resetsBefore),
         ...(scenario.measures.rollout ? rolloutNotes(load.attempts, fault) : []),
         ...(scenario.outlastsLease?.(size) && jobs.rerun > 0
           ? [

@@ -155,6 +155,11 @@ export class AppSet {
     return app;
   }
 
+  /** Connections the balancers reset for want of a routable replica, so far. */
+  noEndpointResets(): number {
+    return Object.values(this.balancers).reduce((n, b) => n + b.noEndpointResets, 0);
+  }
+
   /** The oldest replica of `name`. */
   current(name: AppName): AppProcess {
     const app = this.replicas[name][0];

@@ -18,7 +18,14 @@ import {
   rolloutNotes,
 } from '../budget.ts';
 import { HttpLoad } from '../load.ts';
-import type { Control, ControlResult, ControlRun, FaultWindow, ScenarioContext } from '../scenario.ts';
+import {
+  type Control,
+  type ControlResult,
+  type ControlRun,
+  type FaultWindow,
+  noEndpointNote,
+  type ScenarioContext,
+} from '../scenario.ts';
 import { startReady } from '../stack.ts';
 
 const entry = join(fileURLToPath(new URL('.', import.meta.url)), 'naive-api.ts');
@@ -128,7 +135,7 @@ export function naiveRollingControl(): RollingControl {
         load,
         async stop(fault: FaultWindow) {
           const out = await result(load, apps, rolloutChecks(load.attempts, fault));
-          out.notes.push(...rolloutNotes(load.attempts, fault));
+          out.notes.push(...rolloutNotes(load.attempts, fault), ...noEndpointNote(balancer.noEndpointResets));
           await balancer.close();
           return out;
         },
