@@ -9,14 +9,14 @@ import type { JobHandler } from './handlers.ts';
 import { TransientJobError } from './job-errors.ts';
 import type { AbortReason, LeaseKeeper } from './leases.ts';
 import type { WorkerOptions } from './options.ts';
-import { requeueJob } from './requeue.ts';
+import { issueQueueEntry, requeueJob } from './requeue.ts';
 import { resendWhileUnknown } from './resend.ts';
 
 export interface RunJobDeps {
   db: TetherPgPool;
   handlers: Record<string, JobHandler>;
   leases: LeaseKeeper;
-  lifecycle: Pick<Lifecycle, 'beacon'>;
+  lifecycle: Pick<Lifecycle, 'beacon' | 'signal'>;
   options: WorkerOptions;
   logger: Logger;
 }
@@ -41,8 +41,49 @@ export function jobTask(deps: RunJobDeps): Task {
       deps.logger.error({ queueJobId: helpers.job.id }, 'queue entry without a jobId: dropped');
       return;
     }
+    // Shutdown has begun: take no new job. graphile-worker stops its workers when the worker stops
+    // it, but a fetch already in flight then (its 1 s poll timer fired in the same event-loop turn,
+    // ahead of the signal; or it was waiting for a connection) still hands over what it finds,
+    // including a job enqueued after the SIGTERM. Passed on instead of run.
+    if (deps.lifecycle.signal.aborted) {
+      await passOn(deps, payload.jobId);
+      return;
+    }
     await runJob(deps, payload.jobId, helpers);
   };
+}
+
+/**
+ * Gives a still-queued job a fresh queue entry, due now (its NOTIFY wakes another worker at once),
+ * without starting it here. The entry this worker fetched is locked by its pool: `add_job` retires it
+ * (see `issueQueueEntry`), and graphile-worker completes it when the task returns. If this fails, the
+ * job is still `queued` and its entry spent: a sweeper elsewhere reissues one within a sweep interval.
+ */
+async function passOn(deps: RunJobDeps, jobId: string): Promise<void> {
+  try {
+    const passed = await deps.db.transaction(
+      async (c) => {
+        const { rows } = await c.query<{ id: string; type: string }>(
+          `SELECT id, type FROM tether_jobs WHERE id = $1 AND status = 'queued' FOR UPDATE`,
+          [jobId],
+        );
+        const job = rows[0];
+        if (job) await issueQueueEntry(c, job, 0);
+        return job !== undefined;
+      },
+      // Re-running it is harmless: a second add_job replaces the first one's unlocked entry.
+      { name: 'job.pass-on', idempotent: true, deadlineMs: 2_000 },
+    );
+    deps.logger.info(
+      { jobId, passed },
+      'queue entry fetched after shutdown began: job passed on, not started',
+    );
+  } catch (error) {
+    deps.logger.warn(
+      { jobId, err: error },
+      'could not pass on a job at shutdown: the sweeper hands it out again',
+    );
+  }
 }
 
 async function runJob(deps: RunJobDeps, jobId: string, helpers: JobHelpers): Promise<void> {

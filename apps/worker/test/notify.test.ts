@@ -3,12 +3,11 @@ import { createPgPool, createRedis, type TetherPgPool, type TetherRedis } from '
 import { createLifecycle, type Lifecycle } from '@tether/shutdown';
 import { createLogger } from '@tether/telemetry';
 import { Logger, run } from 'graphile-worker';
-import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoHandlers } from '../src/handlers.ts';
 import { workerOptionsFromEnv } from '../src/options.ts';
 import { startWorker } from '../src/worker.ts';
-import { type Servers, startServers, waitFor } from './support.ts';
+import { promiseOnlyPool, type Servers, startServers, waitFor } from './support.ts';
 
 /** Far beyond the test's timeout: a job that starts was found through NOTIFY, not by a poll. */
 const POLL_INTERVAL_MS = 600_000;
@@ -95,18 +94,8 @@ describe('control: a pg.Pool face whose connect() only returns a promise (the ad
     db = createPgPool({ connectionString: s.server.url, applicationName: APP, max: 6 });
     const pool = db.pool;
     const started: string[] = [];
-    const promiseOnly = {
-      connect: () => pool.connect(),
-      query: pool.query.bind(pool),
-      on: (event: 'error', listener: (error: Error) => void) => pool.on(event, listener),
-      removeListener: (event: 'error', listener: (error: Error) => void) =>
-        pool.removeListener(event, listener),
-      listeners: (event: 'error') => pool.listeners(event),
-      end: () => Promise.resolve(),
-    };
-    if (pool.listenerCount('connect') === 0) pool.on('connect', () => {});
     const runner = await run({
-      pgPool: promiseOnly as unknown as pg.Pool,
+      pgPool: promiseOnlyPool(pool),
       concurrency: 1,
       noHandleSignals: true,
       pollInterval: POLL_INTERVAL_MS,

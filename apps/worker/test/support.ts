@@ -130,3 +130,20 @@ export function bareWorkers(servers: () => Servers): { start(): ChildProcess; ki
     },
   };
 }
+
+/**
+ * A pg.Pool face over `pool` for graphile-worker in the controls, whose connect() only returns a
+ * promise (no callback form, so graphile-worker never gets its LISTEN client) and runs `connect`.
+ */
+export function promiseOnlyPool(pool: pg.Pool, connect = () => pool.connect()): pg.Pool {
+  if (pool.listenerCount('connect') === 0) pool.on('connect', () => {});
+  return {
+    connect,
+    query: pool.query.bind(pool),
+    on: (event: 'error', listener: (error: Error) => void) => pool.on(event, listener),
+    removeListener: (event: 'error', listener: (error: Error) => void) =>
+      pool.removeListener(event, listener),
+    listeners: (event: 'error') => pool.listeners(event),
+    end: () => Promise.resolve(),
+  } as unknown as pg.Pool;
+}
