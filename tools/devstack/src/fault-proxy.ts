@@ -110,8 +110,15 @@ export class FaultProxy {
         if (!link.blackholed) to.resetAndDestroy();
       });
       from.on('close', () => {
-        this.links.delete(link);
-        if (!link.blackholed) to.destroy();
+        if (!link.blackholed) {
+          this.links.delete(link);
+          to.destroy();
+          return;
+        }
+        // Blackholed: the other side hears nothing, as on a real network, but the link stays known
+        // until both sides are gone, so heal() can still reset it and close() can still end it (a
+        // socket the proxy forgot would hold close() open for ever).
+        if (link.client.destroyed && link.upstream.destroyed) this.links.delete(link);
       });
     };
     forward(client, upstream);

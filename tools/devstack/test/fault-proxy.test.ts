@@ -103,6 +103,55 @@ describe('FaultProxy', () => {
     expect(await roundTrip(await client())).toBe('ping');
   });
 
+  it('an upstream that hangs up during a blackhole: its client still gets the RST at heal, and close() still ends it', async () => {
+    // An upstream that can hang up on its own, as Postgres does when it restarts.
+    const held: Socket[] = [];
+    const hangsUp = createServer((socket) => {
+      socket.on('error', () => {});
+      held.push(socket);
+      socket.pipe(socket);
+    });
+    await new Promise<void>((resolve) => hangsUp.listen(0, '127.0.0.1', resolve));
+    const hangUp = async () => {
+      for (const socket of held.splice(0)) socket.destroy();
+      await new Promise((r) => setTimeout(r, 100));
+    };
+    try {
+      proxy = await FaultProxy.start({ targetPort: (hangsUp.address() as { port: number }).port });
+      const first = await client();
+      expect(await roundTrip(first)).toBe('ping');
+      proxy.blackhole();
+      await hangUp();
+      expect(first.destroyed).toBe(false); // the client heard nothing
+      const reset = new Promise<NodeJS.ErrnoException>((resolve) => first.once('error', resolve));
+      await proxy.heal();
+      // The proxy forgot the connection while its packets were dropped: the client's next segment
+      // meets a kernel RST (before the fix, a link whose upstream had hung up was not forgotten: its
+      // client socket stayed open and answered, and nothing ever reset it).
+      first.write('after the heal');
+      const outcome = await Promise.race([
+        reset.then((error) => error.code),
+        new Promise((r) => setTimeout(() => r('no reset within 3 s'), 3_000)),
+      ]);
+      expect(outcome).toBe('ECONNRESET');
+
+      // The same without a heal: close() must end the client side the proxy still holds.
+      const second = await client();
+      expect(await roundTrip(second)).toBe('ping');
+      proxy.blackhole();
+      await hangUp();
+      const ended = once(second, 'close');
+      const closed = await Promise.race([
+        proxy.close().then(() => 'closed'),
+        new Promise((r) => setTimeout(() => r('still open after 3 s'), 3_000)),
+      ]);
+      expect(closed).toBe('closed');
+      await ended;
+    } finally {
+      hangsUp.close();
+    }
+  });
+
   it('resets established connections with RST and refuses new ones', async () => {
     proxy = await FaultProxy.start({ targetPort: (upstream.address() as { port: number }).port });
     const victim = await client();
