@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { TetherPgPool } from '../src/index.ts';
 
 export interface LoadResult {
   ok: number;
@@ -69,4 +70,29 @@ export function describeErrors(errors: unknown[]): string {
     .slice(0, 5)
     .map((e) => `${(e as { code?: string }).code ?? ''} ${(e as Error).message}`)
     .join('; ');
+}
+
+/**
+ * Checks out `n` connections through the pool and holds each until all are checked out, so none can
+ * serve two of the calls (concurrent queries would share one when the machine is slow to open the
+ * rest), then releases them idle; returns their backend pids.
+ */
+export async function warm(pool: TetherPgPool, n: number): Promise<number[]> {
+  let arrived = 0;
+  let allIn!: () => void;
+  const barrier = new Promise<void>((resolve) => (allIn = resolve));
+  const pids = await Promise.all(
+    Array.from({ length: n }, () =>
+      pool.withClient(
+        async (c) => {
+          const { rows } = await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+          if (++arrived === n) allIn();
+          await barrier;
+          return rows[0]?.pid as number;
+        },
+        { idempotent: true },
+      ),
+    ),
+  );
+  return pids;
 }

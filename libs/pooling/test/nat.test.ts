@@ -15,6 +15,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgPool, createRedis, type PgEvictionEvent, type TetherPgPool } from '../src/index.ts';
+import { warm } from './load.ts';
 
 const NAT_IDLE_S = 3;
 const IDLE_PAST_NAT_MS = 5_000;
@@ -53,29 +54,9 @@ async function settlesWithin<T>(work: Promise<T>, ms: number): Promise<'settled'
   return outcome;
 }
 
-/**
- * Checks out `n` connections through the pool and holds each until all are checked out, so none can
- * serve two of the calls (concurrent queries would share one when the machine is slow to open the
- * rest), then releases them idle; returns their backend pids, sorted.
- */
-async function warm(pool: TetherPgPool, n: number): Promise<number[]> {
-  let arrived = 0;
-  let allIn!: () => void;
-  const barrier = new Promise<void>((resolve) => (allIn = resolve));
-  const pids = await Promise.all(
-    Array.from({ length: n }, () =>
-      pool.withClient(
-        async (c) => {
-          const { rows } = await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-          if (++arrived === n) allIn();
-          await barrier;
-          return rows[0]?.pid as number;
-        },
-        { idempotent: true },
-      ),
-    ),
-  );
-  return pids.sort((x, y) => x - y);
+/** `warm`, with the pids sorted (so two warm-ups can be compared). */
+async function warmSorted(pool: TetherPgPool, n: number): Promise<number[]> {
+  return (await warm(pool, n)).sort((x, y) => x - y);
 }
 
 async function rowsWithPrefix(prefix: string): Promise<string[]> {
@@ -97,7 +78,7 @@ describe('Postgres through a NAT that forgets idle flows after 3 s', () => {
     });
     pool.on('evict', (e) => evictions.push(e));
     try {
-      await warm(pool, 4);
+      await warmSorted(pool, 4);
       await sleep(IDLE_PAST_NAT_MS);
       const ids = Array.from({ length: 20 }, (_, i) => `a-${String(i).padStart(2, '0')}`);
       const results = await Promise.allSettled(
@@ -140,9 +121,9 @@ describe('Postgres through a NAT that forgets idle flows after 3 s', () => {
     });
     pool.on('evict', (e) => evictions.push(e));
     try {
-      const before = await warm(pool, 4);
+      const before = await warmSorted(pool, 4);
       await sleep(8_000);
-      const after = await warm(pool, 4);
+      const after = await warmSorted(pool, 4);
       expect(after).toEqual(before);
       expect(evictions).toEqual([]);
       await pool.query('INSERT INTO nat_writes (id) VALUES ($1)', ['b-1']);

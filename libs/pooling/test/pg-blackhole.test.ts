@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPgPool, type PgEvictionEvent, type TetherPgPool } from '../src/index.ts';
 import { CaptureLogger } from './capture-logger.ts';
-import { eventually, steadyLoad } from './load.ts';
+import { eventually, steadyLoad, warm } from './load.ts';
 import { createInsertTable, InsertLedger, reconcileInserts } from './pg-writes.ts';
 
 // Short timers so the suite stays quick; the mechanisms are the production ones.
@@ -48,31 +48,6 @@ function validatingPool(logger = new CaptureLogger()): TetherPgPool {
     deadlineMs: DEADLINE_MS,
     logger,
   });
-}
-
-/**
- * Checks out `n` connections through the pool and holds each until all are checked out, so none can
- * serve two of the calls (concurrent queries would share one when the machine is slow to open the
- * rest), then releases them idle; returns their backend pids.
- */
-async function warm(pool: TetherPgPool, n: number): Promise<number[]> {
-  let arrived = 0;
-  let allIn!: () => void;
-  const barrier = new Promise<void>((resolve) => (allIn = resolve));
-  const pids = await Promise.all(
-    Array.from({ length: n }, () =>
-      pool.withClient(
-        async (c) => {
-          const { rows } = await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-          if (++arrived === n) allIn();
-          await barrier;
-          return rows[0]?.pid as number;
-        },
-        { idempotent: true },
-      ),
-    ),
-  );
-  return pids;
 }
 
 describe('established idle connections silently blackholed (no FIN, no RST)', () => {
