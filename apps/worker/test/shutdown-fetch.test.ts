@@ -39,10 +39,16 @@ describe('a queue entry fetched after shutdown began', () => {
 
   it('control: graphile-worker runs a job enqueued after stop() when its fetch was in flight', async () => {
     const pool = db.pool;
-    const gate: { hold?: Promise<void>; open: () => void } = { open: () => {} };
+    const gate: { hold?: Promise<void>; open: () => void; arrived: () => void } = {
+      open: () => {},
+      arrived: () => {},
+    };
     // graphile-worker's connections wait while the gate holds (a starved fetch).
     const face = promiseOnlyPool(pool, async () => {
-      await gate.hold;
+      if (gate.hold) {
+        gate.arrived();
+        await gate.hold;
+      }
       return pool.connect();
     });
     const started: string[] = [];
@@ -54,10 +60,17 @@ describe('a queue entry fetched after shutdown began', () => {
       logger: new Logger(() => () => {}),
       taskList: { [QUEUE_TASK]: async (payload) => void started.push((payload as { jobId: string }).jobId) },
     });
-    // Let the start-up fetch finish, then hold the next one (its poll timer fires within 300 ms).
+    // Let the start-up fetch finish, then hold the next one: stop() only once a fetch is waiting at
+    // the gate (graphile-worker polls 300 ms after its previous fetch finished, which a loaded
+    // machine can delay; a fixed wait could stop it between fetches and hold nothing).
     await new Promise((r) => setTimeout(r, 1_000));
+    const held = new Promise<void>((resolve) => (gate.arrived = resolve));
     gate.hold = new Promise((resolve) => (gate.open = resolve));
-    await new Promise((r) => setTimeout(r, 600));
+    const waited = await Promise.race([
+      held.then(() => 'a fetch is held'),
+      new Promise((r) => setTimeout(() => r('no fetch within 20 s'), 20_000)),
+    ]);
+    expect(waited).toBe('a fetch is held');
     const stopped = runner.stop();
     const later = await s.enqueue('demo.sleep', { ms: 0, steps: 1 });
     gate.open();
