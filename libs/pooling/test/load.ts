@@ -82,17 +82,21 @@ export async function warm(pool: TetherPgPool, n: number): Promise<number[]> {
   let allIn!: () => void;
   const barrier = new Promise<void>((resolve) => (allIn = resolve));
   const pids = await Promise.all(
-    Array.from({ length: n }, () =>
-      pool.withClient(
+    Array.from({ length: n }, () => {
+      let counted = false; // once per call, also if the pool runs the callback again on a new connection
+      return pool.withClient(
         async (c) => {
           const { rows } = await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-          if (++arrived === n) allIn();
+          if (!counted) {
+            counted = true;
+            if (++arrived === n) allIn();
+          }
           await barrier;
           return rows[0]?.pid as number;
         },
         { idempotent: true },
-      ),
-    ),
+      );
+    }),
   );
   return pids;
 }

@@ -28,6 +28,12 @@ export interface JobLedger {
    */
   rerunsWithoutLeaseExpiry: number;
   /**
+   * Second and later runs not directly preceded by a `queued` event of any reason (the sweeper's
+   * lease expiry, the worker's own retry, a hand-off at shutdown): a run that started while the job
+   * had not been taken back from the one before.
+   */
+  rerunsWithoutRequeue: number;
+  /**
    * Events a run wrote after it lost the job: anything between a requeue and the next `running`
    * event, a progress step out of its run's order (1, 2, 3, … per run: a late write of the old run
    * shows as a repeated or skipped step), anything after the final event.
@@ -81,6 +87,7 @@ interface EventRow extends Record<string, unknown> {
 export interface RunAudit {
   reruns: number;
   rerunsWithoutLeaseExpiry: number;
+  rerunsWithoutRequeue: number;
   fencedRunEvents: number;
   finals: number;
   gap: boolean;
@@ -98,6 +105,7 @@ export function auditRuns(events: { seq: number; type: string; data: Record<stri
   const audit: RunAudit = {
     reruns: 0,
     rerunsWithoutLeaseExpiry: 0,
+    rerunsWithoutRequeue: 0,
     fencedRunEvents: 0,
     finals: 0,
     gap: false,
@@ -115,6 +123,7 @@ export function auditRuns(events: { seq: number; type: string; data: Record<stri
         audit.reruns++;
         const reason = previous?.type === 'queued' ? String(previous.data.reason ?? '') : '';
         if (!LEASE_EXPIRED.test(reason)) audit.rerunsWithoutLeaseExpiry++;
+        if (previous?.type !== 'queued') audit.rerunsWithoutRequeue++;
       }
       inRun = true;
       step = 0;
@@ -192,7 +201,7 @@ export async function checkJobs(
   for (const { row, audit } of audits) {
     if (audit.gap || row.last_seq !== (logs.get(row.id)?.length ?? 0)) audit.gap = true;
     if (
-      (audit.rerunsWithoutLeaseExpiry || audit.fencedRunEvents || audit.finals > 1 || audit.gap) &&
+      (audit.rerunsWithoutRequeue || audit.fencedRunEvents || audit.finals > 1 || audit.gap) &&
       examples.length < 8
     )
       examples.push(
@@ -206,6 +215,7 @@ export async function checkJobs(
     duplicated,
     rerun: rerunRows.length,
     rerunsWithoutLeaseExpiry: sum((a) => a.rerunsWithoutLeaseExpiry),
+    rerunsWithoutRequeue: sum((a) => a.rerunsWithoutRequeue),
     fencedRunEvents: sum((a) => a.fencedRunEvents),
     completedTwice: sum((a) => (a.finals > 1 ? 1 : 0)),
     eventGaps: sum((a) => (a.gap ? 1 : 0)),

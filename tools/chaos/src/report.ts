@@ -39,7 +39,9 @@ export function tableRows(results: ScenarioResult[]): Record<string, string | nu
     'lost/dup jobs': `${r.jobs.lost}/${r.jobs.duplicated}`,
     // Where the fault outlasts the worker's lease a re-run is allowed if it was safe (see ledger.ts).
     reruns:
-      r.jobs.rerun > 0 && r.checks.some((c) => c.name === 're-runs not preceded by a lease-expired requeue')
+      r.jobs.rerun > 0 &&
+      r.jobs.rerunsWithoutLeaseExpiry === 0 &&
+      r.checks.some((c) => c.name === 're-runs not preceded by a lease-expired requeue')
         ? `${r.jobs.rerun} (after lease expiry)`
         : r.jobs.rerun,
     'missed/dup events': `${r.jobs.missedEvents}/${r.jobs.duplicatedEvents}`,

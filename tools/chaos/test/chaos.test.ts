@@ -1,9 +1,8 @@
 /**
  * The quick chaos run inside `npm test`: one shared stack, each scenario at small size. Asserts the
- * correctness budgets (no failed idempotent request, no lost or duplicated job, no job run twice —
- * or, where the fault outlasts the lease, only safe re-runs — no missed or duplicated WebSocket
- * event) and that each control fails — never timings. Then the HTML report is opened in Chromium
- * and its timelines are checked.
+ * correctness budgets (no failed idempotent request, no lost or duplicated job, only safe re-runs,
+ * no missed or duplicated WebSocket event) and that each control fails — never timings. Then the
+ * HTML report is opened in Chromium and its timelines are checked.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,12 +35,12 @@ afterAll(async () => {
 
 /**
  * The budget lines the quick run asserts: correctness, not time. Every re-run must be safe (right
- * after a lease-expired requeue, nothing from the fenced run after it, no job finished twice, no gap),
- * and those lines are asserted for every scenario. "Jobs run more than once" itself is not asserted
- * here: on a machine loaded by other suites a worker can stall past its lease (a loaded fresh-clone
- * `npm test` saw 2 re-runs in
- * gateway-restart, where no fault touches the worker), and a stalled worker is, to the sweeper, a
- * dead one. `npm run chaos` judges it on a quiet machine.
+ * after a requeue, and after a lease-expired one where the fault outlasts the lease; nothing from the
+ * fenced run after it; no job finished twice; no gap), asserted for every scenario. "Jobs run more
+ * than once" itself is not asserted here: on a machine loaded by other suites a worker can stall past
+ * its lease (a loaded fresh-clone `npm test` saw 2 re-runs in gateway-restart, where no fault touches
+ * the worker), and a stalled worker is, to the sweeper, a dead one. `npm run chaos` judges it on a
+ * quiet machine.
  */
 function correctness(result: ScenarioResult) {
   return result.checks.filter((c) => c.unit !== 'ms' && c.name !== 'jobs run more than once');

@@ -19,6 +19,7 @@ describe('auditRuns', () => {
     expect(auditRuns(log(queued, running, step(1), step(2), step(3), step(4), done))).toEqual({
       reruns: 0,
       rerunsWithoutLeaseExpiry: 0,
+      rerunsWithoutRequeue: 0,
       fencedRunEvents: 0,
       finals: 1,
       gap: false,
@@ -31,9 +32,11 @@ describe('auditRuns', () => {
   });
 
   it('a re-run with no requeue before it, or after another reason, is counted', () => {
-    expect(auditRuns(log(queued, running, step(1), running, step(1), done)).rerunsWithoutLeaseExpiry).toBe(1);
+    const unrequeued = auditRuns(log(queued, running, step(1), running, step(1), done));
+    expect(unrequeued).toMatchObject({ rerunsWithoutLeaseExpiry: 1, rerunsWithoutRequeue: 1 });
+    // The worker's own retry (or a hand-off at shutdown) is a requeue, but not a lease expiry.
     const retried = log(queued, running, { type: 'queued', data: { reason: 'retry' } }, running, done);
-    expect(auditRuns(retried).rerunsWithoutLeaseExpiry).toBe(1);
+    expect(auditRuns(retried)).toMatchObject({ rerunsWithoutLeaseExpiry: 1, rerunsWithoutRequeue: 0 });
   });
 
   it('writes of the fenced run after its requeue are counted', () => {
