@@ -57,8 +57,8 @@ interface VitestJsonReport {
 }
 
 function firstLine(text: string | undefined): string {
-  const line = (text ?? '').split('\n').find((l) => l.trim() !== '') ?? '';
-  return line.length > 300 ? `${line.slice(0, 299)}…` : line.trim();
+  const line = ((text ?? '').split('\n').find((l) => l.trim() !== '') ?? '').trim();
+  return line.length > 300 ? `${line.slice(0, 299)}…` : line;
 }
 
 /** The failing tests a report names; a file that failed to load counts as one, named by its error. */
