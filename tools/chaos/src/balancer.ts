@@ -140,7 +140,7 @@ export class Balancer {
             await response.arrayBuffer();
             ok = response.status === 200;
           } catch {
-            ok = false;
+            // no answer within 4 periods, or refused: a failed poll
           }
           entry.polling = false;
           entry.failures = ok ? 0 : entry.failures + 1;

@@ -81,10 +81,10 @@ export interface Window {
   endMs?: number;
 }
 
-/** Attempts that overlap `window`. */
-function during(attempts: Attempt[], window: Window): Attempt[] {
+/** Failed attempts that overlap `window`. */
+function failedDuring(attempts: Attempt[], window: Window): Attempt[] {
   const endMs = window.endMs ?? Infinity;
-  return attempts.filter((a) => a.endMs >= window.startMs && a.startMs <= endMs);
+  return attempts.filter((a) => !a.ok && a.endMs >= window.startMs && a.startMs <= endMs);
 }
 
 /**
@@ -93,14 +93,12 @@ function during(attempts: Attempt[], window: Window): Attempt[] {
  * its user (it retries none of them for a POST), whatever a well-behaved API client would retry.
  */
 export function rolloutChecks(attempts: Attempt[], window: Window): Check[] {
-  return [
-    check('failed attempts during the rollout', during(attempts, window).filter((a) => !a.ok).length, 0),
-  ];
+  return [check('failed attempts during the rollout', failedDuring(attempts, window).length, 0)];
 }
 
 /** What the attempts that failed during the rollout were (method and outcome), for the report. */
 export function rolloutNotes(attempts: Attempt[], window: Window): string[] {
-  const failed = during(attempts, window).filter((a) => !a.ok);
+  const failed = failedDuring(attempts, window);
   if (failed.length === 0) return [];
   const byOutcome = new Map<string, number>();
   for (const a of failed) {
