@@ -85,6 +85,14 @@ export interface PgPoolOptions {
   /** TCP connect + TLS + authentication, and waiting for a free connection, ms. Default 5000: a blackholed SYN is retried by the kernel for minutes. */
   connectTimeoutMs?: number;
   /**
+   * A connect still in the TCP handshake this long has probably lost its SYN, ms (0 = never look).
+   * Default 250. While one is, a bare TCP connect probes the server's address every this often; when
+   * a probe gets through, the connects still waiting for the kernel's next SYN retransmission (1 s
+   * or more away) are abandoned (nothing was sent: their calls retry) and opened again at once, so
+   * the first query after a network outage heals does not wait up to a second for it.
+   */
+  stalledConnectMs?: number;
+  /**
    * Idle time before the first TCP keepalive probe, ms. Default 10000: a dead peer is noticed about
    * 10 s + 10 probes x 1 s = ~20 s after traffic stops, and the probes keep NAT mappings (350 s on AWS) alive.
    */
@@ -143,6 +151,7 @@ const KNOWN_KEYS = [
   'min',
   'maxConnecting',
   'connectTimeoutMs',
+  'stalledConnectMs',
   'keepAliveInitialDelayMs',
   'idleTimeoutMs',
   'maxLifetimeMs',
@@ -173,6 +182,7 @@ export interface ResolvedPgOptions {
   min: number;
   maxConnecting: number;
   connectTimeoutMs: number;
+  stalledConnectMs: number;
   keepAliveInitialDelayMs: number;
   idleTimeoutMs: number;
   maxLifetimeMs: number;
@@ -296,6 +306,14 @@ export function resolvePgOptions(options: PgPoolOptions): ResolvedPgOptions {
       },
     );
 
+  const stalledConnectMs = numberOption('stalledConnectMs', options.stalledConnectMs, 250, { min: 0 });
+  if (stalledConnectMs > 0 && stalledConnectMs < 50)
+    throw new TetherInvalidOptionError(
+      'stalledConnectMs',
+      'must be 0 (off) or at least 50 (a probe goes out every stalledConnectMs while a connect stalls)',
+      { value: stalledConnectMs },
+    );
+
   const resolved: Omit<ResolvedPgOptions, 'pg'> = {
     name: stringOption('name', options.name) ?? 'postgres',
     host,
@@ -312,6 +330,7 @@ export function resolvePgOptions(options: PgPoolOptions): ResolvedPgOptions {
       5_000,
       { min: 1 },
     ),
+    stalledConnectMs,
     keepAliveInitialDelayMs: numberOption(
       'keepAliveInitialDelayMs',
       options.keepAliveInitialDelayMs,

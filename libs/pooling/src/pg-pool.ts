@@ -23,6 +23,7 @@ import { ConnectGate } from './pg-connect-gate.ts';
 import { isConnectionBroken } from './pg-fatal.ts';
 import { type PgPoolOptions, type ResolvedPgOptions, resolvePgOptions } from './pg-options.ts';
 import { isReadOnlyStatement } from './pg-statements.ts';
+import { probeableHost, StalledConnects } from './pg-stalled-connects.ts';
 import { type CommitWatch, runTransaction } from './pg-transaction.ts';
 import { type EvictionReason, PoolMetrics } from './pool-metrics.ts';
 
@@ -106,6 +107,7 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
   private readonly policy: RetryPolicy;
   private readonly metrics: PoolMetrics;
   private readonly gate: ConnectGate;
+  private readonly stalled: StalledConnects | undefined;
   private readonly checkedOut = new Set<TetherClient>();
   /** A ping failed at this time: connections idle since before it are replaced without their own ping. */
   private condemnedBefore = 0;
@@ -138,12 +140,27 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
       this.classifyError,
     ));
     this.gate = new ConnectGate(opts.maxConnecting);
+    if (opts.stalledConnectMs > 0 && probeableHost(opts.host))
+      this.stalled = new StalledConnects({
+        host: opts.host,
+        port: opts.port,
+        afterMs: opts.stalledConnectMs,
+        redialled: (count) =>
+          this.opts.logger.info(
+            { pool: this.name, count },
+            'postgres: a new connection got through while connects waited for a SYN retransmission; re-dialling them',
+          ),
+      });
     const Client = clientClass({
       created: (client) => this.clients.add(client),
       lifetimeMs: () => this.drawLifetimeMs(),
-      connecting: () => this.gate.opened(),
+      connecting: (client) => {
+        this.gate.opened();
+        this.stalled?.started(client);
+      },
       connected: (client, error, durationMs) => {
         this.gate.closed();
+        this.stalled?.ended(client);
         this.onConnected(client, error, durationMs);
       },
       clientError: (client, error) => this.onCheckedOutError(client, error),
@@ -848,6 +865,7 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
 
   private async runDrain(deadlineMs: number): Promise<void> {
     this.draining = true;
+    this.stalled?.close();
     const deadlineAt = performance.now() + deadlineMs;
     if (this.inFlight > 0) {
       let timer: NodeJS.Timeout | undefined;

@@ -1,0 +1,161 @@
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { canDropPackets, EphemeralPostgres, FaultProxy } from '@tether/devstack';
+import { classify } from '@tether/retry';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createPgPool, type TetherPgPool } from '../src/index.ts';
+import { StalledConnectError } from '../src/pg-stalled-connects.ts';
+import { CaptureLogger } from './capture-logger.ts';
+import { createInsertTable } from './pg-writes.ts';
+
+// The path heals this long after the call's connect started. The kernel here resends a lost SYN
+// 1, 2, 3, 4 and 5 s after the first (tcp_syn_linear_timeouts = 4), then doubles its timeout: the
+// next retransmission after 5.2 s is due at 7 s (measured: the control's INSERT lands 1.7-1.9 s
+// after the heal), so for 1.8 s after the heal only a connect the pool opened anew can get through.
+const HEAL_AFTER_MS = 5_200;
+
+let server: EphemeralPostgres;
+let proxy: FaultProxy | undefined;
+let nextId = 0;
+
+beforeAll(async () => {
+  server = await EphemeralPostgres.start();
+  await createInsertTable(server, 'stalled_writes');
+});
+
+afterEach(async () => {
+  await proxy?.close();
+  proxy = undefined;
+});
+
+afterAll(async () => {
+  await server?.close();
+});
+
+function poolTo(port: number, options: { stalledConnectMs?: number; connectTimeoutMs?: number }) {
+  const logger = new CaptureLogger();
+  const pool = createPgPool({
+    connectionString: `postgres://${server.user}:${server.password}@127.0.0.1:${port}/${server.database}`,
+    max: 4,
+    connectTimeoutMs: options.connectTimeoutMs ?? 9_000,
+    deadlineMs: 15_000,
+    logger,
+    ...(options.stalledConnectMs === undefined ? {} : { stalledConnectMs: options.stalledConnectMs }),
+  });
+  // The connection each checkout got: when it was created (before or after the heal).
+  const servedBy: number[] = [];
+  pool.pool.on('acquire', (client) =>
+    servedBy.push((client as unknown as { tether: { createdAt: number } }).tether.createdAt),
+  );
+  return { pool, logger, servedBy };
+}
+
+/**
+ * One non-idempotent INSERT sent while new connections are blackholed (its connect's SYN is
+ * dropped), the path healed HEAL_AFTER_MS later. Returns when the INSERT succeeded.
+ */
+async function insertThroughOutage(pool: TetherPgPool): Promise<{ id: number; healedAt: number }> {
+  if (!proxy) throw new Error('no proxy');
+  const id = nextId++;
+  proxy.blackhole({ newConnections: true });
+  const insert = pool.query('INSERT INTO stalled_writes (id) VALUES ($1)', [id]);
+  await sleep(HEAL_AFTER_MS);
+  await proxy.heal();
+  const healedAt = performance.now();
+  await insert;
+  return { id, healedAt };
+}
+
+async function rowsWithId(id: number): Promise<number> {
+  const rows = await server.sql<{ n: number }>(
+    `SELECT count(*)::int AS n FROM stalled_writes WHERE id = ${id}`,
+  );
+  return rows[0]?.n ?? -1;
+}
+
+/** `error` and its causes, outermost first. */
+function causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let e = error; e !== undefined && chain.length < 10; e = (e as { cause?: unknown }).cause)
+    chain.push(e);
+  return chain;
+}
+
+describe('a connect whose SYN was dropped, when the path heals', () => {
+  it('drops SYNs in the kernel (nftables), so the connect waits for a retransmission', () => {
+    expect(canDropPackets()).toBe(true);
+  });
+
+  it('the waiting INSERT runs on a connection opened after the heal, once', async () => {
+    proxy = await FaultProxy.start({ targetPort: server.port });
+    const { pool, logger, servedBy } = poolTo(proxy.port, {});
+    try {
+      const { id, healedAt } = await insertThroughOutage(pool);
+      expect(servedBy).toHaveLength(1);
+      expect(servedBy[0], 'the connection that served the INSERT was opened after the heal').toBeGreaterThan(
+        healedAt,
+      );
+      expect(await rowsWithId(id)).toBe(1);
+      expect(logger.text).toContain('re-dialling them');
+    } finally {
+      await pool.drain(2_000);
+    }
+  });
+
+  it('CONTROL: with stalledConnectMs 0 the INSERT waits for the kernel to resend the SYN of its first connect', async () => {
+    proxy = await FaultProxy.start({ targetPort: server.port });
+    const { pool, logger, servedBy } = poolTo(proxy.port, { stalledConnectMs: 0 });
+    try {
+      const { id, healedAt } = await insertThroughOutage(pool);
+      expect(servedBy).toHaveLength(1);
+      expect(servedBy[0], 'the connection that served the INSERT was opened before the heal').toBeLessThan(
+        healedAt,
+      );
+      expect(await rowsWithId(id)).toBe(1);
+      expect(logger.text).not.toContain('re-dialling');
+    } finally {
+      await pool.drain(2_000);
+    }
+  });
+
+  it('a connect past the TCP handshake is left alone: a server that accepts but never answers is a timeout', async () => {
+    // A listener that accepts connections and never says a word: the probes get through, the
+    // pool's connect completes its handshake and then waits for the server, as with a stuck server.
+    const silent = net.createServer(() => {});
+    const sockets = new Set<net.Socket>();
+    silent.on('connection', (s) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as net.AddressInfo;
+    const { pool, logger } = poolTo(port, { stalledConnectMs: 50, connectTimeoutMs: 1_000 });
+    try {
+      const error = await pool.query('SELECT 1', undefined, { deadlineMs: 1_500 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(Error);
+      const chain = causes(error);
+      expect(chain.map((e) => (e as Error).message).join(' <- ')).toContain('timeout');
+      expect(chain.some((e) => e instanceof StalledConnectError)).toBe(false);
+      expect(logger.text).not.toContain('re-dialling');
+    } finally {
+      await pool.drain(2_000);
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  it('an abandoned connect is an error that says nothing was sent, so a write may retry it', () => {
+    const error = new StalledConnectError(1_234);
+    expect(error.message).toContain('1234 ms in the TCP handshake');
+    expect(classify(error)).toMatchObject({ kind: 'transient', safety: 'always' });
+  });
+
+  it('rejects a probe interval too short to be sane, naming the option', () => {
+    expect(() => createPgPool({ host: '127.0.0.1', user: 'x', stalledConnectMs: 10 })).toThrow(
+      /stalledConnectMs must be 0 \(off\) or at least 50/,
+    );
+  });
+});
