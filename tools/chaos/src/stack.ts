@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { type AppProcess, EphemeralPostgres, EphemeralRedis, FaultProxy, startApp } from '@tether/devstack';
 import { migrate } from '@tether/migrations';
 import { startTraceSink, type TraceSink } from '@tether/trace-sink';
+import { parse as parseYaml } from 'yaml';
 import { Balancer } from './balancer.ts';
 
 export const workspaceRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -34,10 +35,15 @@ const charts: Record<AppName, string> = { api: 'api', worker: 'worker', wsGatewa
  * the rollout here is the one the chart deploys.
  */
 export function chartPreStopMs(name: AppName): number {
-  const values = readFileSync(join(workspaceRoot, 'charts', charts[name], 'values.yaml'), 'utf8');
-  const found = /^lifecycle:\n(?:[ \t]+.*\n)*?[ \t]+preStopSleepSeconds:[ \t]*(\d+)/m.exec(values);
-  if (!found) throw new Error(`charts/${charts[name]}/values.yaml: no lifecycle.preStopSleepSeconds`);
-  return Number(found[1]) * 1000;
+  const file = `charts/${charts[name]}/values.yaml`;
+  const values: unknown = parseYaml(readFileSync(join(workspaceRoot, file), 'utf8'));
+  const seconds = (values as { lifecycle?: { preStopSleepSeconds?: unknown } } | null)?.lifecycle
+    ?.preStopSleepSeconds;
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0)
+    throw new Error(
+      `${file}: lifecycle.preStopSleepSeconds must be a number of seconds >= 0, got ${String(seconds)}`,
+    );
+  return seconds * 1000;
 }
 
 /** Every app process of this run: SIGKILLed when the runner exits, however it exits (short of SIGKILL). */
