@@ -116,7 +116,8 @@ export function auditRuns(events: { seq: number; type: string; data: Record<stri
   let previous: (typeof events)[number] | undefined;
   for (const [i, event] of events.entries()) {
     if (event.seq !== i + 1) audit.gap = true;
-    if (audit.finals > 0) audit.fencedRunEvents++;
+    // An event counts once however many of the rules below it breaks.
+    let fenced = audit.finals > 0;
     if (event.type === 'running') {
       runs++;
       if (runs > 1) {
@@ -130,16 +131,17 @@ export function auditRuns(events: { seq: number; type: string; data: Record<stri
     } else if (event.type === 'queued') {
       inRun = false;
     } else if (event.type === 'progress') {
-      if (!inRun) audit.fencedRunEvents++;
+      if (!inRun) fenced = true;
       else if (typeof event.data.step === 'number') {
-        if (event.data.step !== step + 1) audit.fencedRunEvents++;
+        if (event.data.step !== step + 1) fenced = true;
         step = event.data.step;
       }
     } else if (TERMINAL.has(event.type)) {
       audit.finals++;
-      if (!inRun && event.type !== 'cancelled') audit.fencedRunEvents++;
+      if (!inRun && event.type !== 'cancelled') fenced = true;
       inRun = false;
     }
+    if (fenced) audit.fencedRunEvents++;
     previous = event;
   }
   return audit;
