@@ -71,7 +71,10 @@ export class FaultProxy {
     return '127.0.0.1';
   }
 
-  /** Connections currently open through the proxy. */
+  /**
+   * Connections the proxy holds: each until both its sides are closed, so a blackholed one whose
+   * server side hung up still counts while the client's socket is open (heal() resets those).
+   */
   get connectionCount(): number {
     return this.links.size;
   }
