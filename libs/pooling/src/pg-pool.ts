@@ -23,7 +23,7 @@ import { ConnectGate } from './pg-connect-gate.ts';
 import { isConnectionBroken } from './pg-fatal.ts';
 import { type PgPoolOptions, type ResolvedPgOptions, resolvePgOptions } from './pg-options.ts';
 import { isReadOnlyStatement } from './pg-statements.ts';
-import { probeableHost, StalledConnects } from './pg-stalled-connects.ts';
+import { probeableHost, StalledConnectError, StalledConnects } from './pg-stalled-connects.ts';
 import { type CommitWatch, runTransaction } from './pg-transaction.ts';
 import { type EvictionReason, PoolMetrics } from './pool-metrics.ts';
 
@@ -813,6 +813,8 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
       }
       return;
     }
+    // Abandoned by us because a newer connect got through: the server is reachable, not down.
+    if (error instanceof StalledConnectError) return;
     if (durationMs >= this.opts.connectTimeoutMs) this.metrics.timeouts.add(1, this.metrics.attributes);
     if (!this.outage.inOutage && !this.draining) {
       this.opts.logger.warn(

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPgPool, type TetherPgPool } from '../src/index.ts';
 import { StalledConnectError } from '../src/pg-stalled-connects.ts';
 import { CaptureLogger } from './capture-logger.ts';
+import { createHarness, type Harness } from './otel-harness.ts';
 import { createInsertTable } from './pg-writes.ts';
 
 // The path heals this long after the call's connect started. The kernel here resends a lost SYN
@@ -17,8 +18,10 @@ const HEAL_AFTER_MS = 5_200;
 let server: EphemeralPostgres;
 let proxy: FaultProxy | undefined;
 let nextId = 0;
+let h: Harness;
 
 beforeAll(async () => {
+  h = createHarness();
   server = await EphemeralPostgres.start();
   await createInsertTable(server, 'stalled_writes');
 });
@@ -29,6 +32,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
+  await h?.close();
   await server?.close();
 });
 
@@ -40,6 +44,8 @@ function poolTo(port: number, options: { stalledConnectMs?: number; connectTimeo
     connectTimeoutMs: options.connectTimeoutMs ?? 9_000,
     deadlineMs: 15_000,
     logger,
+    tracer: h.tracer,
+    meter: h.meter,
     ...(options.stalledConnectMs === undefined ? {} : { stalledConnectMs: options.stalledConnectMs }),
   });
   // The connection each checkout got: when it was created (before or after the heal).
@@ -89,6 +95,7 @@ describe('a connect whose SYN was dropped, when the path heals', () => {
   it('the waiting INSERT runs on a connection opened after the heal, once', async () => {
     proxy = await FaultProxy.start({ targetPort: server.port });
     const { pool, logger, servedBy } = poolTo(proxy.port, {});
+    h.exporter.reset();
     try {
       const { id, healedAt } = await insertThroughOutage(pool);
       expect(servedBy).toHaveLength(1);
@@ -97,6 +104,9 @@ describe('a connect whose SYN was dropped, when the path heals', () => {
       );
       expect(await rowsWithId(id)).toBe(1);
       expect(logger.text).toContain('re-dialling them');
+      // Abandoning a connect because the server answered a newer one is no outage of the server.
+      expect(pool.outage.inOutage).toBe(false);
+      expect(h.exporter.getFinishedSpans().filter((s) => s.name === 'outage postgres')).toHaveLength(0);
     } finally {
       await pool.drain(2_000);
     }
