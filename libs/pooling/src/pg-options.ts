@@ -86,10 +86,11 @@ export interface PgPoolOptions {
   connectTimeoutMs?: number;
   /**
    * A connect still in the TCP handshake this long has probably lost its SYN, ms (0 = never look).
-   * Default 250. While one is, a bare TCP connect probes the server's address every this often; when
-   * a probe gets through, the connects still waiting for the kernel's next SYN retransmission (1 s
-   * or more away) are abandoned (nothing was sent: their calls retry) and opened again at once, so
-   * the first query after a network outage heals does not wait up to a second for it.
+   * Default 250. While one is, a bare TCP connect probes the server's host and port this often (at
+   * most 2 in flight); when a probe gets through, the connects still waiting for the kernel's next
+   * SYN retransmission (1 s or more away) are abandoned (nothing was sent) and their callers get a
+   * connection asked for anew at once (no retry attempt, backoff or breaker failure), so the first
+   * query after a network outage heals does not wait up to a second for it.
    */
   stalledConnectMs?: number;
   /**

@@ -373,7 +373,7 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
       // pg-pool bounds a wait in its queue by connectTimeoutMs; a deadline shorter than that gets
       // its own bound (connect), unless an idle connection is there for the taking (no wait at all).
       if (deadlineMs >= this.opts.connectTimeoutMs || this.idleReady()) {
-        this.pool.connect((error, pooled) => {
+        this.poolConnect(deadlineAt, (error, pooled) => {
           if (error) this.countCheckoutTimeout(error);
           checkedOut(error, pooled);
         });
@@ -535,12 +535,13 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
   private connect(state: CallState): Promise<TetherClient> {
     const waitMs = state.deadlineAt - performance.now();
     if (waitMs >= this.opts.connectTimeoutMs) {
-      return this.pool.connect().then(
-        (client) => client as TetherClient,
-        (error: unknown) => {
-          this.countCheckoutTimeout(error);
-          throw error;
-        },
+      return new Promise((resolve, reject) =>
+        this.poolConnect(state.deadlineAt, (error, client) => {
+          if (error || !client) {
+            this.countCheckoutTimeout(error);
+            reject(error);
+          } else resolve(client as TetherClient);
+        }),
       );
     }
     return new Promise((resolve, reject) => {
@@ -552,7 +553,7 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
         },
         Math.max(waitMs, 0),
       );
-      this.pool.connect((error, client) => {
+      this.poolConnect(state.deadlineAt, (error, client) => {
         if (late) {
           client?.release();
           return;
@@ -563,6 +564,23 @@ export class TetherPgPool extends EventEmitter<TetherPgPoolEvents> {
           reject(error);
         } else resolve(client as TetherClient);
       });
+    });
+  }
+
+  /**
+   * pg-pool's checkout. When the connect pg-pool opened for it was abandoned as stalled
+   * (StalledConnectError: its SYN was lost, nothing was sent, the server has since answered a probe),
+   * it asks again at once while the deadline allows: a lost SYN costs the call no retry attempt, no
+   * backoff and no circuit-breaker failure.
+   */
+  private poolConnect(
+    deadlineAt: number,
+    callback: (error: Error | undefined, client: pg.PoolClient | undefined) => void,
+  ): void {
+    this.pool.connect((error, client) => {
+      if (error instanceof StalledConnectError && !this.draining && performance.now() < deadlineAt)
+        this.poolConnect(deadlineAt, callback);
+      else callback(error ?? undefined, client);
     });
   }
 

@@ -1,8 +1,10 @@
 import net from 'node:net';
 import type { TetherClient } from './pg-client.ts';
 
+/** Probes in flight at once, at most (a probe lives 2 x afterMs, one starts every afterMs). */
+const MAX_PROBES = 2;
 /** A probe's SYN is never retransmitted: the kernel's first retransmission comes 1 s after it. */
-const PROBE_LIFETIME_MS = 900;
+const MAX_PROBE_LIFETIME_MS = 900;
 
 /** A connect given up because a newer one to the same address got through: nothing was sent. */
 export class StalledConnectError extends Error {
@@ -38,12 +40,19 @@ export interface StalledConnectsOptions {
  * round although a connect sent now would complete in one round trip.
  *
  * So while one of the pool's connects has been in the TCP handshake longer than `afterMs`, a bare
- * TCP connect (nothing sent; a server ignores a connection that sends nothing) goes to the same
- * address every `afterMs`, each given up before its own SYN would be retransmitted. When one
- * completes, the path works: every connect that began before that probe and is still in the
- * handshake is abandoned with StalledConnectError (errno ECONNABORTED in `connect`: nothing was sent,
- * so any call may retry it) and the pool opens new ones at once. Connects past the handshake (TLS,
- * authentication) are never touched: a slow server is not a lost SYN.
+ * TCP connect (closed as soon as it is made, nothing sent) goes to the same host and port every
+ * `afterMs`, at most MAX_PROBES at a time, each given up after 2 x `afterMs` (under 1 s, before its
+ * own SYN would be retransmitted). When one completes in `t` ms, the path works: every connect still
+ * in the handshake after waiting longer than 2 x `t` is abandoned with StalledConnectError (errno
+ * ECONNABORTED in `connect`: nothing was sent) and the pool asks pg-pool for a connection again at
+ * once. Connects past the handshake (TLS, authentication) are never touched: a slow server is not a
+ * lost SYN.
+ *
+ * Costs and limits: a probe that gets through costs the server an accepted connection (Postgres
+ * forks a backend for it, which exits on the empty startup; PgBouncer logs the disconnect), once per
+ * healed outage, not per stalled connect. A host name is resolved by the probe and by each connect on
+ * its own: with several addresses (round-robin DNS) the probe may reach another address than a
+ * stalled connect tried.
  */
 export class StalledConnects {
   private readonly opts: StalledConnectsOptions;
@@ -85,6 +94,7 @@ export class StalledConnects {
   }
 
   private tick(): void {
+    if (this.probes.size >= MAX_PROBES) return;
     const stalledSince = performance.now() - this.opts.afterMs;
     for (const [client, startedAt] of this.pending) {
       if (startedAt <= stalledSince && inHandshake(client)) {
@@ -97,26 +107,30 @@ export class StalledConnects {
   private probe(): void {
     const startedAt = performance.now();
     const socket = net.connect({ host: this.opts.host, port: this.opts.port });
+    socket.unref();
     this.probes.add(socket);
     const end = () => {
       clearTimeout(timer);
       this.probes.delete(socket);
       socket.destroy();
     };
-    const timer = setTimeout(end, PROBE_LIFETIME_MS).unref();
+    const timer = setTimeout(end, Math.min(2 * this.opts.afterMs, MAX_PROBE_LIFETIME_MS)).unref();
     socket.once('error', end);
     socket.once('connect', () => {
       end();
-      if (!this.closed) this.redial(startedAt);
+      if (!this.closed) this.redial(performance.now() - startedAt);
     });
   }
 
-  /** Abandons the connects that began before `before` and are still in the TCP handshake. */
-  private redial(before: number): void {
+  /**
+   * Abandons the connects still in the TCP handshake that have waited longer than twice what the
+   * probe took (`probeMs`): a SYN that reached the server would have been answered by now.
+   */
+  private redial(probeMs: number): void {
     const now = performance.now();
     let count = 0;
     for (const [client, startedAt] of this.pending) {
-      if (startedAt >= before || !inHandshake(client)) continue;
+      if (now - startedAt <= 2 * probeMs || !inHandshake(client)) continue;
       this.pending.delete(client);
       socketOf(client)?.destroy(new StalledConnectError(now - startedAt));
       count++;
@@ -125,7 +139,7 @@ export class StalledConnects {
   }
 }
 
-/** The client's socket (pg's Connection#stream): a net.Socket until TLS replaces it. */
+/** The client's socket (pg's Connection#stream; after a TLS upgrade the TLSSocket, never `connecting`). */
 function socketOf(client: TetherClient): net.Socket | undefined {
   const stream = (client as unknown as { connection?: { stream?: unknown } }).connection?.stream;
   return stream instanceof net.Socket ? stream : undefined;

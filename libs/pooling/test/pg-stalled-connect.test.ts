@@ -1,10 +1,12 @@
+import { once } from 'node:events';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { canDropPackets, EphemeralPostgres, FaultProxy } from '@tether/devstack';
 import { classify } from '@tether/retry';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPgPool, type TetherPgPool } from '../src/index.ts';
-import { StalledConnectError } from '../src/pg-stalled-connects.ts';
+import type { TetherClient } from '../src/pg-client.ts';
+import { StalledConnectError, StalledConnects } from '../src/pg-stalled-connects.ts';
 import { CaptureLogger } from './capture-logger.ts';
 import { createHarness, type Harness } from './otel-harness.ts';
 import { createInsertTable } from './pg-writes.ts';
@@ -36,17 +38,18 @@ afterAll(async () => {
   await server?.close();
 });
 
-function poolTo(port: number, options: { stalledConnectMs?: number; connectTimeoutMs?: number }) {
+function poolTo(port: number, options: { stalledConnectMs?: number; maxAttempts?: number }) {
   const logger = new CaptureLogger();
   const pool = createPgPool({
     connectionString: `postgres://${server.user}:${server.password}@127.0.0.1:${port}/${server.database}`,
     max: 4,
-    connectTimeoutMs: options.connectTimeoutMs ?? 9_000,
+    connectTimeoutMs: 9_000,
     deadlineMs: 15_000,
     logger,
     tracer: h.tracer,
     meter: h.meter,
     ...(options.stalledConnectMs === undefined ? {} : { stalledConnectMs: options.stalledConnectMs }),
+    ...(options.maxAttempts === undefined ? {} : { retry: { maxAttempts: options.maxAttempts } }),
   });
   // The connection each checkout got: when it was created (before or after the heal).
   const servedBy: number[] = [];
@@ -79,22 +82,15 @@ async function rowsWithId(id: number): Promise<number> {
   return rows[0]?.n ?? -1;
 }
 
-/** `error` and its causes, outermost first. */
-function causes(error: unknown): unknown[] {
-  const chain: unknown[] = [];
-  for (let e = error; e !== undefined && chain.length < 10; e = (e as { cause?: unknown }).cause)
-    chain.push(e);
-  return chain;
-}
-
 describe('a connect whose SYN was dropped, when the path heals', () => {
   it('drops SYNs in the kernel (nftables), so the connect waits for a retransmission', () => {
     expect(canDropPackets()).toBe(true);
   });
 
-  it('the waiting INSERT runs on a connection opened after the heal, once', async () => {
+  it('the waiting INSERT runs on a connection opened after the heal, once, without a retry', async () => {
     proxy = await FaultProxy.start({ targetPort: server.port });
-    const { pool, logger, servedBy } = poolTo(proxy.port, {});
+    // One attempt: the abandoned connect must cost the call no retry (nor backoff, nor a breaker failure).
+    const { pool, logger, servedBy } = poolTo(proxy.port, { maxAttempts: 1 });
     h.exporter.reset();
     try {
       const { id, healedAt } = await insertThroughOutage(pool);
@@ -114,7 +110,7 @@ describe('a connect whose SYN was dropped, when the path heals', () => {
 
   it('CONTROL: with stalledConnectMs 0 the INSERT waits for the kernel to resend the SYN of its first connect', async () => {
     proxy = await FaultProxy.start({ targetPort: server.port });
-    const { pool, logger, servedBy } = poolTo(proxy.port, { stalledConnectMs: 0 });
+    const { pool, logger, servedBy } = poolTo(proxy.port, { stalledConnectMs: 0, maxAttempts: 1 });
     try {
       const { id, healedAt } = await insertThroughOutage(pool);
       expect(servedBy).toHaveLength(1);
@@ -128,31 +124,43 @@ describe('a connect whose SYN was dropped, when the path heals', () => {
     }
   });
 
-  it('a connect past the TCP handshake is left alone: a server that accepts but never answers is a timeout', async () => {
-    // A listener that accepts connections and never says a word: the probes get through, the
-    // pool's connect completes its handshake and then waits for the server, as with a stuck server.
-    const silent = net.createServer(() => {});
-    const sockets = new Set<net.Socket>();
-    silent.on('connection', (s) => {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-    });
+  it('abandons only a connect still in the TCP handshake, once a probe got through', async () => {
+    // The probes' target: a listener that accepts connections and never says a word.
+    const silent = net.createServer();
+    const accepted = new Set<net.Socket>();
+    silent.on('connection', (s) => accepted.add(s));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const { port } = silent.address() as net.AddressInfo;
-    const { pool, logger } = poolTo(port, { stalledConnectMs: 50, connectTimeoutMs: 1_000 });
+    // A connect whose SYN the kernel drops, and one past its handshake waiting for a server that
+    // does not answer (as pg waits for authentication).
+    proxy = await FaultProxy.start({ targetPort: server.port });
+    proxy.blackhole({ newConnections: true });
+    const stalled = net.connect({ host: '127.0.0.1', port: proxy.port });
+    const stalledError = new Promise<unknown>((resolve) => stalled.once('error', resolve));
+    const waiting = net.connect({ host: '127.0.0.1', port });
+    await once(waiting, 'connect');
+    const asClient = (socket: net.Socket) => ({ connection: { stream: socket } }) as unknown as TetherClient;
+    const redialled: number[] = [];
+    const watch = new StalledConnects({
+      host: '127.0.0.1',
+      port,
+      afterMs: 50,
+      redialled: (n) => redialled.push(n),
+    });
     try {
-      const error = await pool.query('SELECT 1', undefined, { deadlineMs: 1_500 }).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(error).toBeInstanceOf(Error);
-      const chain = causes(error);
-      expect(chain.map((e) => (e as Error).message).join(' <- ')).toContain('timeout');
-      expect(chain.some((e) => e instanceof StalledConnectError)).toBe(false);
-      expect(logger.text).not.toContain('re-dialling');
+      watch.started(asClient(stalled));
+      watch.started(asClient(waiting));
+      const error = await stalledError;
+      expect(error).toBeInstanceOf(StalledConnectError);
+      expect(redialled).toEqual([1]);
+      expect(accepted.size, 'the probe got through (and the waiting connect)').toBeGreaterThanOrEqual(2);
+      expect(waiting.destroyed).toBe(false);
+      expect(waiting.writable).toBe(true);
     } finally {
-      await pool.drain(2_000);
-      for (const s of sockets) s.destroy();
+      watch.close();
+      stalled.destroy();
+      waiting.destroy();
+      for (const s of accepted) s.destroy();
       await new Promise<void>((resolve) => silent.close(() => resolve()));
     }
   });
