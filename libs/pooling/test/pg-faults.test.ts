@@ -182,6 +182,9 @@ describe('createPgPool under server-side faults', () => {
     try {
       await Promise.all(Array.from({ length: 10 }, () => pool.query('SELECT pg_sleep(0.05)')));
       expect(await server.terminateBackends()).toBe(10);
+      // pg_terminate_backend only signals: a write that reached a backend not yet gone would be in
+      // flight when it dies (outcome unknown, correctly). "Killed while idle" means gone first.
+      expect(await eventually(async () => (await server.connectionCount()) === 0, 5_000)).toBe(true);
       const writes = writeLoad(pool, 'terminated_writes', 200);
       await sleep(1_000);
       // Reconciled against the table: none twice, every success there, no "not sent" applied.
