@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { canDropPackets, EphemeralPostgres, FaultProxy } from '@tether/devstack';
 import { classify } from '@tether/retry';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createPgPool, type TetherPgPool } from '../src/index.ts';
+import { createPgPool } from '../src/index.ts';
 import type { TetherClient } from '../src/pg-client.ts';
 import { StalledConnectError, StalledConnects } from '../src/pg-stalled-connects.ts';
 import { CaptureLogger } from './capture-logger.ts';
@@ -38,48 +38,61 @@ afterAll(async () => {
   await server?.close();
 });
 
-function poolTo(port: number, options: { stalledConnectMs?: number; maxAttempts?: number }) {
-  const logger = new CaptureLogger();
-  const pool = createPgPool({
-    connectionString: `postgres://${server.user}:${server.password}@127.0.0.1:${port}/${server.database}`,
-    max: 4,
-    connectTimeoutMs: 9_000,
-    deadlineMs: 15_000,
-    logger,
-    tracer: h.tracer,
-    meter: h.meter,
-    ...(options.stalledConnectMs === undefined ? {} : { stalledConnectMs: options.stalledConnectMs }),
-    ...(options.maxAttempts === undefined ? {} : { retry: { maxAttempts: options.maxAttempts } }),
-  });
-  // The connection each checkout got: when it was created (before or after the heal).
-  const servedBy: number[] = [];
-  pool.pool.on('acquire', (client) =>
-    servedBy.push((client as unknown as { tether: { createdAt: number } }).tether.createdAt),
-  );
-  return { pool, logger, servedBy };
+/** What one INSERT through a healed blackhole showed. */
+interface Outcome {
+  /** When the connection that served the INSERT was created, and when the path healed. */
+  servedByConnectionFrom: number;
+  healedAt: number;
+  log: string;
+  inOutage: boolean;
 }
 
 /**
  * One non-idempotent INSERT sent while new connections are blackholed (its connect's SYN is
- * dropped), the path healed HEAL_AFTER_MS later. Returns when the INSERT succeeded.
+ * dropped), the path healed HEAL_AFTER_MS later, on a fresh pool allowed one attempt per call. The
+ * INSERT must succeed on one checkout and land exactly once; what else it showed is returned.
  */
-async function insertThroughOutage(pool: TetherPgPool): Promise<{ id: number; healedAt: number }> {
-  if (!proxy) throw new Error('no proxy');
-  const id = nextId++;
-  proxy.blackhole({ newConnections: true });
-  const insert = pool.query('INSERT INTO stalled_writes (id) VALUES ($1)', [id]);
-  await sleep(HEAL_AFTER_MS);
-  await proxy.heal();
-  const healedAt = performance.now();
-  await insert;
-  return { id, healedAt };
-}
-
-async function rowsWithId(id: number): Promise<number> {
-  const rows = await server.sql<{ n: number }>(
-    `SELECT count(*)::int AS n FROM stalled_writes WHERE id = ${id}`,
-  );
-  return rows[0]?.n ?? -1;
+async function insertThroughOutage(stalledConnectMs?: number): Promise<Outcome> {
+  proxy = await FaultProxy.start({ targetPort: server.port });
+  const logger = new CaptureLogger();
+  const pool = createPgPool({
+    connectionString: `postgres://${server.user}:${server.password}@127.0.0.1:${proxy.port}/${server.database}`,
+    max: 4,
+    connectTimeoutMs: 9_000,
+    deadlineMs: 15_000,
+    // One attempt: an abandoned connect must cost the call no retry (nor backoff, nor a breaker failure).
+    retry: { maxAttempts: 1 },
+    logger,
+    tracer: h.tracer,
+    meter: h.meter,
+    ...(stalledConnectMs === undefined ? {} : { stalledConnectMs }),
+  });
+  // When the connection each checkout got was created (before or after the heal).
+  const servedBy: number[] = [];
+  pool.pool.on('acquire', (client) => servedBy.push((client as unknown as TetherClient).tether.createdAt));
+  h.exporter.reset();
+  try {
+    const id = nextId++;
+    proxy.blackhole({ newConnections: true });
+    const insert = pool.query('INSERT INTO stalled_writes (id) VALUES ($1)', [id]);
+    await sleep(HEAL_AFTER_MS);
+    await proxy.heal();
+    const healedAt = performance.now();
+    await insert;
+    expect(servedBy).toHaveLength(1);
+    const rows = await server.sql<{ n: number }>(
+      `SELECT count(*)::int AS n FROM stalled_writes WHERE id = ${id}`,
+    );
+    expect(rows[0]?.n, 'the INSERT landed exactly once').toBe(1);
+    return {
+      servedByConnectionFrom: servedBy[0] as number,
+      healedAt,
+      log: logger.text,
+      inOutage: pool.outage.inOutage,
+    };
+  } finally {
+    await pool.drain(2_000);
+  }
 }
 
 describe('a connect whose SYN was dropped, when the path heals', () => {
@@ -88,40 +101,24 @@ describe('a connect whose SYN was dropped, when the path heals', () => {
   });
 
   it('the waiting INSERT runs on a connection opened after the heal, once, without a retry', async () => {
-    proxy = await FaultProxy.start({ targetPort: server.port });
-    // One attempt: the abandoned connect must cost the call no retry (nor backoff, nor a breaker failure).
-    const { pool, logger, servedBy } = poolTo(proxy.port, { maxAttempts: 1 });
-    h.exporter.reset();
-    try {
-      const { id, healedAt } = await insertThroughOutage(pool);
-      expect(servedBy).toHaveLength(1);
-      expect(servedBy[0], 'the connection that served the INSERT was opened after the heal').toBeGreaterThan(
-        healedAt,
-      );
-      expect(await rowsWithId(id)).toBe(1);
-      expect(logger.text).toContain('re-dialling them');
-      // Abandoning a connect because the server answered a newer one is no outage of the server.
-      expect(pool.outage.inOutage).toBe(false);
-      expect(h.exporter.getFinishedSpans().filter((s) => s.name === 'outage postgres')).toHaveLength(0);
-    } finally {
-      await pool.drain(2_000);
-    }
+    const outcome = await insertThroughOutage();
+    expect(
+      outcome.servedByConnectionFrom,
+      'the connection that served the INSERT was opened after the heal',
+    ).toBeGreaterThan(outcome.healedAt);
+    expect(outcome.log).toContain('re-dialling them');
+    // Abandoning a connect because the server answered a newer one is no outage of the server.
+    expect(outcome.inOutage).toBe(false);
+    expect(h.exporter.getFinishedSpans().filter((s) => s.name === 'outage postgres')).toHaveLength(0);
   });
 
   it('CONTROL: with stalledConnectMs 0 the INSERT waits for the kernel to resend the SYN of its first connect', async () => {
-    proxy = await FaultProxy.start({ targetPort: server.port });
-    const { pool, logger, servedBy } = poolTo(proxy.port, { stalledConnectMs: 0, maxAttempts: 1 });
-    try {
-      const { id, healedAt } = await insertThroughOutage(pool);
-      expect(servedBy).toHaveLength(1);
-      expect(servedBy[0], 'the connection that served the INSERT was opened before the heal').toBeLessThan(
-        healedAt,
-      );
-      expect(await rowsWithId(id)).toBe(1);
-      expect(logger.text).not.toContain('re-dialling');
-    } finally {
-      await pool.drain(2_000);
-    }
+    const outcome = await insertThroughOutage(0);
+    expect(
+      outcome.servedByConnectionFrom,
+      'the connection that served the INSERT was opened before the heal',
+    ).toBeLessThan(outcome.healedAt);
+    expect(outcome.log).not.toContain('re-dialling');
   });
 
   it('abandons only a connect still in the TCP handshake, once a probe got through', async () => {

@@ -40,8 +40,7 @@ export function tableRows(results: ScenarioResult[]): Record<string, string | nu
     // Where the fault outlasts the worker's lease a re-run is allowed if it was safe (see ledger.ts).
     reruns:
       r.jobs.rerun > 0 &&
-      r.jobs.rerunsWithoutLeaseExpiry === 0 &&
-      r.checks.some((c) => c.name === 're-runs not preceded by a lease-expired requeue')
+      r.checks.find((c) => c.name === 're-runs not preceded by a lease-expired requeue')?.ok
         ? `${r.jobs.rerun} (after lease expiry)`
         : r.jobs.rerun,
     'missed/dup events': `${r.jobs.missedEvents}/${r.jobs.duplicatedEvents}`,
